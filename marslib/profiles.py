@@ -1,0 +1,94 @@
+"""The one profile switch: `quick` (CPU, minutes) or `full` (GPU, report scale).
+
+Every chapter reads the profile once, in its parameters cell::
+
+    import marslib
+    P = marslib.profile()          # MARSLIB_PROFILE, else "auto"
+
+`auto` resolves to `full` where TensorFlow sees a GPU and to `quick` otherwise.
+Nothing but the numbers below differs between the two: the code path is the same.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+ENV_VAR = "MARSLIB_PROFILE"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Scale settings shared by every chapter and experiment.
+
+    Attributes:
+        name: "quick" or "full".
+        model_size: key of the size table in `marslib.models` ("quick" small widths, "full" report-sized).
+        epochs: maximum training epochs of one experiment.
+        batch_size: training batch size.
+        patience: early-stopping patience in epochs (on validation mIoU).
+        train_limit: at most this many training images per experiment (None: all of them).
+        mixed_precision: train under the `mixed_float16` policy (only honoured on a GPU).
+        jit_compile: XLA-compile the training step (only honoured on a GPU).
+    """
+
+    name: str
+    model_size: str
+    epochs: int
+    batch_size: int
+    patience: int
+    train_limit: int | None
+    mixed_precision: bool
+    jit_compile: bool
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile(
+        name="quick",
+        model_size="quick",
+        epochs=6,
+        batch_size=32,
+        patience=3,
+        train_limit=None,
+        mixed_precision=False,
+        jit_compile=False,
+    ),
+    "full": Profile(
+        name="full",
+        model_size="full",
+        epochs=200,
+        batch_size=64,
+        patience=30,
+        train_limit=None,
+        mixed_precision=True,
+        jit_compile=True,
+    ),
+}
+
+
+def gpu_available() -> bool:
+    """True when TensorFlow sees at least one GPU (imports TensorFlow)."""
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def profile(name: str | None = None) -> Profile:
+    """Return the profile called `name`, else `$MARSLIB_PROFILE`, else "auto".
+
+    Args:
+        name: "quick", "full" or "auto" (case-insensitive); None reads the environment.
+
+    Raises:
+        ValueError: for any other name, listing the known ones.
+    """
+    chosen = (name if name is not None else os.environ.get(ENV_VAR, "auto")).strip().lower()
+    if chosen == "auto":
+        chosen = "full" if gpu_available() else "quick"
+    if chosen not in PROFILES:
+        source = "argument" if name is not None else f"${ENV_VAR}"
+        raise ValueError(
+            f"unknown profile {chosen!r} (from the {source}); expected one of "
+            f"{sorted(PROFILES) + ['auto']}"
+        )
+    return PROFILES[chosen]
