@@ -1,0 +1,79 @@
+"""The package itself: version, profiles, folders and the command line."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import marslib
+from marslib import cli, paths
+
+
+def test_version_is_a_release_string() -> None:
+    parts = marslib.__version__.split(".")
+    assert len(parts) == 3 and all(p.isdigit() for p in parts)
+
+
+@pytest.mark.parametrize("name", ["quick", "full", "QUICK", " full "])
+def test_profile_by_argument(name: str) -> None:
+    assert marslib.profile(name).name == name.strip().lower()
+
+
+def test_profile_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARSLIB_PROFILE", "full")
+    assert marslib.profile().name == "full"
+    assert marslib.profile("quick").name == "quick", "an argument wins over the environment"
+
+
+def test_auto_profile_follows_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("marslib.profiles.gpu_available", lambda: True)
+    assert marslib.profile("auto").name == "full"
+    monkeypatch.setattr("marslib.profiles.gpu_available", lambda: False)
+    assert marslib.profile("auto").name == "quick"
+
+
+def test_quick_is_smaller_than_full() -> None:
+    quick, full = marslib.PROFILES["quick"], marslib.PROFILES["full"]
+    assert quick.epochs < full.epochs and not quick.mixed_precision and full.mixed_precision
+
+
+def test_unknown_profile_names_the_known_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="quick"):
+        marslib.profile("fast")
+    monkeypatch.setenv("MARSLIB_PROFILE", "gpu")
+    with pytest.raises(ValueError, match=r"MARSLIB_PROFILE"):
+        marslib.profile()
+
+
+def test_folders_follow_the_environment(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MARSLIB_RUNS", str(tmp_path / "r"))
+    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path / "c"))
+    assert paths.runs_dir() == tmp_path / "r" and paths.runs_dir().is_dir()
+    assert paths.cache_dir() == tmp_path / "c" and paths.cache_dir().is_dir()
+
+
+def test_cli_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--help"])
+    assert stop.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("info", "bench"):
+        assert command in out
+
+
+def test_python_dash_m_marslib_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "marslib", "info", "--profile", "quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"marslib {marslib.__version__}" in result.stdout and "profile     quick" in result.stdout
+
+
+def test_bench_rejects_unknown_areas(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["bench", "nonsense"]) == 2
+    assert "known areas" in capsys.readouterr().err
