@@ -28,7 +28,7 @@ from marslib.classes import BACKGROUND, CLASS_NAMES, NUM_CLASSES
 METHODS: tuple[str, ...] = ("inverse_frequency", "balanced", "median_frequency")
 
 
-def _check_masks(masks: np.ndarray) -> np.ndarray:
+def check_masks(masks: np.ndarray) -> np.ndarray:
     """Validate label masks: a non-empty integer array (N, H, W) with values in 0..4."""
     masks = np.asarray(masks)
     if masks.ndim != 3:
@@ -52,7 +52,7 @@ def pixel_counts(masks: np.ndarray) -> np.ndarray:
     Returns:
         int64 array (5,): pixels labelled 0, 1, 2, 3, 4.
     """
-    masks = _check_masks(masks)
+    masks = check_masks(masks)
     return np.bincount(masks.ravel(), minlength=NUM_CLASSES).astype(np.int64)
 
 
@@ -78,7 +78,7 @@ def presence(masks: np.ndarray) -> np.ndarray:
     Returns:
         bool array (N, 5): ``[i, c]`` is True when image i holds at least one pixel of class c.
     """
-    masks = _check_masks(masks)
+    masks = check_masks(masks)
     flat = masks.reshape(len(masks), -1)
     return np.stack([(flat == c).any(axis=1) for c in range(NUM_CLASSES)], axis=1)
 
@@ -129,7 +129,7 @@ def frequency_table(masks: np.ndarray) -> pd.DataFrame:
         DataFrame indexed by class name with columns ``pixels`` (int), ``share`` (float, sums to 1),
         ``images`` (int) and ``image_share`` (float, fraction of the N images).
     """
-    masks = _check_masks(masks)
+    masks = check_masks(masks)
     counts = pixel_counts(masks)
     images = images_per_class(masks)
     return pd.DataFrame(
@@ -165,7 +165,7 @@ def class_weights(
         ValueError: bad masks, an unknown method, a cap that is not positive, or a weighted class
             with no pixel at all (its weight would be infinite).
     """
-    masks = _check_masks(masks)
+    masks = check_masks(masks)
     if method not in METHODS:
         raise ValueError(f"unknown class weight method {method!r}; known methods: {list(METHODS)}")
     if cap is not None and not (np.isfinite(cap) and cap > 0):
