@@ -1,0 +1,219 @@
+"""The competition's score, and the different score the course's starter code monitored.
+
+**The competition metric.** Pixels whose true label is background (0) are ignored; for each
+terrain class c in 1..4, ``IoU_c = TP_c / (TP_c + FP_c + FN_c)`` with the counts summed over *all*
+pixels of the set (one global confusion matrix, not a mean over images); the score is the mean
+of the four. A pixel predicted as background when it is terrain is a false negative of its class.
+
+A class whose union ``TP + FP + FN`` is empty (absent from the scored pixels and never predicted
+on them) gets IoU 1: there was nothing to find and nothing was wrongly found. The mean is always
+over the four classes, as in the formula; it matches scikit-learn's
+``jaccard_score(..., labels=[1, 2, 3, 4], average="macro", zero_division=1.0)``. On a whole
+validation or test set every class is present and the rule never applies; on a single image or
+a tiny batch it does. With no scored pixel at all (all true background) the score is 1.
+
+**The course's metric** (`CourseMeanIoU`): Keras' ``MeanIoU`` with true-background pixels dropped,
+which averages the IoU of every class with a non-empty union, *background included*. As soon as
+a model predicts background on a terrain pixel, class 0 enters the mean with IoU 0 and the mean
+is taken over five classes: the monitored number is lower than the score. See
+`course_vs_competition_example`.
+
+Labels everywhere are integer arrays with values 0..4; ``y_pred_labels`` are predicted labels
+(the argmax of the probabilities), ``y_pred`` of the Keras metrics the probabilities (B, H, W, 5).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from keras import ops
+
+from marslib.classes import BACKGROUND, BIG_ROCK, IMAGE_SHAPE, NUM_CLASSES
+
+SCORED_CLASSES: tuple[int, ...] = tuple(c for c in range(NUM_CLASSES) if c != BACKGROUND)
+
+
+def _check_labels(name: str, labels: np.ndarray) -> np.ndarray:
+    labels = np.asarray(labels)
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{name} must hold integer class labels, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+        raise ValueError(f"{name} values must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}")
+    return labels
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarray:
+    """Count the pixels of each (true class, predicted class) pair.
+
+    Args:
+        y_true: integer array of any shape (e.g. (N, H, W)) with values 0..4.
+        y_pred_labels: integer array of the same shape with values 0..4.
+
+    Returns:
+        int64 array (5, 5): ``[t, p]`` is the number of pixels of true class t predicted as p
+        (true-background pixels included, in row 0).
+    """
+    y_true = _check_labels("y_true", y_true)
+    y_pred_labels = _check_labels("y_pred_labels", y_pred_labels)
+    if y_true.shape != y_pred_labels.shape:
+        raise ValueError(f"y_true and y_pred_labels must have the same shape, got {y_true.shape} and {y_pred_labels.shape}")
+    pairs = y_true.ravel().astype(np.int64) * NUM_CLASSES + y_pred_labels.ravel()
+    return np.bincount(pairs, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
+
+
+def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
+    """The competition's per-class IoU from a confusion matrix.
+
+    Args:
+        confusion: array (5, 5) of counts, rows true class, columns predicted class.
+
+    Returns:
+        float64 array (4,): the IoU of soil, bedrock, sand and Big Rock, counting only pixels whose
+        true class is not background; 1.0 for a class with an empty union.
+    """
+    confusion = np.asarray(confusion)
+    if confusion.shape != (NUM_CLASSES, NUM_CLASSES):
+        raise ValueError(f"confusion must be a ({NUM_CLASSES}, {NUM_CLASSES}) array, got shape {confusion.shape}")
+    scored = confusion[list(SCORED_CLASSES)].astype(np.float64)  # rows of true terrain pixels only
+    true_positives = np.diag(confusion)[list(SCORED_CLASSES)].astype(np.float64)
+    union = scored.sum(axis=1) + scored.sum(axis=0)[list(SCORED_CLASSES)] - true_positives
+    return np.divide(true_positives, union, out=np.ones_like(union), where=union > 0)
+
+
+def per_class_iou(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarray:
+    """The competition's IoU of classes 1..4 over all pixels given (true background ignored).
+
+    Args:
+        y_true: integer array of any shape with values 0..4.
+        y_pred_labels: integer array of the same shape with values 0..4.
+
+    Returns:
+        float64 array (4,): soil, bedrock, sand, Big Rock; 1.0 for a class with an empty union.
+    """
+    return iou_from_confusion(confusion_matrix(y_true, y_pred_labels))
+
+
+def competition_miou(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
+    """The competition score: the mean of `per_class_iou` over the four terrain classes.
+
+    Args:
+        y_true: integer array of any shape (e.g. (N, H, W)) with values 0..4.
+        y_pred_labels: integer array of the same shape with values 0..4.
+    """
+    return float(per_class_iou(y_true, y_pred_labels).mean())
+
+
+def course_miou(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
+    """What the course's metric (`CourseMeanIoU`) reports, in NumPy.
+
+    True-background pixels are dropped, then the IoU is averaged over every class whose union
+    is not empty, class 0 included (its IoU is 0, since no true-background pixel is left).
+
+    Args:
+        y_true: integer array of any shape with values 0..4.
+        y_pred_labels: integer array of the same shape with values 0..4.
+
+    Returns:
+        The mean (0.0 when no pixel is left).
+    """
+    confusion = confusion_matrix(y_true, y_pred_labels)
+    confusion[BACKGROUND] = 0
+    true_positives = np.diag(confusion).astype(np.float64)
+    union = confusion.sum(axis=0) + confusion.sum(axis=1) - true_positives
+    present = union > 0
+    return float((true_positives[present] / union[present]).mean()) if present.any() else 0.0
+
+
+def course_vs_competition_example() -> tuple[np.ndarray, np.ndarray]:
+    """A 64x128 mask where the course's metric and the competition's score disagree (0.700 vs 0.875).
+
+    The top quarter is background; below it four equal bands of soil, bedrock, sand and Big Rock.
+    The prediction is perfect except on the lower half of the Big Rock band, predicted as
+    background: 1/8 of the terrain pixels. The competition scores (1 + 1 + 1 + 0.5) / 4 = 0.875;
+    the course's metric adds class 0 with IoU 0 and divides by 5: 3.5 / 5 = 0.700.
+
+    Returns:
+        (y_true, y_pred_labels): two uint8 arrays (1, 64, 128).
+    """
+    height, width = IMAGE_SHAPE
+    truth = np.zeros(IMAGE_SHAPE, dtype=np.uint8)
+    top, band = height // 4, width // len(SCORED_CLASSES)
+    for i, c in enumerate(SCORED_CLASSES):
+        truth[top:, i * band : (i + 1) * band] = c
+    prediction = truth.copy()
+    middle = top + (height - top) // 2
+    prediction[middle:, (BIG_ROCK - 1) * band : BIG_ROCK * band] = BACKGROUND
+    return truth[None], prediction[None]
+
+
+def _check_metric_inputs(name: str, y_true, y_pred, sample_weight) -> None:
+    if sample_weight is not None:
+        raise ValueError(f"{name} scores every pixel once and does not take sample_weight")
+    true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
+    if len(pred_shape) != len(true_shape) + 1 or pred_shape[-1] != NUM_CLASSES:
+        raise ValueError(
+            f"{name} needs y_true as sparse labels (B, H, W) and y_pred as probabilities (B, H, W, {NUM_CLASSES}), "
+            f"got shapes {true_shape} and {pred_shape}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="marslib")
+class CompetitionMeanIoU(keras.metrics.Metric):
+    """The competition score as a streaming Keras metric (see the module docstring).
+
+    Accumulates one int64 confusion matrix (5, 5) over every batch it sees, so its result after a
+    whole epoch is the global score over all those pixels, not a mean of per-batch scores.
+
+    ``update_state(y_true, y_pred)``: y_true integer labels (B, H, W) with values 0..4 (labels out
+    of range are not counted), y_pred probabilities (B, H, W, 5) of any float dtype; each batch may
+    hold up to 2**24 pixels (counts are exact below that). ``result()``: a float32 scalar.
+    """
+
+    def __init__(self, name: str = "miou", dtype: str | None = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self.confusion = self.add_variable(
+            shape=(NUM_CLASSES, NUM_CLASSES), initializer="zeros", dtype="int64", aggregation="sum", name="confusion"
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        _check_metric_inputs(type(self).__name__, y_true, y_pred, sample_weight)
+        truth = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), NUM_CLASSES, dtype="float32")
+        predicted = ops.one_hot(ops.reshape(ops.argmax(y_pred, axis=-1), (-1,)), NUM_CLASSES, dtype="float32")
+        # truth^T @ predicted counts the (true, predicted) pairs; a matrix product compiles with XLA.
+        counts = ops.matmul(ops.transpose(truth), predicted)
+        self.confusion.assign_add(ops.cast(ops.round(counts), "int64"))
+
+    def result(self):
+        confusion = ops.cast(self.confusion, "float64")
+        scored = confusion[1:]  # rows of true terrain pixels only
+        true_positives = ops.diagonal(confusion)[1:]
+        union = ops.sum(scored, axis=1) + ops.sum(scored, axis=0)[1:] - true_positives
+        iou = ops.where(union > 0, ops.divide_no_nan(true_positives, union), 1.0)
+        return ops.cast(ops.mean(iou), self.dtype)
+
+    def confusion_matrix(self) -> np.ndarray:
+        """The accumulated counts as an int64 NumPy array (5, 5), rows true class, columns predicted class."""
+        return np.asarray(ops.convert_to_numpy(self.confusion), dtype=np.int64)
+
+
+@keras.saving.register_keras_serializable(package="marslib")
+class CourseMeanIoU(keras.metrics.MeanIoU):
+    """The metric the course's starter code monitored, kept to show how it differs from the score.
+
+    Keras' ``MeanIoU`` over the 5 classes with ``ignore_class=0`` (pixels whose true label is
+    background are dropped, as the course's ``labels_to_exclude=[0]`` did): its result is the mean
+    IoU over every class with a non-empty union, background included. Same inputs as
+    `CompetitionMeanIoU`; the NumPy twin is `course_miou`.
+    """
+
+    def __init__(self, name: str = "course_miou", dtype: str | None = None) -> None:
+        super().__init__(
+            num_classes=NUM_CLASSES, name=name, dtype=dtype, ignore_class=BACKGROUND, sparse_y_true=True, sparse_y_pred=False
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        _check_metric_inputs(type(self).__name__, y_true, y_pred, sample_weight)
+        return super().update_state(y_true, y_pred)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "dtype": self.dtype}
