@@ -41,7 +41,7 @@ class WeightedSum(keras.losses.Loss):
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         if sample_weight is not None:
-            raise ValueError("WeightedSum does not take sample_weight: give per-class weights to its terms instead")
+            raise ValueError("WeightedSum does not take sample_weight: give per-class weights (class_weights) to its terms instead")
         check_shapes(y_true, y_pred)
         return super().__call__(y_true, y_pred)
 
