@@ -250,3 +250,32 @@ def test_split_without_enough_big_rock_images_is_plain() -> None:
 def test_split_refuses_bad_fractions(fraction: float) -> None:
     with pytest.raises(ValueError, match="val_fraction"):
         mars_data.split(_with_rocks(20, 4), fraction)
+
+
+def test_data_command_generates_describes_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from marslib import cli, synthetic
+
+    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path / "cache"))
+    assert cli.main(["data", "generate", "--seed", "2", "--train", "20", "--test", "5"]) == 0
+    assert "generated and cached" in capsys.readouterr().out
+    assert synthetic.cache_path(2, 20, 5).exists()
+    assert cli.main(["data", "generate", "--seed", "2", "--train", "20", "--test", "5"]) == 0
+    assert "read from cache" in capsys.readouterr().out
+
+    monkeypatch.setattr(mars_data, "synthetic_data", lambda seed=0: mars_data.MarsData(*_tiny_synthetic()))
+    out = tmp_path / "export.npz"
+    assert cli.main(["data", "export", str(out), "--seed", "2"]) == 0
+    assert np.load(out)["training_set"].shape == (3, 2, 64, 128)
+    assert cli.main(["data", "info", "--path", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"source        {out}" in printed and "Soil" in printed and "labels unknown" in printed
+    # Soil covers every pixel of the tiny set but one column of Bedrock in one image.
+    assert "Bedrock             0.26%" in printed
+    assert cli.main(["data", "info", "--path", str(out), "--seed", "1"]) == 2
+
+
+def _tiny_synthetic() -> tuple:
+    images = np.zeros((3, 64, 128), dtype=np.uint8)
+    masks = np.ones((3, 64, 128), dtype=np.uint8)
+    masks[0, :, 0] = 2
+    return images, masks, images[:1], masks[:1], "synthetic", {}
