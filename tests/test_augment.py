@@ -360,8 +360,12 @@ def test_cutmix_pastes_rocks_sideways_and_reaches_the_share() -> None:
     mixed = balance.cutmix(images, masks, target_share=0.015, min_pixels=20, patches_per_image=2, seed=2)
     combined = np.concatenate([masks, mixed.masks])
     assert 0.015 <= balance.bigrock_share(combined) < 0.015 + 1 / len(combined)
+    assert {len(patches) for patches in mixed.patches} <= {1, 2} and 2 in {len(p) for p in mixed.patches}
     for k, patches in enumerate(mixed.patches):
-        assert len(patches) == 2
+        covered = np.zeros((64, 128), dtype=int)
+        for patch in patches:
+            covered[balance.Box(patch.top, patch.left, patch.box.height, patch.box.width).slices] += 1
+        assert covered.max() == 1, "a patch was pasted over another"
         expected_image, expected_mask = images[mixed.targets[k]].copy(), masks[mixed.targets[k]].copy()
         for patch in patches:
             assert patch.source in set(balance.source_indices(masks, 20))

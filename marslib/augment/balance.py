@@ -42,11 +42,12 @@ if TYPE_CHECKING:
 TARGET_SHARE = 0.03  # Big Rock share of all pixels after balancing (real data before: 0.13%)
 MIN_BIGROCK_PIXELS = 50  # an image is a source if it holds at least this many Big Rock pixels
 MIN_ROCK_PIXELS = 10  # smaller Big Rock regions are specks, not rocks
-MARGIN_RANGE = (0.5, 1.5)  # a crop window reaches this many rock sizes beyond the rock on each side
+MARGIN_RANGE = (0.2, 0.75)  # a crop window reaches this many rock sizes beyond the rock on each side
 MIN_WINDOW_HEIGHT = 16  # so a crop is enlarged at most 4 times
 PATCH_MARGIN = 3  # pixels of surroundings pasted with a rock in CutMix
 MAX_SIDEWAYS = 16  # columns a pasted rock may move sideways
-PATCHES_PER_IMAGE = 3  # rocks pasted into each CutMix image
+PATCHES_PER_IMAGE = 3  # rocks pasted into each CutMix image (fewer where no free place is found)
+PLACEMENT_TRIES = 10  # random rocks and places tried for each patch before giving it up
 AUGMENT_PIPELINE = "safe"  # Albumentations pipeline of the augmented BigRock variant
 AUGMENT_COPIES = 1  # augmented copies of balanced BigRock added by that variant
 MAX_NEW_PER_IMAGE = 10  # at most this many new samples per given image, or the target is unreachable
@@ -308,6 +309,25 @@ def _grown(box: Box, margin: int, shape: tuple[int, int]) -> Box:
     return Box(top, left, bottom - top, right - left)
 
 
+def _overlap(a: Box, b: Box) -> bool:
+    return a.top < b.top + b.height and b.top < a.top + a.height and a.left < b.left + b.width and b.left < a.left + a.width
+
+
+def _free_patch(
+    rocks: list[tuple[int, Box]], pasted: list[Patch], shape: tuple[int, int], rng: np.random.Generator
+) -> Patch | None:
+    """A random rock with its margin, moved sideways to a place no earlier patch covers (None if
+    `PLACEMENT_TRIES` draws find none)."""
+    for _ in range(PLACEMENT_TRIES):
+        source, rock = rocks[rng.integers(len(rocks))]
+        box = _grown(rock, PATCH_MARGIN, shape)
+        left = int(np.clip(box.left + rng.integers(-MAX_SIDEWAYS, MAX_SIDEWAYS + 1), 0, shape[1] - box.width))
+        placed = Box(box.top, left, box.height, box.width)
+        if not any(_overlap(placed, Box(p.top, p.left, p.box.height, p.box.width)) for p in pasted):
+            return Patch(source, box, box.top, left)
+    return None
+
+
 def cutmix(
     images: np.ndarray,
     masks: np.ndarray,
@@ -319,16 +339,17 @@ def cutmix(
 ) -> CutMixImages:
     """New images with rocks pasted in, until images + new ones hold `target_share` of Big Rock.
 
-    Each new image: a copy of a random image of the stack, into which `patches_per_image` rocks
-    (each a random rock of the source images, with `PATCH_MARGIN` pixels around it) are pasted,
-    image and mask alike, at the same rows and moved sideways by up to `MAX_SIDEWAYS` columns.
+    Each new image: a copy of a random image of the stack, into which up to `patches_per_image`
+    rocks (each a random rock of the source images, with `PATCH_MARGIN` pixels around it) are
+    pasted, image and mask alike, at the same rows and moved sideways by up to `MAX_SIDEWAYS`
+    columns, never over a patch pasted before.
 
     Args:
         images: uint8 (N, H, W).
         masks: uint8 (N, H, W), values 0..4.
         target_share: Big Rock share of all pixels to reach, in (0, 1).
         min_pixels: Big Rock pixels an image needs to be a source of rocks.
-        patches_per_image: rocks pasted into each new image, at least 1.
+        patches_per_image: the most rocks pasted into each new image, at least 1.
         seed: seed of every random choice.
 
     Returns:
@@ -352,14 +373,15 @@ def cutmix(
             )
         target = int(rng.integers(len(images)))
         image, mask = images[target].copy(), masks[target].copy()
-        pasted = []
+        pasted: list[Patch] = []
         for _ in range(patches_per_image):
-            source, rock = rocks[rng.integers(len(rocks))]
-            box = _grown(rock, PATCH_MARGIN, shape)
-            left = int(np.clip(box.left + rng.integers(-MAX_SIDEWAYS, MAX_SIDEWAYS + 1), 0, shape[1] - box.width))
-            destination = Box(box.top, left, box.height, box.width).slices
-            image[destination], mask[destination] = images[source][box.slices], masks[source][box.slices]
-            pasted.append(Patch(source, box, box.top, left))
+            patch = _free_patch(rocks, pasted, shape, rng)
+            if patch is None:
+                continue
+            destination = Box(patch.top, patch.left, patch.box.height, patch.box.width).slices
+            image[destination] = images[patch.source][patch.box.slices]
+            mask[destination] = masks[patch.source][patch.box.slices]
+            pasted.append(patch)
         new_images.append(image)
         new_masks.append(mask)
         targets.append(target)
