@@ -24,12 +24,15 @@ Labels everywhere are integer arrays with values 0..4; ``y_pred_labels`` are pre
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 import numpy as np
 from keras import ops
 
 from marslib.classes import BACKGROUND, BIG_ROCK, IMAGE_SHAPE, NUM_CLASSES
 
+Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
 SCORED_CLASSES: tuple[int, ...] = tuple(c for c in range(NUM_CLASSES) if c != BACKGROUND)
 
 
@@ -146,7 +149,7 @@ def course_vs_competition_example() -> tuple[np.ndarray, np.ndarray]:
     return truth[None], prediction[None]
 
 
-def _check_metric_inputs(name: str, y_true, y_pred, sample_weight) -> None:
+def _check_metric_inputs(name: str, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None) -> None:
     if sample_weight is not None:
         raise ValueError(f"{name} scores every pixel once and does not take sample_weight")
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
@@ -175,7 +178,7 @@ class CompetitionMeanIoU(keras.metrics.Metric):
             shape=(NUM_CLASSES, NUM_CLASSES), initializer="zeros", dtype="int64", aggregation="sum", name="confusion"
         )
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> None:
         _check_metric_inputs(type(self).__name__, y_true, y_pred, sample_weight)
         truth = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), NUM_CLASSES, dtype="float32")
         predicted = ops.one_hot(ops.reshape(ops.argmax(y_pred, axis=-1), (-1,)), NUM_CLASSES, dtype="float32")
@@ -183,7 +186,7 @@ class CompetitionMeanIoU(keras.metrics.Metric):
         counts = ops.matmul(ops.transpose(truth), predicted)
         self.confusion.assign_add(ops.cast(ops.round(counts), "int64"))
 
-    def result(self):
+    def result(self) -> Tensor:
         confusion = ops.cast(self.confusion, "float64")
         scored = confusion[1:]  # rows of true terrain pixels only
         true_positives = ops.diagonal(confusion)[1:]
@@ -211,9 +214,9 @@ class CourseMeanIoU(keras.metrics.MeanIoU):
             num_classes=NUM_CLASSES, name=name, dtype=dtype, ignore_class=BACKGROUND, sparse_y_true=True, sparse_y_pred=False
         )
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> None:
         _check_metric_inputs(type(self).__name__, y_true, y_pred, sample_weight)
-        return super().update_state(y_true, y_pred)
+        super().update_state(y_true, y_pred)
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype}

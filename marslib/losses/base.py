@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 import numpy as np
@@ -27,6 +28,8 @@ from keras import ops
 from marslib.classes import NUM_CLASSES
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a log, as Keras does
+
+Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
 
 
 def check_class_weights(class_weights: Sequence[float] | np.ndarray) -> tuple[float, ...]:
@@ -63,12 +66,12 @@ def check_non_negative(name: str, value: float) -> float:
     return float(value)
 
 
-def _shape(x) -> tuple:
+def _shape(x: Tensor) -> tuple:
     """Static shape of a tensor, array or nested list (None for an unknown dimension)."""
     return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
 
 
-def check_shapes(y_true, y_pred) -> None:
+def check_shapes(y_true: Tensor, y_pred: Tensor) -> None:
     """Raise ValueError unless y_true is (B, H, W) sparse labels and y_pred (B, H, W, 5) probabilities."""
     true_shape, pred_shape = _shape(y_true), _shape(y_pred)
     if len(pred_shape) < 2 or pred_shape[-1] != NUM_CLASSES:
@@ -83,7 +86,7 @@ def check_shapes(y_true, y_pred) -> None:
             raise ValueError(f"y_true shape {true_shape} does not match y_pred shape {pred_shape} without its class axis")
 
 
-def weighted_mean(values, weights):
+def weighted_mean(values: Tensor, weights: Tensor) -> Tensor:
     """sum(weights * values) / sum(weights) as a float32 scalar; 0 when every weight is 0."""
     return ops.divide_no_nan(ops.sum(weights * values), ops.sum(weights))
 
@@ -99,7 +102,7 @@ class SegmentationLoss(keras.losses.Loss):
         super().__init__(name=name, reduction="sum_over_batch_size", dtype="float32")
         self.class_weights = None if class_weights is None else check_class_weights(class_weights)
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> Tensor:
         if sample_weight is not None:
             raise ValueError(
                 f"{type(self).__name__} does not take sample_weight: give per-class weights as class_weights instead"
@@ -107,15 +110,15 @@ class SegmentationLoss(keras.losses.Loss):
         check_shapes(y_true, y_pred)
         return super().__call__(y_true, y_pred)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         labels = ops.cast(y_true, "int32")
         probs = ops.cast(y_pred, "float32")
         return self.compute(labels, probs)
 
-    def compute(self, labels, probs):
+    def compute(self, labels: Tensor, probs: Tensor) -> Tensor:
         raise NotImplementedError
 
-    def pixel_weights(self, labels):
+    def pixel_weights(self, labels: Tensor) -> Tensor:
         """float32 (B, H, W): each pixel's weight, the weight of its true class (1 everywhere without weights)."""
         if self.class_weights is None:
             return ops.ones(ops.shape(labels), dtype="float32")

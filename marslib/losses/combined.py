@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import keras
 
-from marslib.losses.base import check_non_negative, check_shapes
+from marslib.losses.base import Tensor, check_non_negative, check_shapes
 
 
 @keras.saving.register_keras_serializable(package="marslib")
@@ -39,13 +39,13 @@ class WeightedSum(keras.losses.Loss):
         self.losses = terms
         self.weights = weights
 
-    def __call__(self, y_true, y_pred, sample_weight=None):
+    def __call__(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> Tensor:
         if sample_weight is not None:
             raise ValueError("WeightedSum does not take sample_weight: give per-class weights (class_weights) to its terms instead")
         check_shapes(y_true, y_pred)
         return super().__call__(y_true, y_pred)
 
-    def call(self, y_true, y_pred):
+    def call(self, y_true: Tensor, y_pred: Tensor) -> Tensor:
         return sum(w * term(y_true, y_pred) for w, term in zip(self.weights, self.losses))
 
     def get_config(self) -> dict:

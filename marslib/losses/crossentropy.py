@@ -25,10 +25,10 @@ import numpy as np
 from keras import ops
 
 from marslib.classes import NUM_CLASSES
-from marslib.losses.base import EPSILON, SegmentationLoss, check_non_negative, weighted_mean
+from marslib.losses.base import EPSILON, SegmentationLoss, Tensor, check_non_negative, weighted_mean
 
 
-def true_class_probability(labels, probs):
+def true_class_probability(labels: Tensor, probs: Tensor) -> Tensor:
     """float32 (B, H, W): the predicted probability of each pixel's true class, clipped to [EPSILON, 1 - EPSILON].
 
     Args:
@@ -51,7 +51,7 @@ class SparseCrossentropy(SegmentationLoss):
     def __init__(self, class_weights: Sequence[float] | np.ndarray | None = None, name: str = "scce") -> None:
         super().__init__(name=name, class_weights=class_weights)
 
-    def compute(self, labels, probs):
+    def compute(self, labels: Tensor, probs: Tensor) -> Tensor:
         cross_entropy = -ops.log(true_class_probability(labels, probs))
         return weighted_mean(cross_entropy, self.pixel_weights(labels))
 
@@ -75,7 +75,7 @@ class SparseFocalCrossentropy(SegmentationLoss):
         super().__init__(name=name, class_weights=class_weights)
         self.gamma = check_non_negative("gamma", gamma)
 
-    def compute(self, labels, probs):
+    def compute(self, labels: Tensor, probs: Tensor) -> Tensor:
         p = true_class_probability(labels, probs)
         focal = -ops.power(1.0 - p, self.gamma) * ops.log(p)
         return weighted_mean(focal, self.pixel_weights(labels))

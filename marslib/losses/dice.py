@@ -27,7 +27,7 @@ import numpy as np
 from keras import ops
 
 from marslib.classes import NUM_CLASSES
-from marslib.losses.base import EPSILON, SegmentationLoss, check_non_negative
+from marslib.losses.base import EPSILON, SegmentationLoss, Tensor, check_non_negative
 
 
 @keras.saving.register_keras_serializable(package="marslib")
@@ -49,7 +49,7 @@ class SoftDice(SegmentationLoss):
         super().__init__(name=name, class_weights=class_weights)
         self.smooth = check_non_negative("smooth", smooth)
 
-    def _per_class(self, labels, probs):
+    def _per_class(self, labels: Tensor, probs: Tensor) -> Tensor:
         """float32 (5,): the soft Dice coefficient of each class over the batch (labels int32, probs float32)."""
         kept = ops.expand_dims(ops.cast(self.pixel_weights(labels) > 0, "float32"), -1)
         truth = ops.one_hot(labels, NUM_CLASSES, dtype="float32") * kept
@@ -59,7 +59,7 @@ class SoftDice(SegmentationLoss):
         sizes = ops.sum(truth, axis=axes) + ops.sum(probs, axis=axes)
         return (2.0 * overlap + self.smooth) / (sizes + self.smooth + EPSILON)
 
-    def compute(self, labels, probs):
+    def compute(self, labels: Tensor, probs: Tensor) -> Tensor:
         weights = ops.convert_to_tensor(self.class_weights or (1.0,) * NUM_CLASSES, dtype="float32")
         dice = self._per_class(labels, probs)
         return 1.0 - ops.sum(weights * dice) / ops.sum(weights)
