@@ -133,6 +133,24 @@ def cleaned_indices(data: MarsData, indices: np.ndarray) -> np.ndarray:
     return indices[~np.isin(indices, alien_indices(data.train_masks))]
 
 
+def score_against(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
+    """Precision and recall of a set of flagged indices against the known problem indices.
+
+    Args:
+        found: int array of the indices a method flagged.
+        truth: int array of the indices that truly have the problem (e.g. ``data.meta["alien_indices"]``).
+
+    Returns:
+        (precision, recall): the share of `found` that is in `truth`, and the share of `truth`
+        that was found; NaN where the denominator is empty (nothing found, or nothing to find).
+    """
+    found_set, truth_set = set(np.asarray(found).ravel().tolist()), set(np.asarray(truth).ravel().tolist())
+    hits = len(found_set & truth_set)
+    precision = hits / len(found_set) if found_set else float("nan")
+    recall = hits / len(truth_set) if truth_set else float("nan")
+    return precision, recall
+
+
 # ---------------------------------------------------------------- single- and two-class masks
 
 

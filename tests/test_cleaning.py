@@ -225,3 +225,57 @@ def test_variants_never_include_images_outside_the_given_indices(tiny: TinyData,
     assert images.dtype == np.uint8 and masks.dtype == np.uint8 and images.shape == masks.shape
     if builder is not cleaning.original_variant:
         assert not set(origins.tolist()) & {1, 3}, "aliens must be gone"
+
+
+# ---------------------------------------------------------------- on the synthetic Mars set
+
+
+@pytest.fixture(scope="module")
+def mars():
+    """The default synthetic set (read from the cache, generated on the first run)."""
+    from marslib import data as mars_data
+
+    return mars_data.synthetic_data()
+
+
+def test_the_110_identical_alien_masks_are_found_on_the_synthetic_set(mars) -> None:
+    found = cleaning.alien_indices(mars.train_masks)
+    assert len(found) == 110
+    assert cleaning.score_against(found, mars.meta["alien_indices"]) == (1.0, 1.0)
+    assert len(set(cleaning.array_hashes(mars.train_masks[found]))) == 1, "one identical mask"
+    assert len(set(cleaning.array_hashes(mars.train_images[found]))) == 110, "hashing the images finds nothing"
+    largest = cleaning.duplicate_groups(mars.train_masks)[0]
+    assert len(largest) > 110 and len(np.unique(mars.train_masks[largest[0]])) == 1, (
+        "the most frequent mask is a single-class one: why aliens are looked for among multi-class masks"
+    )
+
+
+def test_the_reviewed_fixes_of_the_synthetic_set_exist_and_fit_it(mars) -> None:
+    path = cleaning.fixes_path(mars)
+    assert path.exists(), f"no reviewed fixes for the synthetic set {mars.fingerprint}: re-run the audit and review"
+    fixes = cleaning.read_fixes(path)
+    fixed = np.array(sorted(fixes.monocolor))
+    assert not set(fixed) & set(mars.meta["alien_indices"])
+    assert (cleaning.monocolor_indices(mars.train_masks[fixed]) == np.arange(len(fixed))).all()
+    truth = dict(zip(mars.meta["mislabeled_indices"], mars.meta["mislabeled_true_class"]))
+    precision, recall = cleaning.score_against(fixed, list(truth))
+    assert precision >= 0.95 and recall >= 0.9
+    assert all(fixes.monocolor[i] == truth[i] for i in fixed if i in truth), "a fix must name the true class"
+
+
+def test_variants_of_a_training_split_hold_only_its_images(mars) -> None:
+    from marslib import data as mars_data
+    from marslib import variants
+
+    train, val = mars_data.split(mars, seed=0)
+    val_hashes = set(cleaning.array_hashes(mars.train_images[val]))
+    for name in ("original", "cleaned", "fixed_monocolor", "fixed_bicolor"):
+        images, masks = variants.build(name, mars, train, seed=0, cache=False)
+        assert not set(cleaning.array_hashes(images)) & val_hashes, f"{name} leaks validation images"
+        expected = len(train) if name == "original" else len(cleaning.cleaned_indices(mars, train))
+        assert images.shape == masks.shape == (expected, 64, 128)
+    _, fixed = variants.build("fixed_monocolor", mars, train, cache=False)
+    _, clean = variants.build("cleaned", mars, train, cache=False)
+    changed = np.flatnonzero((fixed != clean).any(axis=(1, 2)))
+    kept = cleaning.cleaned_indices(mars, train)
+    assert set(kept[changed]) == set(cleaning.read_fixes(cleaning.fixes_path(mars)).monocolor) & set(train)
