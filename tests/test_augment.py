@@ -473,6 +473,7 @@ def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     new_images = np.rint(x.numpy()[..., 0] * 255).astype(np.uint8)
     new_masks = y.numpy()
     assert_aligned(new_images, new_masks, exact=True)
+    assert not np.array_equal(new_masks, masks), "nothing was augmented"
     dy_max, dx_max = hand.MAX_SHIFT if augment == "safe" else (0, 0)
     for image, mask, new_image, new_mask in zip(images, masks, new_images, new_masks, strict=True):
         candidates = []

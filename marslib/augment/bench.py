@@ -22,6 +22,7 @@ from marslib.commands.bench import Measurement
 
 SIZES = {"small": 256, "full": 2048}
 BATCH_SIZE = 32
+TF_DATA_IMAGES = 4096
 
 
 def random_pairs(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -43,17 +44,21 @@ def images_per_second(run: Callable[[], object], count: int, repeats: int = 2) -
 
 
 def tf_data_images_per_second(images: np.ndarray, masks: np.ndarray, augment: str | None) -> float:
-    """Images per second of one epoch of `pipeline.make_dataset`, after a warm-up epoch."""
+    """Images per second of `pipeline.make_dataset`, after a warm-up epoch, over at least
+    `TF_DATA_IMAGES` images (tf.data tunes its parallelism while it runs, so short runs undersell it)."""
     from marslib.augment.pipeline import make_dataset
 
     dataset = make_dataset(images, masks, BATCH_SIZE, augment=augment, seed=0)
+    epochs = max(1, -(-TF_DATA_IMAGES // len(images)))
 
-    def epoch() -> None:
-        for _ in dataset:
-            pass
+    def run() -> None:
+        for _ in range(epochs):
+            for _ in dataset:
+                pass
 
-    epoch()
-    return images_per_second(epoch, len(images))
+    for _ in dataset:
+        pass
+    return images_per_second(run, epochs * len(images))
 
 
 def benchmark(scale: str = "small") -> list[Measurement]:

@@ -34,12 +34,6 @@ AUGMENTATIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _flip(pair: tf.Tensor, seed: tf.Tensor, axis: int) -> tf.Tensor:
-    """Mirror the stacked pair (H, W, 2) along `axis` with probability 1/2."""
-    coin = tf.random.stateless_uniform([], seed=seed) < 0.5
-    return tf.cond(coin, lambda: tf.reverse(pair, axis=[axis]), lambda: pair)
-
-
 def _shift(pair: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Move the stacked pair (H, W, 2) by up to `MAX_SHIFT` pixels; zeros (Background) fill in."""
     height, width = pair.shape[0], pair.shape[1]
@@ -53,9 +47,9 @@ def _augment(pair: tf.Tensor, steps: tuple[str, ...], key: tf.Tensor, index: tf.
     seeds = tf.random.experimental.stateless_split(tf.stack([key, index]), num=len(steps))
     for step, seed in zip(steps, tf.unstack(seeds), strict=True):
         if step == "hflip":
-            pair = _flip(pair, seed, axis=1)
+            pair = tf.image.stateless_random_flip_left_right(pair, seed)  # with probability 1/2
         elif step == "vflip":
-            pair = _flip(pair, seed, axis=0)
+            pair = tf.image.stateless_random_flip_up_down(pair, seed)
         else:
             pair = _shift(pair, seed)
     return pair
