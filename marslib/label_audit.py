@@ -32,7 +32,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from marslib import stats
+from marslib import cleaning, stats
 from marslib.classes import BEDROCK, SAND, SOIL
 
 if TYPE_CHECKING:
@@ -204,3 +204,28 @@ def bicolor_candidates(table: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
     """The terrain regions of two-class masks whose texture disagrees with their class (rows of
     `audit`'s table, as `monocolor_candidates`)."""
     return _candidates(table, 2, threshold)
+
+
+def threshold_curve(
+    table: pd.DataFrame, truth: np.ndarray, *, classes_in_mask: int = 1, thresholds: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Precision and recall of the candidates at each threshold, against known wrong labels.
+
+    Args:
+        table: `audit`'s table.
+        truth: int array of the training indices whose masks are known to be wrong (among the
+            masks with `classes_in_mask` classes), e.g. ``data.meta["mislabeled_indices"]``.
+        classes_in_mask: 1 for single-class candidates, 2 for two-class ones.
+        thresholds: values in (0, 1); default 0.02, 0.04, ..., 0.98.
+
+    Returns:
+        DataFrame with columns ``threshold``, ``candidates``, ``precision``, ``recall`` (NaN
+        precision where there is no candidate).
+    """
+    if thresholds is None:
+        thresholds = np.round(np.arange(0.02, 1.0, 0.02), 2)
+    rows = []
+    for threshold in thresholds:
+        found = _candidates(table, classes_in_mask, float(threshold))["index"].to_numpy()
+        rows.append((float(threshold), len(found), *cleaning.score_against(found, truth)))
+    return pd.DataFrame(rows, columns=["threshold", "candidates", "precision", "recall"])

@@ -198,3 +198,26 @@ def class_weights(
     if cap is not None:
         weights = np.minimum(weights, cap)
     return weights.astype(np.float32)
+
+
+def loss_shares(masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """What a weighting does: the share of a pixel-weighted loss's total weight that goes to each class.
+
+    With per-pixel weights ``w[label]``, class c holds ``n_c * w_c / sum_k n_k * w_k`` of the total
+    weight: unweighted, that is its pixel share; with "balanced" weights, 1/K for each weighted class.
+
+    Args:
+        masks: integer array (N, H, W) with values 0..4.
+        weights: array (5,) of non-negative class weights, not all zero on the classes present.
+
+    Returns:
+        float64 array (5,) summing to 1.
+    """
+    counts = pixel_counts(masks).astype(np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (NUM_CLASSES,) or not np.isfinite(weights).all() or (weights < 0).any():
+        raise ValueError(f"weights must be {NUM_CLASSES} finite non-negative numbers, got {weights!r}")
+    total = counts * weights
+    if total.sum() == 0:
+        raise ValueError("the weights give zero weight to every pixel of these masks")
+    return total / total.sum()

@@ -134,3 +134,13 @@ def test_score_against_matches_hand_counts() -> None:
     assert cleaning.score_against(np.array([1, 2, 3, 4]), np.array([2, 4, 6])) == (0.5, 2 / 3)
     precision, recall = cleaning.score_against(np.array([], dtype=int), np.array([1]))
     assert np.isnan(precision) and recall == 0.0
+
+
+def test_threshold_curve_counts_candidates_and_scores_them(audited) -> None:
+    _, wrong, table = audited
+    curve = label_audit.threshold_curve(table, np.array(list(wrong)), thresholds=np.array([0.3, 0.999999]))
+    assert curve["threshold"].tolist() == [0.3, 0.999999]
+    at_default = label_audit.monocolor_candidates(table, 0.3)
+    assert curve.loc[0, "candidates"] == len(at_default)
+    assert (curve.loc[0, "precision"], curve.loc[0, "recall"]) == cleaning.score_against(at_default["index"], list(wrong))
+    assert curve["candidates"].is_monotonic_increasing

@@ -142,3 +142,18 @@ def test_a_missing_class_is_refused_unless_it_is_ignored_background() -> None:
     with pytest.raises(ValueError, match="Background"):
         stats.class_weights(no_background)
     np.testing.assert_allclose(stats.class_weights(no_background, ignore_background=True), [0, 1, 1, 1, 1])
+
+
+def test_loss_shares_by_hand_and_for_balanced_weights(random_masks: np.ndarray) -> None:
+    np.testing.assert_allclose(stats.loss_shares(MASKS, np.ones(5)), np.array([2, 4, 1, 4, 1]) / 12)
+    # weights 0, 1, 2, 0, 2 -> weighted counts 0, 4, 2, 0, 2 out of 8
+    np.testing.assert_allclose(stats.loss_shares(MASKS, [0, 1, 2, 0, 2]), [0, 0.5, 0.25, 0, 0.25])
+    np.testing.assert_allclose(stats.loss_shares(random_masks, stats.class_weights(random_masks)), np.full(5, 0.2))
+    balanced_without = stats.class_weights(random_masks, ignore_background=True)
+    np.testing.assert_allclose(stats.loss_shares(random_masks, balanced_without), [0, 0.25, 0.25, 0.25, 0.25])
+
+
+@pytest.mark.parametrize("weights", [np.ones(4), [1, 1, 1, 1, -1], [1, 1, 1, 1, np.nan], np.zeros(5)])
+def test_loss_shares_refuse_bad_weights(weights) -> None:
+    with pytest.raises(ValueError, match="weights"):
+        stats.loss_shares(MASKS, weights)
