@@ -13,12 +13,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch as LegendPatch
 from matplotlib.patches import Rectangle
 
 from marslib.augment.balance import Box, CutMixImages, RockCrops
-from marslib.classes import CLASS_NAMES, PALETTE, colorize
+from marslib.classes import colorize
 from marslib.commands.bench import Measurement
+from marslib.plots import class_legend
 
 WINDOW_COLOUR = "#e8000b"
 PATCH_COLOUR = "#00d7ff"
@@ -37,12 +37,6 @@ def outlined(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     picture = np.repeat(image[..., None].astype(np.float32) / 255, 3, axis=-1)
     picture[mask_edges(mask)] = 1.0
     return picture
-
-
-def class_legend(fig: Figure) -> None:
-    """One legend of the five class colours under the figure."""
-    handles = [LegendPatch(color=PALETTE[c], label=name) for c, name in enumerate(CLASS_NAMES)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize="small")
 
 
 def _off(ax: plt.Axes) -> None:
