@@ -511,3 +511,51 @@ def test_pipeline_rejects_bad_input() -> None:
         make_dataset(images, masks, 0)
     with pytest.raises(ValueError, match="augment"):
         make_dataset(images, masks, 2, augment="rotate")
+
+
+# ---------------------------------------------------------------- figures
+
+
+def test_mask_edges_and_outlines_by_hand() -> None:
+    from marslib.augment import plots
+
+    mask = np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]], dtype=np.uint8)
+    expected = np.array([[False, True, False], [True, True, True], [False, False, False]])
+    np.testing.assert_array_equal(plots.mask_edges(mask), expected)
+    picture = plots.outlined(np.full((3, 3), 51, dtype=np.uint8), mask)
+    assert picture.shape == (3, 3, 3)
+    np.testing.assert_allclose(picture[expected], 1.0)
+    np.testing.assert_allclose(picture[~expected], 0.2)
+
+
+def test_figures_draw_what_they_are_given() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    from marslib.augment import plots
+    from marslib.commands.bench import Measurement
+
+    images, masks = rock_scene(30)
+    crops = balance.rock_crops(images, masks, target_share=0.02, min_pixels=20, seed=0)
+    fig = plots.rock_crops_figure(images, masks, crops, samples=[0, 1])
+    for row, k in zip(np.reshape(fig.axes, (2, 4)), [0, 1], strict=True):
+        drawn = [p for p in row[0].patches if isinstance(p, Rectangle)]
+        assert [(r.get_x() + 0.5, r.get_y() + 0.5, r.get_width(), r.get_height()) for r in drawn] == [
+            (crops.windows[k].left, crops.windows[k].top, crops.windows[k].width, crops.windows[k].height)
+        ]
+    mixed = balance.cutmix(images, masks, target_share=0.01, min_pixels=20, seed=0)
+    fig = plots.cutmix_figure(images, masks, mixed, samples=[0])
+    assert len(fig.axes[1].patches) == len(mixed.patches[0])
+    fig = plots.transform_gallery({"a": (images[0], masks[0]), "b": hand.hflip(images[0], masks[0])}, columns=2)
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["a", "b"]
+    measured = [Measurement("x", 1000.0, "images/s"), Measurement("y", 50.0, "images/s")]
+    fig = plots.throughput_chart(measured, training_rate=100.0)
+    assert sorted(bar.get_width() for bar in fig.axes[0].patches) == [50.0, 1000.0]
+    table = balance.share_table(masks, np.concatenate([masks, crops.masks]))
+    fig = plots.share_chart({"crops": table})
+    heights = sorted(bar.get_height() for bar in fig.axes[0].patches)
+    np.testing.assert_allclose(heights, sorted(np.concatenate([table["before"], table["after"]]) * 100))
+    plt.close("all")
