@@ -20,7 +20,7 @@ from marslib.augment import albu, hand
 from marslib.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.commands.bench import Measurement
 
-SIZES = {"small": 256, "full": 2048}
+SIZES = {"small": 1024, "full": 4096}
 BATCH_SIZE = 32
 TF_DATA_IMAGES = 4096
 
@@ -65,7 +65,7 @@ def benchmark(scale: str = "small") -> list[Measurement]:
     """Measure augmentation throughput on this machine.
 
     Args:
-        scale: "small" (256 images) or "full" (2048 images).
+        scale: "small" (1024 images) or "full" (4096 images).
 
     Returns:
         one Measurement (images/s) per way of augmenting.
