@@ -511,6 +511,8 @@ def test_pipeline_rejects_bad_input() -> None:
         make_dataset(images, masks, 0)
     with pytest.raises(ValueError, match="augment"):
         make_dataset(images, masks, 2, augment="rotate")
+    with pytest.raises(ValueError, match="seed"):
+        make_dataset(images, masks, 2, seed=-1)
 
 
 # ---------------------------------------------------------------- figures

@@ -55,7 +55,7 @@ def _augment(pair: tf.Tensor, steps: tuple[str, ...], key: tf.Tensor, index: tf.
     return pair
 
 
-def _check(images: np.ndarray, masks: np.ndarray, batch_size: int, augment: str | None) -> None:
+def _check(images: np.ndarray, masks: np.ndarray, batch_size: int, augment: str | None, seed: int) -> None:
     images, masks = check_pair(images, masks)
     if images.ndim != 3 or len(images) == 0:
         raise ValueError(f"images must be a non-empty stack (N, H, W), got shape {images.shape}")
@@ -65,6 +65,8 @@ def _check(images: np.ndarray, masks: np.ndarray, batch_size: int, augment: str 
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if augment is not None and augment not in AUGMENTATIONS:
         raise ValueError(f"augment must be None or one of {list(AUGMENTATIONS)}, got {augment!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**63:
+        raise ValueError(f"seed must be an integer in 0..2**63-1, got {seed!r}")
 
 
 def make_dataset(
@@ -90,7 +92,7 @@ def make_dataset(
         a finite `tf.data.Dataset` of (images float32 (B, H, W, 1) in [0, 1], masks int32 (B, H, W));
         iterating it again gives the next epoch.
     """
-    _check(images, masks, batch_size, augment)
+    _check(images, masks, batch_size, augment, seed)
     pairs = tf.constant(np.stack([images, masks.astype(np.uint8)], axis=-1))  # (N, H, W, 2) uint8
     count = len(images)
     indices = tf.data.Dataset.range(count)
