@@ -144,3 +144,19 @@ def test_threshold_curve_counts_candidates_and_scores_them(audited) -> None:
     assert curve.loc[0, "candidates"] == len(at_default)
     assert (curve.loc[0, "precision"], curve.loc[0, "recall"]) == cleaning.score_against(at_default["index"], list(wrong))
     assert curve["candidates"].is_monotonic_increasing
+
+
+def test_audit_command_writes_candidates_pictures_and_a_draft(tmp_path, capsys) -> None:
+    from marslib import cli
+    from marslib import data as mars_data
+
+    data, wrong = _textured_set()
+    real_format = mars_data.MarsData(data.train_images, data.train_masks, data.train_images[:2], None, "hand-made")
+    path = mars_data.save_npz(real_format, tmp_path / "textures.npz")
+    assert cli.main(["audit", "--path", str(path), "--out", str(tmp_path / "review")]) == 0
+    loaded = mars_data.load(path)
+    draft = cleaning.read_fixes(tmp_path / "review" / f"{loaded.fingerprint}.draft.json")
+    assert draft.monocolor == wrong and draft.bicolor == {37: {SOIL: SAND}}
+    assert draft.review.startswith("DRAFT")
+    assert sorted(p.name for p in (tmp_path / "review").glob("*.png")) == ["bicolor-00.png", "monocolor-00.png"]
+    assert str(cleaning.fixes_path(loaded)) in capsys.readouterr().out
