@@ -23,7 +23,8 @@ Indices are positions in ``data.train_images`` (the original training set). A ``
 relabels a single-class mask as a whole; a ``bicolor`` entry relabels the pixels of one class of a
 two-class mask (for example ``{"0": 1}``: the pixels marked background are soil). A data set with
 no such file (a user's own copy of the real data, say) gets fixed variants equal to the cleaned one,
-with a warning naming the missing file.
+with a warning naming the missing file. ``python -m marslib audit --out review/`` drafts one from the
+candidates of `marslib.label_audit`, for a person to review.
 """
 
 from __future__ import annotations
