@@ -51,7 +51,7 @@ def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45, skip_backg
 def class_legend(figure: Figure, classes: Sequence[int] = tuple(range(NUM_CLASSES)), **options: object) -> None:
     """Add a legend of class colours to `figure` (below the panels unless `options` say otherwise)."""
     handles = [Patch(color=PALETTE[c], label=CLASS_NAMES[c]) for c in classes]
-    settings = {"loc": "lower center", "ncol": len(handles), "frameon": False, "bbox_to_anchor": (0.5, -0.02)}
+    settings = {"loc": "lower center", "ncol": len(handles), "frameon": False, "bbox_to_anchor": (0.5, 0.0)}
     figure.legend(handles=handles, **(settings | options))
 
 
@@ -92,11 +92,10 @@ def show_gallery(
     columns = min(columns, len(images))
     rows = -(-len(images) // columns)
     height, width = images.shape[1:]
+    row_height = panel_width * height / width + 0.15 + 0.25 * (titles is not None)
+    extra = 0.45 * bool(title) + 0.4 * (masks is not None)  # suptitle, legend
     figure, axes = plt.subplots(
-        rows,
-        columns * per_image,
-        figsize=(panel_width * columns * per_image, panel_width * rows * height / width + 0.4 + 0.3 * (titles is not None) * rows),
-        squeeze=False,
+        rows, columns * per_image, figsize=(panel_width * columns * per_image, rows * row_height + extra), squeeze=False
     )
     for ax in axes.ravel():
         ax.axis("off")
@@ -115,7 +114,7 @@ def show_gallery(
         class_legend(figure)
     if title:
         figure.suptitle(title)
-    figure.tight_layout(rect=(0, 0.04 if masks is not None else 0, 1, 1))
+    figure.tight_layout(rect=(0, 0.4 / figure.get_figheight() if masks is not None else 0, 1, 1))
     return figure
 
 
