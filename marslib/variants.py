@@ -72,6 +72,12 @@ VARIANTS: dict[str, Variant] = {
             "cutmix_bigrock_variant",
             "cleaned plus images with Big Rock patches pasted in (CutMix)",
         ),
+        Variant(
+            "oversampled_bigrock",
+            "marslib.augment.balance",
+            "oversampled_bigrock_variant",
+            "cleaned plus repeated copies of the images holding Big Rock",
+        ),
     )
 }
 

@@ -10,6 +10,8 @@ Big Rock covers about 0.13% of the pixels of the real training set. Two ways to 
 - **CutMix** (Yun et al., 2019; what the best teams did): paste the rectangle around a rock, with
   a few pixels of its surroundings, into another image, moved only sideways: on ground seen from
   a level camera the row sets the distance, so the rock keeps a plausible size.
+- **Oversampling** (what the second-placed team did besides CutMix): repeat every image that holds
+  Big Rock, unchanged, `OVERSAMPLE_TIMES` times in all.
 
 Both use only the images they are given, so the variant builders, which are given the cleaned
 training images at `indices`, never see a validation image. The variants (see `marslib.variants`):
@@ -17,7 +19,8 @@ training images at `indices`, never see a validation image. The variants (see `m
 - ``balanced_bigrock``: the cleaned images, then the rock crops;
 - ``augmented_bigrock``: balanced BigRock, then `AUGMENT_COPIES` copies of it augmented by the
   Albumentations pipeline `AUGMENT_PIPELINE`;
-- ``cutmix_bigrock``: the cleaned images, then the CutMix images.
+- ``cutmix_bigrock``: the cleaned images, then the CutMix images;
+- ``oversampled_bigrock``: the cleaned images, then extra copies of those holding Big Rock.
 
 The module-level constants are the defaults the variant builders use.
 """
@@ -51,6 +54,7 @@ PLACEMENT_TRIES = 10  # random rocks and places tried for each patch before givi
 AUGMENT_PIPELINE = "safe"  # Albumentations pipeline of the augmented BigRock variant
 AUGMENT_COPIES = 1  # augmented copies of balanced BigRock added by that variant
 MAX_NEW_PER_IMAGE = 10  # at most this many new samples per given image, or the target is unreachable
+OVERSAMPLE_TIMES = 15  # an image holding Big Rock appears this many times in the oversampled variant
 
 
 @dataclass(frozen=True)
@@ -396,6 +400,27 @@ def cutmix(
     )
 
 
+# ---------------------------------------------------------------- oversampling
+
+
+def oversampled_positions(masks: np.ndarray, *, times: int = OVERSAMPLE_TIMES, min_pixels: int = MIN_BIGROCK_PIXELS) -> np.ndarray:
+    """Positions of the extra copies that make each Big Rock image appear `times` times in all.
+
+    Args:
+        masks: integer array (N, H, W), values 0..4.
+        times: how often an image with at least `min_pixels` Big Rock pixels appears once the
+            copies are added, at least 1 (1: no copy).
+        min_pixels: Big Rock pixels an image needs to be repeated.
+
+    Returns:
+        int64 array (S * (times - 1),): the S source positions (`source_indices`), each repeated
+        times - 1 times, sorted.
+    """
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+        raise ValueError(f"times must be an integer of at least 1, got {times!r}")
+    return np.repeat(source_indices(masks, min_pixels), times - 1)
+
+
 # ---------------------------------------------------------------- the dataset variants
 
 
@@ -437,3 +462,17 @@ def cutmix_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0
     images, masks = cleaning.cleaned_variant(data, indices)
     mixed = cutmix(images, masks, target_share=TARGET_SHARE, min_pixels=MIN_BIGROCK_PIXELS, seed=seed)
     return np.concatenate([images, mixed.images]), np.concatenate([masks, mixed.masks])
+
+
+def oversampled_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The cleaned images at `indices`, then copies of those holding Big Rock (`OVERSAMPLE_TIMES` in all).
+
+    Nothing is drawn at random, so `seed` (part of every builder's signature) changes nothing.
+
+    Returns:
+        images uint8 (K' + S * (OVERSAMPLE_TIMES - 1), 64, 128) and masks of the same shape: the K'
+        cleaned images first, then the copies of the S images with `MIN_BIGROCK_PIXELS` Big Rock pixels.
+    """
+    images, masks = cleaning.cleaned_variant(data, indices)
+    extra = oversampled_positions(masks, times=OVERSAMPLE_TIMES, min_pixels=MIN_BIGROCK_PIXELS)
+    return np.concatenate([images, images[extra]]), np.concatenate([masks, masks[extra]])
