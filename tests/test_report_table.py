@@ -1,0 +1,173 @@
+"""The results tables: the report's numbers, our Table 1, one-change pairs, the ablation, background use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix as sk_confusion_matrix
+from sklearn.metrics import precision_score, recall_score
+
+from marslib import experiments, report_table
+from marslib.classes import CLASS_NAMES
+from marslib.train import Experiment, RunRecord
+
+RNG = np.random.default_rng(0)
+
+
+def _record(name: str, val: float | None, test: float | None, big_rock: float = 0.1) -> RunRecord:
+    """A finished run as `train.load_record` would read it, with made-up scores."""
+    experiment = experiments.get_experiment(name, "quick")
+    split = lambda miou: {  # noqa: E731
+        "miou": miou,
+        "per_class_iou": {"Soil": 0.8, "Bedrock": 0.7, "Sand": 0.6, "Big Rock": big_rock},
+        "images": 10,
+    }
+    return RunRecord(
+        directory=Path("/nowhere") / name,
+        experiment=experiment,
+        history=pd.DataFrame({"epoch": [0], "loss": [1.0]}),
+        metrics={"val": split(val) if val is not None else None, "test": split(test) if test is not None else None,
+                 "best_epoch": 0, "epochs_run": 1, "parameters": 1000},
+        provenance={"train_seconds": 1.0, "data_source": "synthetic", "device": "CPU", "train_images": 123},
+    )
+
+
+def test_report_rows_are_the_table1_experiments_named_as_the_report_names_them() -> None:
+    theirs = report_table.report_table1()
+    assert list(theirs.index) == list(experiments.TABLE1)
+    for name, row in theirs.iterrows():
+        recipe = experiments.RECIPES[name]
+        assert row["dataset"] == report_table.DATASET_NAMES[recipe["variant"]]
+        assert row["loss"] == report_table.loss_label(recipe["loss"])
+        assert row["model"].endswith(report_table.MODEL_NAMES[recipe["model"]])
+    assert ((theirs[["val mIoU", "test mIoU"]] > 0) & (theirs[["val mIoU", "test mIoU"]] < 1)).all().all()
+
+
+@pytest.mark.parametrize(
+    "spec, label",
+    [("scce", "SCCE"), ("weighted_scce", "Weighted SCCE"), ("weighted_focal+scce", "W. Focal+SCCE"),
+     ("0.5*dice+0.5*focal", "0.5*Dice+0.5*Focal")],
+)
+def test_loss_labels(spec: str, label: str) -> None:
+    assert report_table.loss_label(spec) == label
+
+
+def test_loss_label_refuses_an_unknown_term() -> None:
+    with pytest.raises(ValueError, match="unknown loss term 'lovasz'"):
+        report_table.loss_label("scce+lovasz")
+
+
+def test_one_change_pairs_of_the_report_table_by_hand() -> None:
+    pairs = report_table.one_change_pairs(report_table.report_table1(), "test mIoU")
+    found = {(row["from"], row["to"]): (row["changed"], round(row["gain"], 4)) for _, row in pairs.iterrows()}
+    # Read off the report's Table 1: only these rows differ in the model alone or in the data and loss alone.
+    assert found == {
+        ("unet_baseline", "deeplabv3"): ("model", round(0.4877 - 0.4301, 4)),
+        ("wnet", "pspnet"): ("model", round(0.6413 - 0.5134, 4)),
+        ("deeplabv3", "deeplabv3_bigrock"): ("data + loss", round(0.6912 - 0.4877, 4)),
+    }
+
+
+def test_one_change_pairs_of_a_two_by_two_design_are_its_four_edges() -> None:
+    table = pd.DataFrame(
+        {"model": ["a", "b", "a", "b"], "dataset": ["x", "x", "y", "y"], "loss": ["l", "l", "l", "l"], "score": [0.1, 0.2, 0.5, 0.7]},
+        index=["ax", "bx", "ay", "by"],
+    )
+    pairs = report_table.one_change_pairs(table, "score").set_index(["from", "to"])
+    assert sorted(pairs.index) == [("ax", "ay"), ("ax", "bx"), ("ay", "by"), ("bx", "by")]
+    np.testing.assert_allclose(pairs.loc[("ax", "bx"), "gain"], 0.1)
+    np.testing.assert_allclose(pairs.loc[("ay", "by"), "gain"], 0.2)
+    np.testing.assert_allclose(pairs.groupby("changed")["gain"].mean()[["model", "data + loss"]], [0.15, 0.45])  # model: (0.1 + 0.2) / 2; data + loss: (0.4 + 0.5) / 2
+
+
+def test_one_change_pairs_counts_any_column_of_a_group() -> None:
+    table = pd.DataFrame({"model": ["a", "b"], "dataset": ["x", "x"], "loss": ["l", "l"], "n": [1, 2], "score": [0.1, 0.2]})
+    assert len(report_table.one_change_pairs(table, "score")) == 1
+    both = {"model": ["model"], "data + loss": ["dataset", "loss", "n"]}
+    assert report_table.one_change_pairs(table, "score", both).empty
+
+
+def test_one_change_pairs_names_a_missing_column() -> None:
+    with pytest.raises(ValueError, match=r"no column\(s\) \['val'\]"):
+        report_table.one_change_pairs(report_table.report_table1(), "val")
+
+
+def test_ablation_swaps_only_the_model() -> None:
+    made = {experiment.name: experiment for experiment in report_table.ablation_experiments("quick")}
+    assert sorted(made) == ["attention_psp_baseline_recipe", "unet_best_recipe"]
+    for name, (model_from, recipe_from) in [("unet_best_recipe", ("unet_baseline", "attention_psp")),
+                                            ("attention_psp_baseline_recipe", ("attention_psp", "unet_baseline"))]:
+        experiment = made[name]
+        recipe = experiments.get_experiment(recipe_from, "quick").to_dict()
+        assert experiment.model == experiments.get_experiment(model_from, "quick").model
+        changed = {key for key, value in experiment.to_dict().items() if recipe[key] != value}
+        assert changed == {"name", "model", "description"}
+
+
+def test_ablation_order_covers_the_two_by_two_design() -> None:
+    cells = {report_table.ABLATION[name] for name in report_table.ABLATION_ORDER}
+    assert cells == {(m, r) for m in (report_table.BASELINE, report_table.BEST) for r in (report_table.BASELINE, report_table.BEST)}
+
+
+def test_table1_puts_the_report_beside_ours_and_leaves_unknown_test_scores_empty() -> None:
+    records = [_record("unet_baseline", 0.30, 0.28, big_rock=0.0), _record("attention_psp", 0.60, None, big_rock=0.2)]
+    records.append(RunRecord(**{**records[0].__dict__, "experiment": report_table.ablation_experiments("quick")[1]}))
+    table = report_table.table1(records, per_class="val")
+    assert list(table.index) == ["unet_baseline", "attention_psp", "unet_best_recipe"]
+    assert table.loc["attention_psp", ["model", "dataset", "loss"]].tolist() == ["Attention + PSP", "Aug. Big Rocks", "W. Focal+SCCE"]
+    assert table.loc["unet_best_recipe", "model"] == "U-Net" and table.loc["unet_best_recipe", "loss"] == "W. Focal+SCCE"
+    assert table.loc["unet_baseline", "val mIoU"] == 0.30 and np.isnan(table.loc["attention_psp", "test mIoU"])
+    assert table["Big Rock IoU"].tolist() == [0.0, 0.2, 0.0]
+    assert table.loc["attention_psp", "report Kaggle mIoU"] == report_table.REPORT_ROWS["attention_psp"][4]
+    assert np.isnan(table.loc["unet_best_recipe", "report val mIoU"])
+    assert table["training images"].tolist() == [123, 123, 123]
+
+
+def test_table1_refuses_no_records() -> None:
+    with pytest.raises(ValueError, match="no run records"):
+        report_table.table1([])
+
+
+def test_ignores_background() -> None:
+    assert report_table.ignores_background(experiments.get_experiment("attention_psp", "quick"))
+    assert not report_table.ignores_background(experiments.get_experiment("unet_baseline", "quick"))
+    fixed = experiments.from_config({"base": "unet_baseline", "name": "w", "loss": "weighted_scce", "class_weights": [0, 1, 1, 1, 1]}, "quick")
+    assert report_table.ignores_background(fixed)
+    balanced = experiments.from_config({"base": "unet_baseline", "name": "b", "loss": "weighted_scce", "class_weights": {"method": "balanced"}}, "quick")
+    assert not report_table.ignores_background(balanced)
+
+
+def test_background_use_against_scikit_learn() -> None:
+    masks = RNG.integers(0, 5, (6, 8, 16)).astype(np.uint8)
+    predicted = np.where(RNG.random(masks.shape) < 0.5, masks, RNG.integers(0, 5, masks.shape)).astype(np.uint8)
+    found = report_table.background_use(masks, predicted)
+    is_true, is_predicted = masks.ravel() == 0, predicted.ravel() == 0
+    assert found["true background share"] == pytest.approx(is_true.mean())
+    assert found["predicted background share"] == pytest.approx(is_predicted.mean())
+    assert found["background recall"] == pytest.approx(recall_score(is_true, is_predicted))
+    assert found["background precision"] == pytest.approx(precision_score(is_true, is_predicted))
+    assert found["terrain called background"] == pytest.approx(is_predicted[~is_true].mean())
+
+
+def test_background_use_when_no_background_is_predicted() -> None:
+    masks = np.zeros((1, 2, 2), dtype=np.uint8)
+    masks[0, 0] = 1
+    found = report_table.background_use(masks, np.ones_like(masks))
+    assert found["background recall"] == 0 and np.isnan(found["background precision"])
+    assert found["terrain called background"] == 0 and found["true background share"] == 0.5
+
+
+def test_confusions_against_scikit_learn() -> None:
+    masks = RNG.integers(0, 5, (4, 8, 16)).astype(np.uint8)
+    predicted = np.where(RNG.random(masks.shape) < 0.6, masks, RNG.integers(0, 5, masks.shape)).astype(np.uint8)
+    normalised = sk_confusion_matrix(masks.ravel(), predicted.ravel(), labels=range(5), normalize="true")
+    found = report_table.confusions(masks, predicted)
+    assert len(found) == 16 and found["share"].is_monotonic_decreasing
+    for _, row in found.iterrows():
+        true, guess = CLASS_NAMES.index(row["true"]), CLASS_NAMES.index(row["predicted"])
+        assert true != 0 and true != guess
+        assert row["share"] == pytest.approx(normalised[true, guess])
+    assert report_table.confusions(masks, predicted, top=3).equals(found.head(3))
