@@ -1,0 +1,174 @@
+"""The refinement net: the combination rule, background scores, the threshold sweep, the cached run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import jaccard_score
+
+from marslib import data, metrics, models, refine, train
+from marslib.classes import BACKGROUND, NUM_CLASSES
+
+
+def as_numpy(tensor) -> np.ndarray:
+    return keras.ops.convert_to_numpy(tensor)
+
+
+# ---------------------------------------------------------------- the combination rule
+
+
+def test_combine_follows_the_rule_on_hand_made_pixels() -> None:
+    probabilities = np.array(
+        [
+            [0.90, 0.05, 0.03, 0.01, 0.01],  # the model says background, the net says terrain: best terrain class
+            [0.10, 0.10, 0.10, 0.60, 0.10],  # the model says sand, the net says background: background
+            [0.20, 0.10, 0.50, 0.10, 0.10],  # the net's probability equals the threshold: not background
+            [0.00, 0.25, 0.25, 0.20, 0.30],  # the model says Big Rock, the net is unsure: Big Rock
+        ],
+        dtype=np.float32,
+    )
+    background = np.array([0.2, 0.8, 0.5, 0.49], dtype=np.float32)
+    combined = as_numpy(refine.combine(probabilities, background, 0.5))
+    expected = np.array(
+        [
+            [0, 0.5, 0.3, 0.1, 0.1],
+            [1, 0, 0, 0, 0],
+            [0, 0.125, 0.625, 0.125, 0.125],
+            [0, 0.25, 0.25, 0.2, 0.3],
+        ]
+    )
+    np.testing.assert_allclose(combined, expected, rtol=1e-6)
+    np.testing.assert_array_equal(combined.argmax(-1), [1, BACKGROUND, 2, 4])
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, True, "0.5"])
+def test_combine_refuses_a_bad_threshold(threshold: object) -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        refine.combine(np.full((1, 5), 0.2), np.zeros(1), threshold)
+
+
+def tiny_models() -> tuple[keras.Model, keras.Model]:
+    keras.utils.set_random_seed(1)
+    multi = models.build("unet", base_filters=2, depth=1)
+    background = models.build("unet", num_classes=2, base_filters=2, depth=1)
+    return multi, background
+
+
+def test_refined_model_applies_the_rule_to_both_outputs(tmp_path: Path) -> None:
+    multi, background = tiny_models()
+    images = np.random.default_rng(0).random((3, 64, 128, 1)).astype(np.float32)
+    p_multi, p_background = multi.predict(images, verbose=0), background.predict(images, verbose=0)[..., 0]
+    threshold = float(np.median(p_background))  # so that both branches of the rule occur
+    refined = refine.Refined(multi, background, threshold)
+    labels = refined.predict(images, verbose=0).argmax(-1)
+    expected = np.where(p_background > threshold, BACKGROUND, p_multi[..., 1:].argmax(-1) + 1)
+    np.testing.assert_array_equal(labels, expected)
+    assert 0 < np.mean(labels == BACKGROUND) < 1
+    refined.save(tmp_path / "refined.keras")
+    again = keras.saving.load_model(tmp_path / "refined.keras", compile=False)
+    assert isinstance(again, refine.Refined) and again.threshold == threshold
+    np.testing.assert_array_equal(again.predict(images, verbose=0), refined.predict(images, verbose=0))
+
+
+def test_refined_model_checks_its_parts() -> None:
+    multi, background = tiny_models()
+    with pytest.raises(ValueError, match="2 classes"):
+        refine.Refined(multi, multi)
+    with pytest.raises(ValueError, match="5 classes"):
+        refine.Refined(background, background)
+    with pytest.raises(ValueError, match="same input"):
+        refine.Refined(multi, models.build("unet", input_shape=(32, 64, 1), num_classes=2, base_filters=2, depth=1))
+
+
+# ---------------------------------------------------------------- scores
+
+
+def test_background_scores_by_hand_and_against_scikit_learn() -> None:
+    masks = np.array([[[0, 0, 0, 1, 2, 3, 4, 4]]])
+    predicted = np.array([[[0, 1, 0, 0, 2, 3, 4, 0]]])
+    found = refine.background_scores(masks, predicted)
+    assert found["background recall"] == pytest.approx(2 / 3)
+    assert found["background precision"] == pytest.approx(2 / 4)
+    assert found["terrain called background"] == pytest.approx(2 / 5)
+    reference = jaccard_score(masks.ravel(), predicted.ravel(), labels=range(NUM_CLASSES), average="macro")
+    assert found["5-class mIoU"] == pytest.approx(reference)
+
+
+def test_binary_scores_by_hand() -> None:
+    masks = np.array([[[0, 0, 0, 1, 2]]])
+    probability = np.array([[[0.9, 0.6, 0.1, 0.7, 0.2]]])
+    found = refine.binary_scores(masks, probability, threshold=0.5)
+    assert found == pytest.approx({"background recall": 2 / 3, "background precision": 2 / 3, "background IoU": 2 / 4})
+    with pytest.raises(ValueError, match="same shape"):
+        refine.binary_scores(masks, probability[..., :3])
+
+
+def test_threshold_sweep_trades_background_recall_for_terrain() -> None:
+    rng = np.random.default_rng(0)
+    masks = rng.integers(0, NUM_CLASSES, size=(4, 8, 16))
+    probabilities = rng.dirichlet(np.ones(NUM_CLASSES), size=masks.shape)
+    background = np.clip((masks == 0) * 0.5 + rng.random(masks.shape) * 0.5, 0, 1)
+    thresholds = [0.0, 0.25, 0.5, 0.75, 1.0]
+    sweep = refine.threshold_sweep(masks, probabilities, background, thresholds)
+    assert list(sweep.index) == thresholds
+    assert np.all(np.diff(sweep["background recall"]) <= 0)
+    assert np.all(np.diff(sweep["terrain called background"]) <= 0)
+    assert sweep.loc[1.0, "background recall"] == 0  # nothing is above 1
+    labels = np.where(background > 0.5, 0, probabilities[..., 1:].argmax(-1) + 1)
+    assert sweep.loc[0.5, "mIoU"] == pytest.approx(metrics.competition_miou(masks, labels))
+    assert sweep.loc[0.5, "5-class mIoU"] == pytest.approx(refine.background_scores(masks, labels)["5-class mIoU"])
+    with pytest.raises(ValueError, match="probabilities"):
+        refine.threshold_sweep(masks, probabilities[..., :4], background, thresholds)
+
+
+# ---------------------------------------------------------------- the background net as a run
+
+
+def test_background_targets_mark_background_zero() -> None:
+    masks = np.array([[[0, 1, 2, 3, 4]]], dtype=np.uint8)
+    np.testing.assert_array_equal(refine.background_targets(masks), [[[0, 1, 1, 1, 1]]])
+    with pytest.raises(ValueError, match="labels 0..4"):
+        refine.background_targets(np.array([[[5]]]))
+
+
+def test_the_recipe_must_be_plain_cross_entropy() -> None:
+    with pytest.raises(ValueError, match="plain cross-entropy"):
+        refine.train_background_net(refine.background_experiment("quick", loss="dice"), data=None)
+    with pytest.raises(ValueError, match="validation"):
+        refine.train_background_net(refine.background_experiment("quick", validation=False), data=None)
+
+
+TINY = {"epochs": 2, "batch_size": 16, "patience": 2, "learning_rate": 0.003, "model_options": {"base_filters": 4, "depth": 2}}
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> data.MarsData:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MARSLIB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield data.synthetic_data(seed=3, n_train=40, n_test=8)
+
+
+def test_background_net_trains_caches_and_repeats_bit_for_bit(tiny_data: data.MarsData, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path / "cache"))
+    experiment = refine.background_experiment("quick", **TINY)
+    first = refine.train_background_net(experiment, tiny_data, tmp_path / "a")
+    assert first.directory == refine.run_directory(experiment, tiny_data, tmp_path / "a")
+    assert first.directory.parent.name == refine.BACKGROUND_FOLDER
+    assert all((first.directory / name).exists() for name in refine.RECORD_FILES)
+    assert train.records(tmp_path / "a") == []  # never mistaken for a multi-class record
+    assert list(first.history.columns) == ["epoch", "loss", "background_iou", "val_loss", "val_background_iou"]
+    assert first.metrics["epochs_run"] == 2 and 0 <= first.metrics["val"]["background recall"] <= 1
+    net = first.load_model()
+    assert net.output_shape == (None, 64, 128, 2)
+
+    done = (first.directory / "DONE").stat().st_mtime_ns
+    again = refine.train_background_net(experiment, tiny_data, tmp_path / "a")
+    assert (again.directory / "DONE").stat().st_mtime_ns == done  # loaded, not trained again
+
+    twin = refine.train_background_net(experiment, tiny_data, tmp_path / "b")
+    for mine, theirs in zip(net.get_weights(), twin.load_model().get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    assert refine.run_directory(refine.background_experiment("quick", **TINY, seed=1), tiny_data, tmp_path / "a") != first.directory
