@@ -7,12 +7,14 @@ The report's named datasets are built here (see `marslib.variants`):
 - ``fixed_monocolor``: cleaned, with the reviewed fixes of single-class masks applied;
 - ``fixed_bicolor``: fixed monocolor, with the reviewed fixes of two-class masks applied.
 
-Label fixes live in one small JSON file per data set, ``marslib/label_fixes/<fingerprint>.json``
-(``fingerprint`` is `MarsData.fingerprint`), written after a person looked at every change::
+Label fixes live in one small JSON file per data set, ``marslib/label_fixes/<key>.json``, where the
+key is `data_key(data)`: the generator's identity for the synthetic set (``synthetic-v1-s0-n2615``:
+its planted errors follow from the seed, whatever floating-point differences between machines do to
+single pixels), and `MarsData.fingerprint` for a file. It is written after a person looked at every change::
 
     {
       "format": 1,
-      "fingerprint": "<MarsData.fingerprint>",
+      "fingerprint": "<data_key(data)>",
       "source": "synthetic",
       "review": "how the candidates were found and checked",
       "monocolor": {"<original training index>": <class the whole mask should have>, ...},
@@ -187,7 +189,7 @@ class LabelFixes:
     """Reviewed label fixes of one data set (the JSON file described in the module docstring).
 
     Attributes:
-        fingerprint: `MarsData.fingerprint` of the data set they belong to.
+        fingerprint: `data_key` of the data set they belong to.
         source: "synthetic" or a description of the file.
         review: how the candidates were found and checked.
         monocolor: original training index -> the class the whole mask should have.
@@ -201,9 +203,18 @@ class LabelFixes:
     bicolor: dict[int, dict[int, int]] = field(default_factory=dict)
 
 
+def data_key(data: MarsData) -> str:
+    """The name reviewed fixes are kept under: ``synthetic-v<version>-s<seed>-n<train images>`` for the
+    synthetic set, whose planted errors are fixed by its generator and seed, else `data.fingerprint`."""
+    meta = data.meta
+    if data.source == "synthetic" and "version" in meta and "seed" in meta:
+        return f"synthetic-v{meta['version']}-s{meta['seed']}-n{len(data.train_masks)}"
+    return data.fingerprint
+
+
 def fixes_path(data: MarsData) -> Path:
-    """Where the reviewed fixes of `data` are kept: ``marslib/label_fixes/<fingerprint>.json``."""
-    return FIXES_DIR / f"{data.fingerprint}.json"
+    """Where the reviewed fixes of `data` are kept: ``marslib/label_fixes/<data_key(data)>.json``."""
+    return FIXES_DIR / f"{data_key(data)}.json"
 
 
 def _label(value: object, what: str) -> int:
@@ -271,8 +282,8 @@ def load_fixes(data: MarsData) -> LabelFixes | None:
         )
         return None
     fixes = read_fixes(path)
-    if fixes.fingerprint != data.fingerprint:
-        raise ValueError(f"{path} belongs to data {fixes.fingerprint!r}, not to {data.fingerprint!r}")
+    if fixes.fingerprint != data_key(data):
+        raise ValueError(f"{path} belongs to data {fixes.fingerprint!r}, not to {data_key(data)!r}")
     return fixes
 
 

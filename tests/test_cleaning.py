@@ -279,3 +279,9 @@ def test_variants_of_a_training_split_hold_only_its_images(mars) -> None:
     changed = np.flatnonzero((fixed != clean).any(axis=(1, 2)))
     kept = cleaning.cleaned_indices(mars, train)
     assert set(kept[changed]) == set(cleaning.read_fixes(cleaning.fixes_path(mars)).monocolor) & set(train)
+
+
+def test_fixes_are_keyed_by_generator_for_synthetic_data_and_by_content_otherwise(tiny: TinyData) -> None:
+    assert cleaning.data_key(tiny) == "tiny0001"
+    synthetic = TinyData(tiny.train_images, tiny.train_masks, source="synthetic", meta={"version": 3, "seed": 7})
+    assert cleaning.data_key(synthetic) == f"synthetic-v3-s7-n{len(tiny.train_masks)}"

@@ -7,10 +7,10 @@ Runs `marslib.label_audit.audit` on the cleaned training images and writes to th
 
 - ``candidates.csv``: every single- and two-class candidate (index, given class, suggested class, agreement);
 - ``monocolor-NN.png`` and ``bicolor-NN.png``: pages of candidate pictures, titled "given -> suggested";
-- ``<fingerprint>.draft.json``: every candidate as a proposed fix, in the format of `marslib.cleaning`.
+- ``<data key>.draft.json``: every candidate as a proposed fix, in the format of `marslib.cleaning`.
 
 Nothing is accepted automatically. Look at every page, delete the draft's entries you reject,
-describe what you did in its "review" field, and save it as ``marslib/label_fixes/<fingerprint>.json``.
+describe what you did in its "review" field, and save it as ``marslib/label_fixes/<data key>.json`` (see `marslib.cleaning.data_key`).
 """
 
 from __future__ import annotations
@@ -71,13 +71,13 @@ def run(args: argparse.Namespace) -> int:
     pd.concat([mono, bi], ignore_index=True).to_csv(out / "candidates.csv", index=False)
     pages = _pages(data, mono, out, "monocolor") + _pages(data, bi, out, "bicolor")
     draft = cleaning.LabelFixes(
-        fingerprint=data.fingerprint,
+        fingerprint=cleaning.data_key(data),
         source=data.source,
         review=f"DRAFT, not reviewed: every candidate of marslib.label_audit at threshold {args.threshold}",
         monocolor={int(r.index): int(r.suggested) for r in mono.itertuples()},
         bicolor={int(r.index): {int(r.label): int(r.suggested)} for r in bi.itertuples()},
     )
-    draft_path = out / f"{data.fingerprint}.draft.json"
+    draft_path = out / f"{cleaning.data_key(data)}.draft.json"
     cleaning.write_fixes(draft_path, draft)
     print(f"{data.source}: {len(mono)} single-class and {len(bi)} two-class candidates; {len(pages)} picture pages in {out}")
     print(f"review every page, edit {draft_path.name} (drop rejected entries, describe the review), then save it as")
