@@ -1,0 +1,90 @@
+"""The experiments of the chapter "beyond the report": the best teams' ideas, one change at a time.
+
+Each experiment is the report's best recipe (the ``attention_psp`` experiment of
+`marslib.experiments`: Attention + PSP, augmented BigRock, weighted focal + SCCE) with one field
+changed, at the same seed, so that any difference in score comes from that change:
+
+| name               | change                                                  |
+| ------------------ | ------------------------------------------------------- |
+| beyond_unet        | model: a plain U-Net (the reference for the next row)   |
+| beyond_unet_se     | model: U-Net with squeeze-and-excitation blocks         |
+| beyond_cutmix      | dataset: CutMix Big Rock instead of rock crops          |
+| beyond_oversampled | dataset: Big Rock images repeated instead of rock crops |
+
+The ensemble averages the report's three best Table 1 runs (`ENSEMBLE`); the refinement net is
+`marslib.refine.background_experiment`. All of them are scored on the same images (`scoring_set`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from marslib import experiments
+
+if TYPE_CHECKING:
+    from marslib.data import MarsData
+    from marslib.train import Experiment
+
+RECIPE = "attention_psp"
+ENSEMBLE: tuple[str, ...] = ("attention_psp", "deeplabv3_bigrock", "pspnet")  # the report's three best on Kaggle
+CHANGES: dict[str, dict[str, Any]] = {
+    "beyond_unet": {"model": "unet", "description": "U-Net / augmented BigRock / weighted focal + SCCE"},
+    "beyond_unet_se": {
+        "model": "unet", "model_options": {"se": True},
+        "description": "U-Net + SE / augmented BigRock / weighted focal + SCCE",
+    },
+    "beyond_cutmix": {
+        "variant": "cutmix_bigrock", "description": "Attention + PSP / CutMix BigRock / weighted focal + SCCE",
+    },
+    "beyond_oversampled": {
+        "variant": "oversampled_bigrock", "description": "Attention + PSP / oversampled BigRock / weighted focal + SCCE",
+    },
+}
+SCORING_IMAGES = 2000  # test images every idea is scored on (a seeded random choice)
+
+
+def experiment(name: str, profile: str | None = None) -> Experiment:
+    """The chapter's experiment `name` (a key of `CHANGES`) at a profile's scale."""
+    if name not in CHANGES:
+        raise ValueError(f"unknown experiment {name!r}; this chapter's experiments: {list(CHANGES)}")
+    return experiments.from_config({"base": RECIPE, "name": name, **CHANGES[name]}, profile)
+
+
+@dataclass(frozen=True)
+class ScoringSet:
+    """The images every idea is scored on.
+
+    Attributes:
+        images: uint8 (N, 64, 128); masks: uint8 (N, 64, 128), their true labels.
+        description: which images they are, for captions.
+    """
+
+    images: np.ndarray
+    masks: np.ndarray
+    description: str
+
+
+def scoring_set(data: MarsData, *, count: int = SCORING_IMAGES, seed: int = 0, profile: str | None = None) -> ScoringSet:
+    """A seeded random choice of `count` test images where the test labels are known; else the
+    validation split of the recipe (the cleaned val part of `marslib.data.split`), as on the real file.
+
+    Args:
+        data: the data set.
+        count: how many test images (all of them if there are fewer), at least 1.
+        seed: seed of the choice.
+        profile: the recipe's profile, for the validation split (None: `marslib.profile()`).
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count must be a positive integer, got {count!r}")
+    if data.test_masks is not None:
+        chosen = np.sort(np.random.default_rng(seed).choice(len(data.test_images), min(count, len(data.test_images)), replace=False))
+        return ScoringSet(data.test_images[chosen], data.test_masks[chosen], f"{len(chosen)} test images ({data.source})")
+    from marslib import train
+
+    _, val_indices = train.split_indices(experiments.get_experiment(RECIPE, profile), data)
+    return ScoringSet(
+        data.train_images[val_indices], data.train_masks[val_indices], f"{len(val_indices)} validation images ({data.source})"
+    )
