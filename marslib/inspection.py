@@ -3,7 +3,8 @@
     field = inspection.receptive_field(model, row=32, column=64)      # float32 (64, 128), sums to 1
     alpha = inspection.gate_coefficients(model, images, "dec1_gate")  # float32 (N, 64, 128) in [0, 1]
     coarse = inspection.layer_model(model, "coarse")                  # a W-Net's first U-Net alone
-    inspection.comparison_gallery(images, masks, {"U-Net": a, "PSP": b}, indices=[3, 7])
+    shown = inspection.showcase_indices(masks)                        # the same telling images in every chapter
+    inspection.comparison_gallery(images, masks, {"U-Net": a, "PSP": b}, indices=shown)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from marslib.classes import colorize
+from marslib.classes import BACKGROUND, BIG_ROCK, colorize
 from marslib.evaluate import per_image_miou
 from marslib.plots import class_legend
 
@@ -87,6 +88,27 @@ def gate_coefficients(model: keras.Model, images: np.ndarray, gate: str, *, batc
     inputs = keras.Model(model.input, layer.input).predict(to_model_input(images), batch_size=batch_size, verbose=0)
     alpha = layer.coefficients(*inputs)
     return keras.ops.convert_to_numpy(alpha)[..., 0].astype(np.float32)
+
+
+def showcase_indices(masks: np.ndarray, *, mixed: int = 3, big_rock: int = 1) -> list[int]:
+    """A fixed choice of telling images, so that every chapter shows its model on the same ones.
+
+    Args:
+        masks: true labels, integer (N, H, W).
+        mixed: how many images holding at least three terrain classes (the first ones in order).
+        big_rock: how many images holding Big Rock (the first ones not already chosen).
+
+    Returns:
+        Indices into `masks`, the mixed scenes first; fewer when the set has fewer such images.
+    """
+    masks = np.asarray(masks)
+    if masks.ndim != 3:
+        raise ValueError(f"masks must be a stack (N, H, W), got shape {masks.shape}")
+    present = np.stack([(masks == label).any(axis=(1, 2)) for label in range(BIG_ROCK + 1)], axis=1)
+    terrain_classes = present[:, BACKGROUND + 1 :].sum(axis=1)
+    chosen = [int(i) for i in np.flatnonzero(terrain_classes >= 3)[:mixed]]
+    rocks = [int(i) for i in np.flatnonzero(present[:, BIG_ROCK]) if i not in chosen]
+    return chosen + rocks[:big_rock]
 
 
 def comparison_gallery(

@@ -87,3 +87,15 @@ def test_comparison_gallery_shows_truth_and_each_model_per_row() -> None:
     np.testing.assert_allclose(axes[1, 3].get_images()[0].get_array(), colorize(wrong[0]))
     with pytest.raises(ValueError, match="shape"):
         inspection.comparison_gallery(images, masks, {"A": perfect[:1]}, indices=[0])
+
+
+def test_showcase_indices_picks_mixed_scenes_then_big_rock() -> None:
+    masks = np.ones((6, 2, 4), dtype=np.uint8)
+    masks[1, 0, :2], masks[1, 1, :] = 2, 3  # soil, bedrock, sand: mixed
+    masks[3] = masks[1]
+    masks[3, 0, 3] = 4  # mixed and Big Rock
+    masks[4, 0, 0] = 4  # Big Rock only
+    masks[5, :, :2] = 0  # background and soil: two classes but only one terrain class
+    assert inspection.showcase_indices(masks) == [1, 3, 4]
+    assert inspection.showcase_indices(masks, mixed=1, big_rock=2) == [1, 3, 4]
+    assert inspection.showcase_indices(masks[[0, 5]]) == []
