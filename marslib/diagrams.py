@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
@@ -500,6 +501,48 @@ def attention_gate(*, skip_shape: Sequence[int], gating_shape: Sequence[int], fi
         diagram.arrow(start, end)
     diagram.arrow("skip", "output", "skip")
     return diagram.finish(inches_per_unit=0.95, legend=False)
+
+
+def atrous_taps(rate: int, size: int) -> np.ndarray:
+    """Where a 3×3 convolution dilated by `rate` reads, on a size×size grid centred on its output pixel.
+
+    Returns:
+        int (size, size): 1 at the 9 taps, 0 elsewhere.
+
+    Raises:
+        ValueError: when the taps do not fit in the grid (size < 2 * rate + 1).
+    """
+    if not isinstance(rate, int) or rate < 1:
+        raise ValueError(f"rate must be a positive integer, got {rate!r}")
+    if size < 2 * rate + 1:
+        raise ValueError(f"a 3×3 kernel with rate {rate} spans {2 * rate + 1} pixels; the grid of {size} is too small")
+    taps = np.zeros((size, size), dtype=int)
+    centre = size // 2
+    taps[centre - rate : centre + rate + 1 : rate, centre - rate : centre + rate + 1 : rate] = 1
+    return taps
+
+
+def atrous_kernels(rates: Sequence[int] = (1, 2, 4)) -> Figure:
+    """One panel per rate: the 9 pixels a dilated ("atrous") 3×3 convolution reads around its centre.
+
+    Returns:
+        The figure: one axes per rate, each showing `atrous_taps(rate, size)` on the same grid.
+    """
+    rates = [int(rate) for rate in rates]
+    if not rates:
+        raise ValueError("give at least one rate")
+    size = 2 * max(rates) + 3
+    figure, axes = plt.subplots(1, len(rates), figsize=(2.3 * len(rates), 2.6), squeeze=False)
+    for ax, rate in zip(axes[0], rates):
+        ax.imshow(atrous_taps(rate, size), cmap="Oranges", vmin=0, vmax=1.6)
+        ax.set_xticks(np.arange(-0.5, size), minor=True)
+        ax.set_yticks(np.arange(-0.5, size), minor=True)
+        ax.grid(which="minor", color="#bbbbbb", linewidth=0.5)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set_title(f"rate {rate}: sees {2 * rate + 1}×{2 * rate + 1}", fontsize=9)
+    figure.suptitle("A 3×3 convolution with holes: 9 weights, a wider view", fontsize=10)
+    figure.tight_layout()
+    return figure
 
 
 DIAGRAMS: dict[str, Callable[..., Figure]] = {

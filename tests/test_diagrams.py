@@ -165,3 +165,20 @@ def test_bad_requests_get_clear_errors() -> None:
         diagram.box("b", 1, 0, "b", "fancy")
     with pytest.raises(ValueError, match="no box 'c'"):
         diagram.arrow("a", "c")
+
+
+@pytest.mark.parametrize("rate", [1, 2, 3])
+def test_atrous_taps_are_nine_pixels_rate_apart(rate: int) -> None:
+    taps = diagrams.atrous_taps(rate, 9)
+    rows, columns = np.nonzero(taps)
+    assert len(rows) == 9
+    assert sorted(set(rows)) == sorted(set(columns)) == [4 - rate, 4, 4 + rate]
+    with pytest.raises(ValueError, match="too small"):
+        diagrams.atrous_taps(5, 9)
+
+
+def test_atrous_kernels_draws_one_panel_per_rate() -> None:
+    figure = diagrams.atrous_kernels((1, 2, 4))
+    assert [ax.get_title() for ax in figure.axes] == ["rate 1: sees 3×3", "rate 2: sees 5×5", "rate 4: sees 9×9"]
+    for ax, rate in zip(figure.axes, (1, 2, 4)):
+        np.testing.assert_array_equal(ax.get_images()[0].get_array(), diagrams.atrous_taps(rate, 11))
