@@ -17,12 +17,15 @@ The ensemble averages the report's three best Table 1 runs (`ENSEMBLE`); the ref
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from marslib import experiments
+from marslib import evaluate, experiments, plots
+from marslib.classes import colorize
 
 if TYPE_CHECKING:
     from marslib.data import MarsData
@@ -43,7 +46,7 @@ CHANGES: dict[str, dict[str, Any]] = {
         "variant": "oversampled_bigrock", "description": "Attention + PSP / oversampled BigRock / weighted focal + SCCE",
     },
 }
-SCORING_IMAGES = 2000  # test images every idea is scored on (a seeded random choice)
+SCORING_IMAGES = 1000  # test images every idea is scored on (a seeded random choice)
 
 
 def experiment(name: str, profile: str | None = None) -> Experiment:
@@ -88,3 +91,40 @@ def scoring_set(data: MarsData, *, count: int = SCORING_IMAGES, seed: int = 0, p
     return ScoringSet(
         data.train_images[val_indices], data.train_masks[val_indices], f"{len(val_indices)} validation images ({data.source})"
     )
+
+
+def side_by_side(
+    images: np.ndarray,
+    masks: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    indices: Sequence[int],
+) -> plt.Figure:
+    """One row per image: the image, its true mask, then each prediction titled with its own mIoU.
+
+    Args:
+        images: uint8 (N, H, W); masks: true labels, integer (N, H, W).
+        predictions: name -> predicted labels, integer (N, H, W), in the column order wanted.
+        indices: which images to show (at least one).
+    """
+    chosen = list(indices)
+    if not chosen or not predictions:
+        raise ValueError("side_by_side needs at least one index and one prediction")
+    for name, labels in predictions.items():
+        if np.shape(labels) != np.shape(masks):
+            raise ValueError(f"prediction {name!r} has shape {np.shape(labels)}, the masks {np.shape(masks)}")
+    columns = 2 + len(predictions)
+    figure, axes = plt.subplots(len(chosen), columns, figsize=(2.6 * columns, 1.55 * len(chosen) + 0.5), squeeze=False)
+    for row, index in zip(axes, chosen):
+        row[0].imshow(images[index], cmap="gray", vmin=0, vmax=255)
+        row[0].set_title(f"image {index}", fontsize=9)
+        row[1].imshow(colorize(masks[index]))
+        row[1].set_title("truth", fontsize=9)
+        for ax, (name, labels) in zip(row[2:], predictions.items()):
+            miou = evaluate.per_image_miou(masks[index : index + 1], labels[index : index + 1])[0]
+            ax.imshow(colorize(labels[index]))
+            ax.set_title(f"{name} ({miou:.2f})", fontsize=9)
+        for ax in row:
+            ax.axis("off")
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    plots.class_legend(figure)
+    return figure

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from marslib import beyond, data, experiments, train
+from marslib.classes import colorize
 
 IDENTITY = {"name", "description"}
 
@@ -63,3 +64,19 @@ def test_scoring_set_falls_back_on_validation_without_test_labels(tiny: data.Mar
     np.testing.assert_array_equal(found.images, tiny.train_images[val])
     np.testing.assert_array_equal(found.masks, tiny.train_masks[val])
     assert "validation" in found.description
+
+
+def test_side_by_side_shows_truth_and_each_prediction() -> None:
+    masks = np.random.default_rng(0).integers(0, 5, size=(4, 64, 128)).astype(np.uint8)
+    images = (masks * 50).astype(np.uint8)
+    predictions = {"perfect": masks, "all soil": np.ones_like(masks)}
+    figure = beyond.side_by_side(images, masks, predictions, indices=[2, 0])
+    axes = np.array(figure.axes).reshape(2, 4)
+    assert [ax.get_title() for ax in axes[0]] == ["image 2", "truth", "perfect (1.00)", axes[0, 3].get_title()]
+    assert axes[0, 3].get_title().startswith("all soil (0.")
+    np.testing.assert_allclose(axes[1, 1].get_images()[0].get_array(), colorize(masks[0]))
+    np.testing.assert_allclose(axes[1, 3].get_images()[0].get_array(), colorize(np.ones_like(masks[0])))
+    with pytest.raises(ValueError, match="shape"):
+        beyond.side_by_side(images, masks, {"cut": masks[:, :32]}, indices=[0])
+    with pytest.raises(ValueError, match="at least one"):
+        beyond.side_by_side(images, masks, predictions, indices=[])
