@@ -25,11 +25,13 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -203,6 +205,35 @@ def threshold_sweep(
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "threshold"
     return table
+
+
+SWEEP_PANELS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("What the threshold trades", ("background recall", "terrain called background")),
+    ("What the scores say", ("mIoU", "5-class mIoU")),
+)
+
+
+def sweep_figure(sweep: pd.DataFrame, alone: Mapping[str, float]) -> plt.Figure:
+    """The threshold sweep as two panels of curves, the multi-class model alone as dotted lines.
+
+    Args:
+        sweep: the table of `threshold_sweep`.
+        alone: the same scores for the multi-class model's own labels (e.g. `background_scores`
+            plus "mIoU"), drawn as horizontal lines in the colour of their curve.
+    """
+    needed = {column for _, columns in SWEEP_PANELS for column in columns}
+    missing = (needed - set(sweep.columns)) | (needed - set(alone))
+    if missing:
+        raise ValueError(f"sweep and alone must both hold the scores {sorted(needed)}; missing {sorted(missing)}")
+    figure, axes = plt.subplots(1, len(SWEEP_PANELS), figsize=(12, 3.6))
+    for ax, (title, columns) in zip(axes, SWEEP_PANELS):
+        for colour, column in enumerate(columns):
+            ax.plot(sweep.index, sweep[column], marker=".", color=f"C{colour}", label=column)
+            ax.axhline(alone[column], color=f"C{colour}", linestyle=":", label=f"{column}, model alone")
+        ax.set(xlabel="threshold on the background probability", title=title)
+        ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
 
 
 # ---------------------------------------------------------------- the background net as a run

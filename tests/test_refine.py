@@ -6,6 +6,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import jaccard_score
 
@@ -122,6 +123,21 @@ def test_threshold_sweep_trades_background_recall_for_terrain() -> None:
     assert sweep.loc[0.5, "5-class mIoU"] == pytest.approx(refine.background_scores(masks, labels)["5-class mIoU"])
     with pytest.raises(ValueError, match="probabilities"):
         refine.threshold_sweep(masks, probabilities[..., :4], background, thresholds)
+
+
+def test_sweep_figure_draws_each_score_and_the_model_alone() -> None:
+    sweep = pd.DataFrame({"mIoU": [0.2, 0.3], "5-class mIoU": [0.4, 0.35], "background recall": [0.9, 0.5],
+                          "terrain called background": [0.2, 0.1]}, index=pd.Index([0.25, 0.75], name="threshold"))
+    alone = {"mIoU": 0.31, "5-class mIoU": 0.3, "background recall": 0.1, "terrain called background": 0.01}
+    figure = refine.sweep_figure(sweep, alone)
+    left, right = figure.axes
+    curves = {line.get_label(): line for line in left.lines + right.lines}
+    np.testing.assert_allclose(curves["background recall"].get_ydata(), [0.9, 0.5])
+    np.testing.assert_allclose(curves["5-class mIoU"].get_xdata(), [0.25, 0.75])
+    np.testing.assert_allclose(curves["mIoU, model alone"].get_ydata(), [0.31, 0.31])
+    assert len(curves) == 8
+    with pytest.raises(ValueError, match="missing"):
+        refine.sweep_figure(sweep.drop(columns="mIoU"), alone)
 
 
 # ---------------------------------------------------------------- the background net as a run
