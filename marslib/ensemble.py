@@ -118,7 +118,7 @@ def evaluate_models(
     """Score each model with and without flip averaging (`evaluate.predict`'s ``flip`` option).
 
     Args:
-        models: name -> model mapping uint8-derived float32 images (B, H, W, 1) to probabilities (B, H, W, 5).
+        models: name -> model taking float32 images (B, H, W, 1) in [0, 1] to probabilities (B, H, W, 5).
         images: uint8 (N, H, W); masks: their true labels, integer (N, H, W).
         flips: which settings of ``flip`` to score.
         batch_size: images per forward pass.

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+import marslib
 from marslib import metrics, paths, variants
 from marslib.classes import BACKGROUND, NUM_CLASSES
 
@@ -246,7 +247,6 @@ def background_experiment(profile: str | None = None, **changes: Any) -> Experim
         profile: "quick", "full" or "auto" (None: `marslib.profile()`); sets size, epochs, batch size...
         changes: any other `marslib.train.Experiment` field, e.g. ``model_options={"se": True}``.
     """
-    import marslib
     from marslib.train import Experiment
 
     fields = {"name": "background_net", "model": "unet", "variant": "cleaned", "loss": "scce",
@@ -357,7 +357,8 @@ def train_background_net(
     The images are those `marslib.train.run` would train and validate the same experiment on
     (the split, the variant, the subset); the labels are `background_targets` of the masks.
     Training stops after `patience` epochs without a better validation background IoU and keeps
-    the best epoch. An interrupted run starts again from scratch (it takes about a minute on a CPU).
+    the best epoch. The net trains in float32 without XLA whatever the profile says (it is small),
+    and an interrupted run starts again from scratch (it takes about a minute on a CPU).
 
     Args:
         experiment: the recipe (`background_experiment`); loss "scce" without class weights.
@@ -368,6 +369,7 @@ def train_background_net(
     from marslib import data as marsdata
     from marslib import train
     from marslib.augment.pipeline import make_dataset
+    from marslib.data import to_model_input
 
     _check_recipe(experiment)
     data = data if data is not None else marsdata.load()
@@ -394,9 +396,6 @@ def train_background_net(
     history = net.fit(batches, validation_data=validation, epochs=experiment.epochs, callbacks=[stopping],
                       shuffle=False, verbose=verbose)
     seconds = time.perf_counter() - started
-
-    from marslib.data import to_model_input
-
     val_background = net.predict(to_model_input(val_images), batch_size=max(experiment.batch_size, 64), verbose=0)[..., 0]
     found = {
         "val": binary_scores(val_masks, val_background),
