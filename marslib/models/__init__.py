@@ -35,7 +35,7 @@ BUILDERS: dict[str, Callable[..., keras.Model]] = {
 SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "unet": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 24, "depth": 4}},
     "deeplabv3": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 32, "depth": 3}},
-    "wnet": {"quick": {"base_filters": 6, "depth": 3}, "full": {"base_filters": 16, "depth": 4}},
+    "wnet": {"quick": {"base_filters": 4, "depth": 4}, "full": {"base_filters": 16, "depth": 4}},
     "pspnet": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 32, "depth": 3}},
     "attention_psp": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 32, "depth": 3}},
 }
