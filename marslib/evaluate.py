@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from marslib import metrics
 from marslib.classes import BACKGROUND, CLASS_NAMES, NUM_CLASSES, colorize

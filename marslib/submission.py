@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from marslib import evaluate
 from marslib.classes import IMAGE_SHAPE, NUM_CLASSES

@@ -24,6 +24,11 @@ from (seed, epoch), never from state left over by earlier epochs, so epoch 7 see
 whether or not the process was restarted after epoch 6. This is also why the loop calls
 ``model.fit`` once per epoch: `keras.callbacks.BackupAndRestore` restores weights and the epoch
 counter but not the input pipeline's shuffling state, so a resumed run would see other batches.
+
+Devices. On a CPU `run` switches on TensorFlow's op determinism, so the same seed, data and
+profile give the same record. On a GPU the model is built under the `mixed_float16` policy and
+its training step XLA-compiled where the experiment asks for it (the full profile does; set
+``mixed_precision=False`` or ``jit_compile=False`` to switch them off).
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ import tensorflow as tf
 
 import marslib
 from marslib import paths, stats, variants
+from marslib.checkpoint import Checkpoint, TrainingState, read_json, write_json
 from marslib.classes import NUM_CLASSES
 
 if TYPE_CHECKING:
@@ -287,10 +293,10 @@ def load_record(directory: Path | str) -> RunRecord:
         raise ValueError(f"{directory} holds no finished run record (no DONE marker)")
     return RunRecord(
         directory=directory,
-        experiment=Experiment.from_dict(_read_json(directory / "config.json")),
+        experiment=Experiment.from_dict(read_json(directory / "config.json")),
         history=pd.read_csv(directory / "history.csv"),
-        metrics=_read_json(directory / "metrics.json"),
-        provenance=_read_json(directory / "provenance.json"),
+        metrics=read_json(directory / "metrics.json"),
+        provenance=read_json(directory / "provenance.json"),
     )
 
 
@@ -336,8 +342,6 @@ def find_record(
     return load_record(directory)
 
 
-
-
 def run(
     experiment: Experiment,
     data: MarsData | None = None,
@@ -366,7 +370,7 @@ def run(
     if is_complete(directory):
         return load_record(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_json(directory / "config.json", experiment.to_dict())
+    write_json(directory / "config.json", experiment.to_dict())
     started = time.perf_counter()
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     if not on_gpu:
@@ -383,7 +387,7 @@ def run(
             flush=True,
         )
     state = _fit(model, experiment, split, directory / CHECKPOINT_DIR, verbose=verbose, tensorboard=tensorboard)
-    _finish(model, experiment, data, split, state, directory, started, on_gpu)
+    _finish(model, experiment, data, split, state, directory, started, on_gpu, verbose)
     shutil.rmtree(directory / CHECKPOINT_DIR, ignore_errors=True)
     return load_record(directory)
 
@@ -480,107 +484,38 @@ def _set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: i
         )
 
 
-# ---------------------------------------------------------------- the epoch loop and its checkpoint
+# ---------------------------------------------------------------- the epoch loop
 
 
-@dataclass
-class TrainingState:
-    """What the loop knows after some epochs: the history rows, the best epoch so far and the
-    seconds spent training (summed over every process that worked on the run)."""
+def fit_epoch(
+    model: keras.Model,
+    images: np.ndarray,
+    masks: np.ndarray,
+    experiment: Experiment,
+    epoch: int,
+    *,
+    validation: tf.data.Dataset | None = None,
+    verbose: int = 0,
+) -> dict[str, float]:
+    """Train one epoch as `run` does: batches and random numbers drawn from `epoch_seed(seed, epoch)`.
 
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_epoch: int | None = None
-    best_value: float | None = None
-    seconds: float = 0.0
+    Args:
+        model: a model compiled by `build_model`.
+        images: uint8 (N, 64, 128) training images; masks: uint8 (N, 64, 128) labels.
+        experiment: gives the batch size, on-the-fly augmentation and seed.
+        epoch: the epoch's index (0-based).
+        validation: batches to evaluate on after the epoch (adds val_loss and val_miou).
 
-    @property
-    def epoch(self) -> int:
-        """Number of finished epochs (the next epoch's index)."""
-        return len(self.history)
-
-    def improves(self, value: float) -> bool:
-        """True when `value` (validation mIoU) beats every earlier epoch's."""
-        return self.best_value is None or value > self.best_value
-
-    def stopped(self, patience: int) -> bool:
-        """Early stopping: `patience` epochs have passed without a better validation mIoU."""
-        return self.best_epoch is not None and self.epoch - 1 - self.best_epoch >= patience
-
-
-def _state_variables(model: keras.Model) -> list[keras.Variable]:
-    """Every variable a resumed run needs: the model's (weights, normalisation statistics and
-    dropout's random-number state, which `save_weights` leaves out) and the optimizer's."""
-    model.optimizer.build(model.trainable_variables)
-    return [*model.variables, *model.optimizer.variables]
-
-
-def _save_arrays(path: Path, variables: list[keras.Variable]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "wb") as handle:
-        np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in variables])
-    os.replace(temporary, path)
-
-
-def _load_arrays(path: Path, variables: list[keras.Variable]) -> None:
-    with np.load(path) as stored:
-        arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
-    if len(arrays) != len(variables) or any(a.shape != tuple(v.shape) for a, v in zip(arrays, variables)):
-        raise ValueError(f"checkpoint {path} does not match this model; delete {path.parent} to start again")
-    for variable, array in zip(variables, arrays):
-        variable.assign(array)
-
-
-class Checkpoint:
-    """The ``checkpoint/`` folder of a run: ``state.json`` names the files that are current.
-
-    After each epoch: the new state arrays ``epoch-NNNN.npz`` (and ``best-NNNN.npz`` when the
-    epoch is the best so far) are written first, then ``state.json`` is replaced atomically,
-    then the files it no longer names are deleted. A kill at any point leaves a consistent state.
+    Returns:
+        The epoch's logs, e.g. {"loss": ..., "miou": ..., "val_loss": ..., "val_miou": ...}.
     """
+    from marslib.augment.pipeline import make_dataset
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.state_path = folder / "state.json"
-
-    def load(self) -> TrainingState:
-        """The saved state (a fresh one if there is none)."""
-        if not self.state_path.exists():
-            return TrainingState()
-        state = TrainingState(**_read_json(self.state_path))
-        self._remove_stale(state)
-        return state
-
-    def restore(self, model: keras.Model, state: TrainingState) -> None:
-        """Put the model and optimizer back as they were after `state.epoch` epochs."""
-        if state.epoch:
-            _load_arrays(self._epoch_path(state.epoch), _state_variables(model))
-
-    def restore_best(self, model: keras.Model, state: TrainingState) -> None:
-        """Put the best epoch's model variables back (early stopping's "restore best weights")."""
-        _load_arrays(self._best_path(state.best_epoch), model.variables)
-
-    def save(self, model: keras.Model, state: TrainingState, *, best: bool) -> None:
-        """Save after an epoch; `best` also keeps the model variables as the best epoch's."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        if best:
-            _save_arrays(self._best_path(state.epoch - 1), model.variables)
-        _save_arrays(self._epoch_path(state.epoch), _state_variables(model))
-        _write_json(self.state_path, dataclasses.asdict(state))
-        self._remove_stale(state)
-
-    def _epoch_path(self, epochs_done: int) -> Path:
-        return self.folder / f"epoch-{epochs_done:04d}.npz"
-
-    def _best_path(self, epoch: int) -> Path:
-        return self.folder / f"best-{epoch:04d}.npz"
-
-    def _remove_stale(self, state: TrainingState) -> None:
-        current = {self._epoch_path(state.epoch).name}
-        if state.best_epoch is not None:
-            current.add(self._best_path(state.best_epoch).name)
-        for path in self.folder.glob("*.npz*"):
-            if path.name not in current:
-                path.unlink()
+    seed = epoch_seed(experiment.seed, epoch)
+    keras.utils.set_random_seed(seed)
+    batches = make_dataset(images, masks, experiment.batch_size, augment=experiment.augment, shuffle=True, seed=seed)
+    history = model.fit(batches, validation_data=validation, epochs=1, shuffle=False, verbose=verbose).history
+    return {key: float(values[-1]) for key, values in history.items()}
 
 
 def _fit(
@@ -608,20 +543,13 @@ def _fit(
         print(f"resuming after epoch {state.epoch} from {folder}", flush=True)
     while state.epoch < experiment.epochs and not state.stopped(experiment.patience):
         epoch = state.epoch
-        seed = epoch_seed(experiment.seed, epoch)
-        keras.utils.set_random_seed(seed)
-        batches = make_dataset(
-            split.train_images, split.train_masks, experiment.batch_size,
-            augment=experiment.augment, shuffle=True, seed=seed,
-        )
         if verbose:
             print(f"Epoch {epoch + 1}/{experiment.epochs}", flush=True)
         learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         start = time.perf_counter()
-        logs = model.fit(batches, validation_data=validation, epochs=1, shuffle=False, verbose=verbose).history
+        logs = fit_epoch(model, split.train_images, split.train_masks, experiment, epoch, validation=validation, verbose=verbose)
         elapsed = time.perf_counter() - start
-        row = {"epoch": epoch, **{key: float(values[-1]) for key, values in logs.items()}}
-        row.update(learning_rate=learning_rate, seconds=elapsed)
+        row = {"epoch": epoch, **logs, "learning_rate": learning_rate, "seconds": elapsed}
         state.history.append(row)
         state.seconds += elapsed
         best = validation is not None and state.improves(row["val_miou"])
@@ -643,10 +571,12 @@ def _fit(
 # ---------------------------------------------------------------- the record's files
 
 
-def _split_metrics(model: keras.Model, images: np.ndarray, masks: np.ndarray, batch_size: int) -> dict[str, Any]:
+def _split_metrics(
+    model: keras.Model, images: np.ndarray, masks: np.ndarray, batch_size: int, progress: bool
+) -> dict[str, Any]:
     from marslib import evaluate
 
-    predicted = evaluate.predict(model, images, batch_size=batch_size)
+    predicted = evaluate.predict(model, images, batch_size=batch_size, progress=progress)
     return evaluate.scores(masks, predicted)
 
 
@@ -659,20 +589,26 @@ def _finish(
     directory: Path,
     started: float,
     on_gpu: bool,
+    verbose: int,
 ) -> None:
     """Evaluate the trained model and write the record's files, DONE last."""
     batch_size = max(experiment.batch_size, 64)
+    val, test = None, None
+    if split.val_images is not None:
+        val = _split_metrics(model, split.val_images, split.val_masks, batch_size, progress=False)
+    if data.test_masks is not None:
+        test = _split_metrics(model, data.test_images, data.test_masks, batch_size, progress=verbose > 0)
     metrics = {
-        "val": _split_metrics(model, split.val_images, split.val_masks, batch_size) if split.val_images is not None else None,
-        "test": _split_metrics(model, data.test_images, data.test_masks, batch_size) if data.test_masks is not None else None,
+        "val": val,
+        "test": test,
         "best_epoch": state.best_epoch,
         "epochs_run": state.epoch,
         "parameters": int(model.count_params()),
     }
     _write_history(directory / "history.csv", state.history)
     model.save(directory / "model.keras")
-    _write_json(directory / "metrics.json", metrics)
-    _write_json(
+    write_json(directory / "metrics.json", metrics)
+    write_json(
         directory / "provenance.json",
         {
             "marslib_version": marslib.__version__,
@@ -708,13 +644,3 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
         writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(history)
-
-
-def _write_json(path: Path, content: Any) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(content, indent=2, sort_keys=False) + "\n")
-    os.replace(temporary, path)
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text())

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import marslib
-from marslib import cli, data, experiments, stats, train
+from marslib import checkpoint, cli, data, experiments, stats, train
 
 TINY = {
     "name": "tiny",
@@ -148,7 +148,7 @@ def test_experiments_from_yaml_and_json_files(tmp_path: Path) -> None:
 
 
 def test_early_stopping_counts_epochs_since_the_best() -> None:
-    state = train.TrainingState()
+    state = checkpoint.TrainingState()
     for epoch, value in enumerate([0.1, 0.3, 0.2, 0.25]):
         state.history.append({"epoch": epoch, "val_miou": value})
         if state.improves(value):
@@ -162,21 +162,35 @@ def test_checkpoint_ignores_files_a_kill_left_behind(tmp_path: Path) -> None:
 
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5)])
     model.compile(keras.optimizers.AdamW(), "mse")
-    checkpoint = train.Checkpoint(tmp_path)
-    state = train.TrainingState(history=[{"epoch": 0, "val_miou": 0.5}], best_epoch=0, best_value=0.5)
-    checkpoint.save(model, state, best=True)
+    saver = checkpoint.Checkpoint(tmp_path)
+    state = checkpoint.TrainingState(history=[{"epoch": 0, "val_miou": 0.5}], best_epoch=0, best_value=0.5)
+    saver.save(model, state, best=True)
     saved = [np.array(v) for v in model.variables]
     # A later epoch wrote its arrays, then was killed before state.json named them.
     for variable in model.variables:
         variable.assign(np.ones(variable.shape, dtype=variable.dtype))
-    train._save_arrays(tmp_path / "epoch-0002.npz", train._state_variables(model))
-    train._save_arrays(tmp_path / "best-0001.npz", model.variables)
-    loaded = checkpoint.load()
+    checkpoint.save_arrays(tmp_path / "epoch-0002.npz", checkpoint.state_variables(model))
+    checkpoint.save_arrays(tmp_path / "best-0001.npz", model.variables)
+    loaded = saver.load()
     assert loaded == state
     assert sorted(p.name for p in tmp_path.glob("*.npz")) == ["best-0000.npz", "epoch-0001.npz"]
-    checkpoint.restore(model, loaded)
+    saver.restore(model, loaded)
     for variable, expected in zip(model.variables, saved):
         np.testing.assert_array_equal(np.array(variable), expected)
+
+
+def test_cosine_schedule_decays_to_zero_over_all_steps() -> None:
+    import keras
+
+    experiment = train.Experiment.from_dict({**TINY, "schedule": "cosine", "epochs": 4})
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(keras.optimizers.AdamW(learning_rate=experiment.learning_rate), "mse")
+    train._set_schedule(model, experiment, steps_per_epoch=5)
+    rates = []
+    for step in (0, 10, 20):
+        model.optimizer.iterations.assign(step)
+        rates.append(float(model.optimizer.learning_rate))
+    np.testing.assert_allclose(rates, [0.003, 0.0015, 0.0], atol=1e-7)
 
 
 # ---------------------------------------------------------------- end to end
