@@ -416,13 +416,12 @@ def wnet(
         diagram.box(bottleneck, depth + 1, y0 - depth, f"bottleneck\n{bottleneck_shape}", "bottleneck")
         diagram.arrow(skips[-1], bottleneck)
         last = _decoder(diagram, bottleneck, skips, depth + 2, f"{prefix}dec", base_filters, input_shape, y0=y0)
-        title = "refined output" if head == "refined" else ("coarse output" if deep_supervision else "coarse softmax")
-        _head(diagram, last, 2 * depth + 2, head, input_shape, y=y0, title=title)
+        _head(diagram, last, 2 * depth + 2, head, input_shape, y=y0, title=head)
         if head == "coarse":
             y0 = -depth - 2.2
             concat = shape_text(*input_shape, 1 + NUM_CLASSES)
-            diagram.box("refine_input", 0, y0 + 1, f"image + coarse\n{concat}", "step", size=WIDE_BOX)
-            diagram.arrow(image, "refine_input")
+            diagram.box("refine_input", 0, y0 + 1, f"concatenate\n{concat}", "step", size=WIDE_BOX)
+            diagram.arrow(image, "refine_input", text="the image")
             diagram.arrow("coarse", "refine_input", elbow=True, text="the coarse probabilities")
             source = "refine_input"
     return diagram.finish(inches_per_unit=0.7)
