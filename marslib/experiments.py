@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import marslib
+from marslib.profiles import Profile
 from marslib.train import Experiment
 
 WEIGHTS_WITHOUT_BACKGROUND: dict[str, Any] = {"method": "balanced", "ignore_background": True, "cap": 10.0}
@@ -95,23 +96,24 @@ def names() -> list[str]:
     return list(RECIPES)
 
 
-def get_experiment(name: str, profile: str | None = None) -> Experiment:
+def get_experiment(name: str, profile: str | Profile | None = None) -> Experiment:
     """The named experiment at a profile's scale.
 
     Args:
         name: one of `names()`.
-        profile: "quick", "full" or "auto" (None: `marslib.profile()`, i.e. $MARSLIB_PROFILE or auto).
+        profile: a `Profile` (e.g. a chapter's ``PROFILE``) or its name "quick", "full" or "auto"
+            (None: `marslib.profile()`, i.e. $MARSLIB_PROFILE or auto).
 
     Raises:
         ValueError: for an unknown name, listing the known ones.
     """
     if name not in RECIPES:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {names()}")
-    chosen = marslib.profile(profile).name
+    chosen = profile.name if isinstance(profile, Profile) else marslib.profile(profile).name
     return Experiment(name=name, profile=chosen, **RECIPES[name], **PROFILE_CHANGES[chosen].get(name, {}))
 
 
-def experiments(profile: str | None = None) -> list[Experiment]:
+def experiments(profile: str | Profile | None = None) -> list[Experiment]:
     """Every named experiment at a profile's scale (see `get_experiment`)."""
     return [get_experiment(name, profile) for name in names()]
 

@@ -121,6 +121,10 @@ def test_named_experiments_follow_table_1() -> None:
     assert final.profile == "full" and final.epochs == marslib.PROFILES["full"].epochs
 
 
+def test_a_profile_object_or_its_name() -> None:
+    assert experiments.get_experiment("wnet", marslib.profile("full")) == experiments.get_experiment("wnet", "full")
+
+
 def test_unknown_experiment_lists_the_known_ones() -> None:
     with pytest.raises(ValueError, match="unet_baseline"):
         experiments.get_experiment("transformer", "quick")
