@@ -90,7 +90,7 @@ class Experiment:
         model_options: keyword options for `marslib.models.build` (override the size's values).
         loss_options: keyword options for `marslib.losses.get`.
         augment: on-the-fly augmentation of `marslib.augment.pipeline.make_dataset` (None: none).
-        learning_rate: AdamW's (peak) learning rate.
+        learning_rate: AdamW's (peak) learning rate (None: the profile's).
         weight_decay: AdamW's decoupled weight decay.
         schedule: "constant", or "cosine" (cosine decay to 0 over all epochs).
         clipnorm: clip each gradient to this norm (None: no clipping).
@@ -117,7 +117,7 @@ class Experiment:
     model_options: dict[str, Any] = field(default_factory=dict)
     loss_options: dict[str, Any] = field(default_factory=dict)
     augment: str | None = None
-    learning_rate: float = 1e-3
+    learning_rate: float | None = None
     weight_decay: float = 1e-4
     schedule: str = "constant"
     clipnorm: float | None = None
@@ -154,6 +154,7 @@ class Experiment:
             "train_limit": chosen.train_limit or 0,
             "mixed_precision": chosen.mixed_precision,
             "jit_compile": chosen.jit_compile,
+            "learning_rate": chosen.learning_rate,
         }
         for key, default in resolved.items():
             if key == "profile" or getattr(self, key) is None:

@@ -59,7 +59,7 @@ def test_profile_values_fill_what_is_left_open() -> None:
     for experiment, chosen in ((quick, marslib.PROFILES["quick"]), (full, marslib.PROFILES["full"])):
         assert experiment.epochs == chosen.epochs and experiment.batch_size == chosen.batch_size
         assert experiment.model_size == chosen.model_size and experiment.patience == chosen.patience
-        assert experiment.train_limit == (chosen.train_limit or 0)
+        assert experiment.train_limit == (chosen.train_limit or 0) and experiment.learning_rate == chosen.learning_rate
     assert train.Experiment(name="a", model="unet", profile="quick", epochs=2).epochs == 2
 
 
