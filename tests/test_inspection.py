@@ -99,3 +99,19 @@ def test_showcase_indices_picks_mixed_scenes_then_big_rock() -> None:
     assert inspection.showcase_indices(masks) == [1, 3, 4]
     assert inspection.showcase_indices(masks, mixed=1, big_rock=2) == [1, 3, 4]
     assert inspection.showcase_indices(masks[[0, 5]]) == []
+
+
+def test_attention_gallery_shows_every_gate_coarsest_first() -> None:
+    keras.utils.set_random_seed(2)
+    model = models.build("attention_psp", size="quick")
+    images = _images(3, (64, 128))
+    masks = np.ones((3, 64, 128), dtype=np.uint8)
+    figure = inspection.attention_gallery(model, images, masks, indices=[2, 0])
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    titles = [ax.get_title() for ax in panels]
+    assert len(panels) == 2 * 5 and titles[0] == "image 2" and titles[1] == "truth"
+    assert [t.split(":")[0] for t in titles[2:5]] == ["dec3_gate", "dec2_gate", "dec1_gate"]
+    expected = inspection.gate_coefficients(model, images[[0]], "dec1_gate")[0]
+    np.testing.assert_allclose(panels[9].get_images()[0].get_array(), expected, rtol=1e-5)
+    with pytest.raises(ValueError, match="attention gates"):
+        inspection.attention_gallery(models.build("pspnet", size="quick"), images, masks, indices=[0])
