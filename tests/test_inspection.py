@@ -22,6 +22,12 @@ def close_figures():
     plt.close("all")
 
 
+@pytest.fixture(scope="module")
+def gated_model() -> keras.Model:
+    keras.utils.set_random_seed(1)
+    return models.build("attention_psp", size="quick")
+
+
 def _convs(count: int, pooled_branch: bool = False) -> keras.Model:
     keras.utils.set_random_seed(0)
     inputs = keras.Input((8, 16, 1))
@@ -53,9 +59,8 @@ def test_global_pooling_makes_the_receptive_field_the_whole_image() -> None:
         inspection.receptive_field(_convs(1), row=8, column=0)
 
 
-def test_gate_coefficients_are_what_the_gate_multiplies_its_skip_by() -> None:
-    keras.utils.set_random_seed(1)
-    model = models.build("attention_psp", size="quick")
+def test_gate_coefficients_are_what_the_gate_multiplies_its_skip_by(gated_model: keras.Model) -> None:
+    model = gated_model
     images = _images(2, (64, 128))
     alpha = inspection.gate_coefficients(model, images, "dec1_gate")
     assert alpha.shape == (2, 64, 128) and alpha.min() >= 0 and alpha.max() <= 1
@@ -101,9 +106,8 @@ def test_showcase_indices_picks_mixed_scenes_then_big_rock() -> None:
     assert inspection.showcase_indices(masks[[0, 5]]) == []
 
 
-def test_attention_gallery_shows_every_gate_coarsest_first() -> None:
-    keras.utils.set_random_seed(2)
-    model = models.build("attention_psp", size="quick")
+def test_attention_gallery_shows_every_gate_coarsest_first(gated_model: keras.Model) -> None:
+    model = gated_model
     images = _images(3, (64, 128))
     masks = np.ones((3, 64, 128), dtype=np.uint8)
     figure = inspection.attention_gallery(model, images, masks, indices=[2, 0])
