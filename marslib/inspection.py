@@ -34,7 +34,8 @@ def receptive_field(model: keras.Model, *, row: int, column: int, image: np.ndar
     Args:
         model: images float32 (1, H, W, 1) -> probabilities (1, H, W, C).
         row, column: the output pixel.
-        image: uint8 (H, W) to differentiate at (None: a uniform grey image).
+        image: uint8 (H, W) to differentiate at (None: seeded random noise; a uniform image can
+            leave an untrained network's ReLUs off everywhere, and its gradient all zero).
 
     Returns:
         float32 (H, W), non-negative, summing to 1 (all zeros if the output ignores the input).
@@ -43,7 +44,7 @@ def receptive_field(model: keras.Model, *, row: int, column: int, image: np.ndar
     if not (0 <= row < height and 0 <= column < width):
         raise ValueError(f"pixel ({row}, {column}) lies outside the model's {height}x{width} output")
     if image is None:
-        image = np.full((height, width), 128, dtype=np.uint8)
+        image = np.random.default_rng(0).integers(0, 256, (height, width), dtype=np.uint8)
     if np.asarray(image).shape != (height, width):
         raise ValueError(f"image must be ({height}, {width}), got {np.asarray(image).shape}")
     inputs = tf.Variable(np.asarray(image, dtype=np.float32)[None, :, :, None] / 255.0)

@@ -59,6 +59,12 @@ def test_global_pooling_makes_the_receptive_field_the_whole_image() -> None:
         inspection.receptive_field(_convs(1), row=8, column=0)
 
 
+def test_default_image_gives_an_untrained_unet_a_field() -> None:
+    keras.utils.set_random_seed(3)
+    field = inspection.receptive_field(models.build("unet", depth=2, base_filters=4), row=32, column=64)
+    assert field.sum() == pytest.approx(1.0) and field[32, 64] > 0
+
+
 def test_gate_coefficients_are_what_the_gate_multiplies_its_skip_by(gated_model: keras.Model) -> None:
     model = gated_model
     images = _images(2, (64, 128))
