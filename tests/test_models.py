@@ -275,6 +275,7 @@ def test_benchmark_reports_every_figure_per_model_and_size(
         (lambda: models.build("unet", (60, 128, 1)), r"multiples of 8.*60x128"),
         (lambda: models.build("unet", (64, 128, 3)), r"1 channel.*3 channels"),
         (lambda: models.build("unet", (64, 128)), r"three positive integers"),
+        (lambda: models.build("unet", 64), r"three positive integers"),
         (lambda: models.build("deeplabv3", (64, 102, 1), depth=2), r"multiples of 4.*64x102"),
         (lambda: models.build("pspnet", (64, 96, 1)), r"multiples of 64.*bins"),
         (lambda: models.build("attention_psp", bins=(1, 3)), r"multiples of 24"),

@@ -83,7 +83,7 @@ def build(
         raise ValueError(f"unknown option(s) {unknown} for {name}; it accepts {options(name)}")
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer of at least 2, got {num_classes!r}")
-    return BUILDERS[name](tuple(input_shape), num_classes, **{**SIZES[name][size], **overrides})
+    return BUILDERS[name](input_shape, num_classes, **{**SIZES[name][size], **overrides})
 
 
 def _check_name(name: str) -> None:

@@ -40,7 +40,7 @@ def image_input(input_shape: Sequence[int], multiple: int, *, architecture: str,
         ValueError: when the shape is not three positive integers, has a channel count other
             than 1, or H or W is not a multiple of `multiple`.
     """
-    shape = tuple(input_shape)
+    shape = tuple(input_shape) if isinstance(input_shape, Sequence) else (input_shape,)
     if len(shape) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
         raise ValueError(f"{architecture}: input_shape must be three positive integers (H, W, 1), got {input_shape!r}")
     height, width, channels = shape
