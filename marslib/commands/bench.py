@@ -24,7 +24,6 @@ AREAS: dict[str, str] = {
     "data": "marslib.synthetic",
     "augment": "marslib.augment.bench",
     "models": "marslib.models.bench",
-    "train": "marslib.train_bench",
 }
 
 
