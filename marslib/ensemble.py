@@ -1,9 +1,9 @@
 """Ensembles of trained runs and test-time augmentation, scored the competition's way.
 
-    members = ensemble.load_members(["attention_psp", "deeplabv3_bigrock", "pspnet"], data=data)
+    members = [train.run(experiments.get_experiment(name), data).load_model() for name in ("pspnet", "wnet")]
     model = ensemble.Ensemble(members)                              # mean of the members' probabilities
     labels = evaluate.predict(model, data.test_images, flip=True)   # plus flip averaging (TTA)
-    ensemble.evaluate_models({"attention_psp": members[0], "ensemble": model}, images, masks)
+    ensemble.evaluate_models({"pspnet": members[0], "ensemble": model}, images, masks)  # with and without flips
 
 An **ensemble** averages the probabilities (B, H, W, 5) of several models and takes the most
 likely class of the mean: models that err in different places outvote each other's mistakes.
@@ -16,17 +16,13 @@ so the model should agree with itself; where it does not, the mean is the safer 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import keras
 import numpy as np
 import pandas as pd
 
 from marslib import evaluate, refine
-
-if TYPE_CHECKING:
-    from marslib.data import MarsData
 
 
 @keras.saving.register_keras_serializable(package="marslib")
@@ -66,29 +62,6 @@ class Ensemble(keras.Model):
         config = dict(config)
         members = [keras.saving.deserialize_keras_object(member) for member in config.pop("members")]
         return cls(members, **config)
-
-
-def load_members(
-    names: Sequence[str],
-    *,
-    data: MarsData | None = None,
-    profile: str | None = None,
-    runs_dir: Path | str | None = None,
-) -> list[keras.Model]:
-    """The trained models of finished runs, named by experiment or by run folder.
-
-    Args:
-        names: experiment names (`marslib.experiments.names()`) or run folders.
-        data: the data set the runs were trained on (default `marslib.data.load()`).
-        profile: the profile of the named experiments (None: `marslib.profile()`).
-        runs_dir: where the records live (default `marslib.paths.runs_dir()`).
-
-    Raises:
-        ValueError: a name without a finished record (train it first with `marslib.train.run`).
-    """
-    from marslib import train
-
-    return [train.find_record(name, data, runs_dir, profile).load_model() for name in names]
 
 
 def score_predictions(masks: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
