@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from marslib import evaluate, experiments, metrics
-from marslib.classes import BACKGROUND, CLASS_NAMES, NUM_CLASSES
+from marslib.classes import BACKGROUND, BIG_ROCK, CLASS_NAMES, NUM_CLASSES
 
 if TYPE_CHECKING:
     from marslib.train import Experiment, RunRecord
@@ -204,14 +204,29 @@ def one_change_pairs(
     return pd.DataFrame(rows, columns=["changed", "from", "to", "from score", "to score", "gain"])
 
 
-def ignores_background(experiment: Experiment) -> bool:
-    """True when the experiment's loss weights leave background out (weight 0 or ignore_background)."""
+def background_in_loss(experiment: Experiment) -> str:
+    """How much of the experiment's loss sees the background pixels.
+
+    A "weighted_" term of a loss spec uses the class weights, the other terms ignore them
+    (`marslib.losses.get`), so weights without background take background out of the weighted
+    terms only: "weighted_focal+scce" still learns background through its plain SCCE term.
+
+    Returns:
+        "no" (every term is weighted and the weights leave background out), "partly" (some
+        terms do, others are unweighted) or "yes" (no term leaves it out).
+    """
     weights = experiment.class_weights
     if weights is None:
-        return False
-    if isinstance(weights, Mapping):
-        return bool(weights.get("ignore_background", False))
-    return weights[BACKGROUND] == 0
+        leaves_out = False
+    elif isinstance(weights, Mapping):
+        leaves_out = bool(weights.get("ignore_background", False))
+    else:
+        leaves_out = weights[BACKGROUND] == 0
+    terms = [term.rpartition("*")[2] for term in experiment.loss.split("+")]
+    weighted = [term.startswith("weighted_") for term in terms]
+    if not leaves_out or not any(weighted):
+        return "yes"
+    return "no" if all(weighted) else "partly"
 
 
 def background_use(masks: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -266,3 +281,55 @@ def confusions(masks: np.ndarray, predicted: np.ndarray, *, top: int | None = No
                 rows.append({"true": CLASS_NAMES[true], "predicted": CLASS_NAMES[guess], "share": share})
     found = pd.DataFrame(rows).sort_values("share", ascending=False, kind="stable", na_position="last")
     return found.head(top).reset_index(drop=True) if top is not None else found.reset_index(drop=True)
+
+
+def mistake_kinds(masks: np.ndarray, predicted: np.ndarray) -> pd.Series:
+    """What the wrongly labelled scored pixels (true class 1..4) were turned into, as shares.
+
+    Args:
+        masks: true labels, integer (N, H, W) in 0..4.
+        predicted: predicted labels, integer (N, H, W) in 0..4.
+
+    Returns:
+        Series with "terrain for terrain" (soil, bedrock and sand taken for one another),
+        "called background" (any terrain class predicted background) and "involves Big Rock"
+        (Big Rock taken for soil, bedrock or sand, or they for Big Rock); the shares sum to 1
+        (NaN when there is no mistake).
+    """
+    confusion = metrics.confusion_matrix(masks, predicted).astype(np.float64)
+    terrain = [c for c in range(1, NUM_CLASSES) if c != BIG_ROCK]
+    kinds = {
+        "terrain for terrain": confusion[np.ix_(terrain, terrain)].sum() - np.trace(confusion[np.ix_(terrain, terrain)]),
+        "called background": confusion[1:, BACKGROUND].sum(),
+        "involves Big Rock": confusion[BIG_ROCK, terrain].sum() + confusion[terrain, BIG_ROCK].sum(),
+    }
+    total = sum(kinds.values())
+    return pd.Series({kind: count / total if total else float("nan") for kind, count in kinds.items()})
+
+
+def label_following(predicted: np.ndarray, true_classes: Sequence[int], given_classes: Sequence[int]) -> pd.DataFrame:
+    """On images whose single-class label is wrong: does the model follow the label or the picture?
+
+    Args:
+        predicted: predicted labels, integer (K, H, W) in 0..4, one per wrongly labelled image.
+        true_classes: the class each image really shows (K,).
+        given_classes: the class its mask wrongly gives (K,).
+
+    Returns:
+        DataFrame (K rows) with "predicted as true class" and "predicted as given class": the
+        share of each image's pixels predicted as that class.
+    """
+    predicted = np.asarray(predicted)
+    true_classes, given_classes = np.asarray(true_classes), np.asarray(given_classes)
+    if predicted.ndim != 3 or not len(predicted) == len(true_classes) == len(given_classes):
+        raise ValueError(
+            f"predicted must be (K, H, W) with one true and one given class per image; got {predicted.shape}, "
+            f"{len(true_classes)} true and {len(given_classes)} given classes"
+        )
+    flat = predicted.reshape(len(predicted), -1)
+    return pd.DataFrame(
+        {
+            "predicted as true class": (flat == true_classes[:, None]).mean(axis=1),
+            "predicted as given class": (flat == given_classes[:, None]).mean(axis=1),
+        }
+    )

@@ -131,13 +131,14 @@ def test_table1_refuses_no_records() -> None:
         report_table.table1([])
 
 
-def test_ignores_background() -> None:
-    assert report_table.ignores_background(experiments.get_experiment("attention_psp", "quick"))
-    assert not report_table.ignores_background(experiments.get_experiment("unet_baseline", "quick"))
-    fixed = experiments.from_config({"base": "unet_baseline", "name": "w", "loss": "weighted_scce", "class_weights": [0, 1, 1, 1, 1]}, "quick")
-    assert report_table.ignores_background(fixed)
+def test_background_in_loss() -> None:
+    assert report_table.background_in_loss(experiments.get_experiment("pspnet", "quick")) == "no"
+    assert report_table.background_in_loss(experiments.get_experiment("attention_psp", "quick")) == "partly"
+    assert report_table.background_in_loss(experiments.get_experiment("unet_baseline", "quick")) == "yes"
+    fixed = experiments.from_config({"base": "unet_baseline", "name": "w", "loss": "0.5*weighted_dice+0.5*weighted_focal", "class_weights": [0, 1, 1, 1, 1]}, "quick")
+    assert report_table.background_in_loss(fixed) == "no"
     balanced = experiments.from_config({"base": "unet_baseline", "name": "b", "loss": "weighted_scce", "class_weights": {"method": "balanced"}}, "quick")
-    assert not report_table.ignores_background(balanced)
+    assert report_table.background_in_loss(balanced) == "yes"
 
 
 def test_background_use_against_scikit_learn() -> None:
@@ -171,3 +172,29 @@ def test_confusions_against_scikit_learn() -> None:
         assert true != 0 and true != guess
         assert row["share"] == pytest.approx(normalised[true, guess])
     assert report_table.confusions(masks, predicted, top=3).equals(found.head(3))
+
+
+def test_mistake_kinds_by_hand() -> None:
+    masks = np.array([[[1, 1, 2, 3, 4, 4, 0, 0]]], dtype=np.uint8)
+    predicted = np.array([[[1, 2, 0, 4, 1, 4, 3, 0]]], dtype=np.uint8)
+    # Mistakes on scored pixels: soil->bedrock (terrain), bedrock->background, sand->Big Rock, Big Rock->soil.
+    # The two true-background pixels are not scored, whatever was predicted there.
+    found = report_table.mistake_kinds(masks, predicted)
+    assert found.to_dict() == {"terrain for terrain": 0.25, "called background": 0.25, "involves Big Rock": 0.5}
+
+
+def test_mistake_kinds_without_mistakes_is_nan() -> None:
+    masks = RNG.integers(0, 5, (2, 4, 4)).astype(np.uint8)
+    assert report_table.mistake_kinds(masks, masks).isna().all()
+
+
+def test_label_following_by_hand() -> None:
+    predicted = np.array([[[1, 1, 2, 3]], [[2, 2, 2, 2]]], dtype=np.uint8)
+    found = report_table.label_following(predicted, true_classes=[1, 3], given_classes=[2, 2])
+    assert found["predicted as true class"].tolist() == [0.5, 0.0]
+    assert found["predicted as given class"].tolist() == [0.25, 1.0]
+
+
+def test_label_following_wants_one_class_pair_per_image() -> None:
+    with pytest.raises(ValueError, match="one true and one given class per image"):
+        report_table.label_following(np.zeros((2, 4, 4), dtype=np.uint8), [1], [2, 3])
