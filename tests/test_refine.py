@@ -157,7 +157,7 @@ def test_the_recipe_must_be_plain_cross_entropy() -> None:
         refine.train_background_net(refine.background_experiment("quick", validation=False), data=None)
 
 
-TINY = {"epochs": 2, "batch_size": 16, "patience": 2, "learning_rate": 0.003, "model_options": {"base_filters": 4, "depth": 2}}
+TINY = {"epochs": 2, "batch_size": 32, "patience": 2, "learning_rate": 0.003, "model_options": {"base_filters": 2, "depth": 1}}
 
 
 @pytest.fixture(scope="module")
