@@ -132,12 +132,12 @@ def ablation_experiments(profile: str | None = None) -> list[Experiment]:
     """The two runs that complete the 2 x 2 ablation (model x data-and-loss recipe).
 
     Each takes the data, loss, class weights and training size of one Table 1 experiment and
-    the model of another, through `marslib.experiments.from_config`:
+    the model of another, through `marslib.experiments.from_config`. In this order:
 
-    - ``unet_best_recipe``: the baseline U-Net trained with the best recipe (augmented Big Rock
-      data, weighted focal + SCCE);
     - ``attention_psp_baseline_recipe``: Attention + PSP trained with the baseline's recipe
-      (cleaned data, plain SCCE).
+      (cleaned data, plain SCCE);
+    - ``unet_best_recipe``: the baseline U-Net trained with the best recipe (augmented Big Rock
+      data, weighted focal + SCCE).
 
     Args:
         profile: "quick", "full" or "auto" (None: `marslib.profile()`).
