@@ -36,6 +36,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -358,7 +359,8 @@ def run(
         data: the data set (default `marslib.data.load()`).
         runs_dir: where records live (default `$MARSLIB_RUNS`, else ``<repo>/runs``).
         verbose: Keras progress output per epoch (0 silent, 1 progress bar, 2 one line).
-        tensorboard: also write TensorBoard scalars to ``<run>/tensorboard``.
+        tensorboard: also write TensorBoard scalars to ``<run>/tensorboard`` (needs the
+            tensorboard package, preinstalled on Colab).
 
     Returns:
         The finished record. An interrupted run in the same folder is resumed after its last
@@ -366,6 +368,8 @@ def run(
     """
     from marslib import data as marsdata
 
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError("TensorBoard logs need the tensorboard package, which is not installed: pip install tensorboard")
     data = data if data is not None else marsdata.load()
     directory = run_directory(experiment, data, runs_dir)
     if is_complete(directory):
@@ -564,6 +568,7 @@ def _fit(
                 for key, value in row.items():
                     if key != "epoch":
                         tf.summary.scalar(key, value, step=epoch)
+            writer.flush()
     if validation is not None:
         checkpoint.restore_best(model, state)
     return state

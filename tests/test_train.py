@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -303,6 +304,21 @@ def test_a_killed_run_resumes_to_the_same_record(
     assert resumed.metrics["best_epoch"] == tiny_record.metrics["best_epoch"]
     assert resumed.metrics["epochs_run"] == tiny_record.metrics["epochs_run"]
     pd.testing.assert_frame_equal(resumed.history[HISTORY_COLUMNS], tiny_record.history[HISTORY_COLUMNS])
+
+
+def test_tensorboard_logs(tiny_data: data.MarsData, tmp_path: Path) -> None:
+    """Written per epoch where the tensorboard package is installed; a clear error where it is not."""
+    experiment = train.Experiment.from_dict({**TINY, "epochs": 1})
+    if importlib.util.find_spec("tensorboard") is None:
+        with pytest.raises(ValueError, match="pip install tensorboard"):
+            train.run(experiment, tiny_data, tmp_path, verbose=0, tensorboard=True)
+        return
+    import tensorflow as tf
+
+    record = train.run(experiment, tiny_data, tmp_path, verbose=0, tensorboard=True)
+    events = [str(p) for p in (record.directory / "tensorboard").glob("events.out.tfevents*")]
+    logged = [(v.tag, e.step) for path in events for e in tf.compat.v1.train.summary_iterator(path) for v in e.summary.value]
+    assert ("val_miou", 0) in logged and ("loss", 0) in logged
 
 
 # ---------------------------------------------------------------- the command line
