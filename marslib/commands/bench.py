@@ -24,6 +24,7 @@ AREAS: dict[str, str] = {
     "data": "marslib.synthetic",
     "augment": "marslib.augment.bench",
     "models": "marslib.models.bench",
+    "train": "marslib.train_bench",
 }
 
 
