@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from marslib import beyond, data, experiments, train
+from marslib import beyond, data, experiments, report_table, train
 from marslib.classes import colorize
 
 IDENTITY = {"name", "description"}
@@ -22,8 +22,15 @@ def test_each_experiment_is_the_recipe_with_one_change(name: str) -> None:
     assert changed["name"] == name and changed["seed"] == recipe["seed"]
 
 
+def test_the_plain_unet_is_the_results_chapter_ablation_run() -> None:
+    # Same config hash, so train.run finds chapter 12's record instead of training it again.
+    ablation = {e.name: e for e in report_table.ablation_experiments("quick")}
+    plain = beyond.experiment("unet_best_recipe", "quick")
+    assert train.config_hash(plain, "data") == train.config_hash(ablation["unet_best_recipe"], "data")
+
+
 def test_se_is_the_only_difference_between_the_two_unets() -> None:
-    plain, se = beyond.experiment("beyond_unet", "quick").to_dict(), beyond.experiment("beyond_unet_se", "quick").to_dict()
+    plain, se = beyond.experiment("unet_best_recipe", "quick").to_dict(), beyond.experiment("beyond_unet_se", "quick").to_dict()
     assert {key for key in plain if plain[key] != se[key]} - IDENTITY == {"model_options"}
     assert se["model_options"] == {"se": True}
 
