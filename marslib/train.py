@@ -449,7 +449,8 @@ def _class_weights(experiment: Experiment, masks: np.ndarray) -> np.ndarray | No
 def build_model(experiment: Experiment, class_weights: np.ndarray | None, *, on_gpu: bool) -> keras.Model:
     """Build and compile the experiment's model: AdamW, its loss, the competition mIoU as metric.
 
-    Weights are initialised from `experiment.seed`. On a GPU the model is built under the
+    Sets the global random seed to `experiment.seed`: the weights, and with `fit_epoch`'s
+    per-epoch op seeds every epoch's shuffle and augmentation, follow from it. On a GPU the model is built under the
     `mixed_float16` policy and the step XLA-compiled where the experiment asks for it.
     """
     from marslib import losses, metrics, models
@@ -516,8 +517,11 @@ def fit_epoch(
     """
     from marslib.augment.pipeline import make_dataset
 
+    # The shuffle's and the augmentations' op seed is the epoch's; their global seed is the one
+    # `build_model` set (the experiment's), also on a resumed run. Setting the global seed again
+    # here would cost each epoch most of a second: TensorFlow clears its kernel cache on every
+    # `tf.random.set_seed`.
     seed = epoch_seed(experiment.seed, epoch)
-    keras.utils.set_random_seed(seed)
     batches = make_dataset(images, masks, experiment.batch_size, augment=experiment.augment, shuffle=True, seed=seed)
     history = model.fit(batches, validation_data=validation, epochs=1, shuffle=False, verbose=verbose).history
     return {key: float(values[-1]) for key, values in history.items()}
