@@ -12,7 +12,8 @@ changed, at the same seed, so that any difference in score comes from that chang
 | beyond_oversampled | dataset: Big Rock images repeated instead of rock crops |
 
 The plain U-Net keeps the name of the chapter "results" ablation run it equals
-(`marslib.report_table.ablation_experiments`), so the book trains it once. The ensemble averages the report's three best Table 1 runs (`ENSEMBLE`); the refinement net is
+(`marslib.report_table.ablation_experiments`), so the book trains it once. The ensemble averages
+the report's three best Table 1 runs (`ENSEMBLE`); the refinement net is
 `marslib.refine.background_experiment`. All of them are scored on the same images (`scoring_set`).
 """
 

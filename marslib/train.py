@@ -450,8 +450,9 @@ def build_model(experiment: Experiment, class_weights: np.ndarray | None, *, on_
     """Build and compile the experiment's model: AdamW, its loss, the competition mIoU as metric.
 
     Sets the global random seed to `experiment.seed`: the weights, and with `fit_epoch`'s
-    per-epoch op seeds every epoch's shuffle and augmentation, follow from it. On a GPU the model is built under the
-    `mixed_float16` policy and the step XLA-compiled where the experiment asks for it.
+    per-epoch op seeds every epoch's shuffle and augmentation, follow from it. On a GPU the
+    model is built under the `mixed_float16` policy and the step XLA-compiled where the
+    experiment asks for it.
     """
     from marslib import losses, metrics, models
 

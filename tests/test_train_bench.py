@@ -49,7 +49,7 @@ def test_pipeline_efficiency_times_both_paths_on_one_model() -> None:
     assert np.isfinite(percent) and 5.0 < percent < 2000.0
 
 
-def test_submission_timing_writes_a_csv_pandas_agrees_with(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submission_timing_predicts_writes_twice_and_times_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
     class Constant:
         """Stands in for a model: predicts Soil everywhere."""
 
