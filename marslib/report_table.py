@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from marslib import evaluate, experiments, metrics
+from marslib import evaluate, experiments, losses, metrics
 from marslib.classes import BACKGROUND, BIG_ROCK, CLASS_NAMES, NUM_CLASSES
 
 if TYPE_CHECKING:
@@ -222,8 +222,7 @@ def background_in_loss(experiment: Experiment) -> str:
         leaves_out = bool(weights.get("ignore_background", False))
     else:
         leaves_out = weights[BACKGROUND] == 0
-    terms = [term.rpartition("*")[2] for term in experiment.loss.split("+")]
-    weighted = [term.startswith("weighted_") for term in terms]
+    weighted = [name.startswith(losses.WEIGHTED_PREFIX) for _, name in losses.terms(experiment.loss)]
     if not leaves_out or not any(weighted):
         return "yes"
     return "no" if all(weighted) else "partly"

@@ -340,3 +340,11 @@ def test_losses_train_under_xla() -> None:
     model.compile(optimizer="adam", loss=losses.get("weighted_dice+weighted_focal+scce", class_weights=WEIGHTS), jit_compile=True)
     history = model.fit(images, labels, epochs=2, batch_size=2, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
+
+
+def test_terms_of_a_spec_with_their_weights() -> None:
+    assert losses.terms(" Weighted_Focal + 0.5*dice ") == [(1.0, "weighted_focal"), (0.5, "dice")]
+    with pytest.raises(ValueError, match="unknown loss 'jaccard'"):
+        losses.terms("scce+jaccard")
+    with pytest.raises(ValueError, match="non-empty string"):
+        losses.terms("  ")

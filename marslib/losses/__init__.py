@@ -17,9 +17,10 @@ from marslib.losses.base import check_class_weights
 from marslib.losses.combined import WeightedSum
 from marslib.losses.crossentropy import SparseCrossentropy, SparseFocalCrossentropy
 from marslib.losses.dice import SoftDice
-from marslib.losses.registry import get, names
+from marslib.losses.registry import WEIGHTED_PREFIX, get, names, terms
 
 __all__ = [
+    "WEIGHTED_PREFIX",
     "SoftDice",
     "SparseCrossentropy",
     "SparseFocalCrossentropy",
@@ -27,4 +28,5 @@ __all__ = [
     "check_class_weights",
     "get",
     "names",
+    "terms",
 ]

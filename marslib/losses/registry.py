@@ -49,6 +49,17 @@ def _parse_term(term: str, spec: str) -> tuple[float, str]:
     return weight, name
 
 
+def terms(spec: str) -> list[tuple[float, str]]:
+    """The weighted terms of a spec: "weighted_focal+0.5*dice" -> [(1.0, "weighted_focal"), (0.5, "dice")].
+
+    Raises:
+        ValueError: an empty or malformed spec, or an unknown name.
+    """
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"a loss spec must be a non-empty string such as 'weighted_focal+scce', got {spec!r}")
+    return [_parse_term(term, spec) for term in spec.strip().lower().split("+")]
+
+
 def get(
     spec: str,
     class_weights: Sequence[float] | np.ndarray | None = None,
@@ -70,10 +81,8 @@ def get(
         ValueError: an empty or malformed spec, an unknown name, a weighted term without
             class_weights (or class_weights with none), invalid class_weights, or an option no term takes.
     """
-    if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"a loss spec must be a non-empty string such as 'weighted_focal+scce', got {spec!r}")
-    terms = [_parse_term(term, spec) for term in spec.strip().lower().split("+")]
-    weighted = [name for _, name in terms if name.startswith(WEIGHTED_PREFIX)]
+    parsed = terms(spec)
+    weighted = [name for _, name in parsed if name.startswith(WEIGHTED_PREFIX)]
     if weighted and class_weights is None:
         raise ValueError(f"{weighted} need class_weights (5 numbers, one per class), got none")
     if class_weights is not None and not weighted:
@@ -81,15 +90,15 @@ def get(
     for option in options:
         if option not in _OPTIONS:
             raise ValueError(f"unknown loss option {option!r}; known options: {list(_OPTIONS)}")
-        if not any(_BASE[name.removeprefix(WEIGHTED_PREFIX)] is _OPTIONS[option] for _, name in terms):
+        if not any(_BASE[name.removeprefix(WEIGHTED_PREFIX)] is _OPTIONS[option] for _, name in parsed):
             raise ValueError(f"option {option!r} applies to no term of spec {spec!r}")
     losses = []
-    for _, name in terms:
+    for _, name in parsed:
         base = name.removeprefix(WEIGHTED_PREFIX)
         kwargs = {key: value for key, value in options.items() if _OPTIONS[key] is _BASE[base]}
         if name in weighted:
             kwargs["class_weights"] = class_weights
         losses.append(_BASE[base](name=name, **kwargs))
-    if len(losses) == 1 and terms[0][0] == 1.0:
+    if len(losses) == 1 and parsed[0][0] == 1.0:
         return losses[0]
-    return WeightedSum(losses, [weight for weight, _ in terms])
+    return WeightedSum(losses, [weight for weight, _ in parsed])
