@@ -245,8 +245,8 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
             (test where every run has test scores, else validation).
 
     Returns:
-        DataFrame indexed by experiment name with columns model, dataset, loss, val mIoU, test mIoU,
-        "<class> IoU" for Soil, Bedrock, Sand and Big Rock, per-class split, parameters,
+        DataFrame indexed by experiment name with columns model, dataset, loss, val mIoU, test mIoU
+        (on the test set's public quarter), "<class> IoU" for Soil, Bedrock, Sand and Big Rock, per-class split, parameters,
         training time (s), epochs, data source, profile, device. Scores are NaN where a run
         has no such split.
     """
