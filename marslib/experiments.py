@@ -83,7 +83,7 @@ TABLE1: tuple[str, ...] = tuple(name for name in RECIPES if name != "final")
 # U-Net and DeepLabV3 train on the same images, so chapter 12 can compare the two models alone.
 PROFILE_CHANGES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
-        "deeplabv3": {"epochs": 8},
+        "deeplabv3": {"epochs": 7},
         "wnet": {"train_limit": 450, "model_options": {"base_filters": 6, "depth": 3}},
         "deeplabv3_bigrock": {"train_limit": 1400},
         "attention_psp": {"train_limit": 900},

@@ -30,7 +30,8 @@ class Profile:
         train_limit: at most this many training images per experiment (None: all of them).
         mixed_precision: train under the `mixed_float16` policy (only honoured on a GPU).
         jit_compile: XLA-compile the training step (only honoured on a GPU).
-        learning_rate: AdamW's learning rate.
+        learning_rate: AdamW's (peak) learning rate.
+        schedule: the learning rate over a run: "constant", or "cosine" (decays to 0 by the last epoch).
     """
 
     name: str
@@ -42,13 +43,14 @@ class Profile:
     mixed_precision: bool
     jit_compile: bool
     learning_rate: float = 1e-3
+    schedule: str = "constant"
 
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
         model_size="quick",
-        epochs=6,
+        epochs=5,
         # Small batches: on a CPU an image costs the same in a batch of 16 as of 32, and twice the
         # updates per epoch is what a short run needs most.
         batch_size=16,
@@ -56,7 +58,10 @@ PROFILES: dict[str, Profile] = {
         train_limit=1000,
         mixed_precision=False,
         jit_compile=False,
-        learning_rate=1e-3,
+        # A short run learns fastest from a high rate that decays to nothing by its last epoch: as
+        # good in five epochs as a constant 1e-3 in six, with smoother curves.
+        learning_rate=2e-3,
+        schedule="cosine",
     ),
     "full": Profile(
         name="full",

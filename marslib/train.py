@@ -95,7 +95,7 @@ class Experiment:
         augment: on-the-fly augmentation of `marslib.augment.pipeline.make_dataset` (None: none).
         learning_rate: AdamW's (peak) learning rate (None: the profile's).
         weight_decay: AdamW's decoupled weight decay.
-        schedule: "constant", or "cosine" (cosine decay to 0 over all epochs).
+        schedule: "constant", or "cosine" (cosine decay to 0 over all epochs) (None: the profile's).
         clipnorm: clip each gradient to this norm (None: no clipping).
         profile: "quick" or "full" ("auto" is resolved when the object is made).
         model_size: "quick" or "full" size table of the model (None: the profile's).
@@ -122,7 +122,7 @@ class Experiment:
     augment: str | None = None
     learning_rate: float | None = None
     weight_decay: float = 1e-4
-    schedule: str = "constant"
+    schedule: str | None = None
     clipnorm: float | None = None
     profile: str = "quick"
     model_size: str | None = None
@@ -145,8 +145,6 @@ class Experiment:
         if self.model not in models.names():
             raise ValueError(f"unknown model {self.model!r}; known models: {models.names()}")
         variants.get(self.variant)
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; known schedules: {list(SCHEDULES)}")
         chosen = marslib.profile(self.profile)
         resolved = {
             "profile": chosen.name,
@@ -158,10 +156,13 @@ class Experiment:
             "mixed_precision": chosen.mixed_precision,
             "jit_compile": chosen.jit_compile,
             "learning_rate": chosen.learning_rate,
+            "schedule": chosen.schedule,
         }
         for key, default in resolved.items():
             if key == "profile" or getattr(self, key) is None:
                 object.__setattr__(self, key, default)
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; known schedules: {list(SCHEDULES)}")
         if self.model_size not in models.SIZES[self.model]:
             raise ValueError(f"unknown model_size {self.model_size!r}; known sizes: {list(models.SIZES[self.model])}")
         unknown = sorted(set(self.model_options) - set(models.options(self.model)))

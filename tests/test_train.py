@@ -61,7 +61,10 @@ def test_profile_values_fill_what_is_left_open() -> None:
         assert experiment.epochs == chosen.epochs and experiment.batch_size == chosen.batch_size
         assert experiment.model_size == chosen.model_size and experiment.patience == chosen.patience
         assert experiment.train_limit == (chosen.train_limit or 0) and experiment.learning_rate == chosen.learning_rate
+        assert experiment.schedule == chosen.schedule
     assert train.Experiment(name="a", model="unet", profile="quick", epochs=2).epochs == 2
+    assert train.Experiment(name="a", model="unet", profile="quick", schedule="constant").schedule == "constant"
+    assert (quick.schedule, full.schedule) == ("cosine", "constant")
 
 
 def test_round_trip_through_a_dict_and_json() -> None:
