@@ -246,9 +246,9 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
 
     Returns:
         DataFrame indexed by experiment name with columns model, dataset, loss, val mIoU, test mIoU
-        (on the test set's public quarter), "<class> IoU" for Soil, Bedrock, Sand and Big Rock, per-class split, parameters,
-        training time (s), epochs, data source, profile, device. Scores are NaN where a run
-        has no such split.
+        (on the test set's public quarter), "<class> IoU" for Soil, Bedrock, Sand and Big Rock,
+        per-class split, parameters, training time (s), epochs, data source, profile, device.
+        Scores are NaN where a run has no such split.
     """
     if per_class not in ("auto", "val", "test"):
         raise ValueError(f"per_class must be 'auto', 'val' or 'test', got {per_class!r}")

@@ -79,8 +79,8 @@ TABLE1: tuple[str, ...] = tuple(name for name in RECIPES if name != "final")
 # Per-profile changes. Quick (at most 1000 training images, the profile's subset): each experiment
 # trains in under a minute on a 2-core CPU, with fewer images where an image costs more and more
 # images or epochs where it costs less (DeepLabV3); the quick W-Net is the shallower one, which
-# learns in a few epochs.
-# U-Net and DeepLabV3 train on the same images, so chapter 12 can compare the two models alone.
+# learns in a few epochs. U-Net and DeepLabV3 train on the same images, so chapter 12 can compare
+# the two models alone.
 PROFILE_CHANGES: dict[str, dict[str, dict[str, Any]]] = {
     "quick": {
         "deeplabv3": {"epochs": 7},

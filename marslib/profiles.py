@@ -58,8 +58,9 @@ PROFILES: dict[str, Profile] = {
         train_limit=1000,
         mixed_precision=False,
         jit_compile=False,
-        # A short run learns fastest from a high rate that decays to nothing by its last epoch: as
-        # good in five epochs as a constant 1e-3 in six, with smoother curves.
+        # A short run learns fastest from a high rate that decays to nothing by its last epoch: five
+        # such epochs scored nearly what six at a constant 1e-3 did (validation mIoU, one seed:
+        # U-Net 0.29 against 0.30, Attention + PSP 0.19 against 0.20), with smoother curves.
         learning_rate=2e-3,
         schedule="cosine",
     ),

@@ -105,10 +105,9 @@ def table1(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataF
 
     Returns:
         DataFrame indexed by experiment name with columns model, dataset, loss, training images,
-        val mIoU, test mIoU (the test set's public quarter; NaN where the test labels are unknown: the
-        real file), Soil/Bedrock/
-        Sand/Big Rock IoU, "report val mIoU" and "report Kaggle mIoU" (NaN for a run that is not
-        one of the report's rows).
+        val mIoU, test mIoU (the test set's public quarter; NaN where the test labels are unknown:
+        the real file), Soil/Bedrock/Sand/Big Rock IoU, "report val mIoU" and "report Kaggle mIoU"
+        (NaN for a run that is not one of the report's rows).
     """
     if not records:
         raise ValueError("no run records given: train the experiments first (marslib.train.run)")
