@@ -95,7 +95,7 @@ class Experiment:
         augment: on-the-fly augmentation of `marslib.augment.pipeline.make_dataset` (None: none).
         learning_rate: AdamW's (peak) learning rate (None: the profile's).
         weight_decay: AdamW's decoupled weight decay.
-        schedule: "constant", or "cosine" (cosine decay to 0 over all epochs) (None: the profile's).
+        schedule: "constant", or "cosine" (decay to 0 over all epochs); None: the profile's.
         clipnorm: clip each gradient to this norm (None: no clipping).
         profile: "quick" or "full" ("auto" is resolved when the object is made).
         model_size: "quick" or "full" size table of the model (None: the profile's).
