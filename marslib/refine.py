@@ -329,19 +329,19 @@ def _check_recipe(experiment: Experiment) -> None:
 
 
 def _build(experiment: Experiment, steps_per_epoch: int) -> keras.Model:
-    from marslib import models
+    from marslib import models, train
 
     keras.utils.set_random_seed(experiment.seed)
     net = models.build(experiment.model, num_classes=2, size=experiment.model_size, **experiment.model_options)
     net = keras.Model(net.inputs, net.outputs, name=experiment.name)
-    learning_rate: Any = experiment.learning_rate
-    if experiment.schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=experiment.epochs * steps_per_epoch)
     net.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=experiment.weight_decay, clipnorm=experiment.clipnorm),
+        optimizer=keras.optimizers.AdamW(
+            experiment.learning_rate, weight_decay=experiment.weight_decay, clipnorm=experiment.clipnorm
+        ),
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=[keras.metrics.IoU(num_classes=2, target_class_ids=[BACKGROUND], sparse_y_pred=False, name="background_iou")],
     )
+    train.set_schedule(net, experiment, steps_per_epoch)
     return net
 
 

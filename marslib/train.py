@@ -487,7 +487,8 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] % (2**31))
 
 
-def _set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: int) -> None:
+def set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: int) -> None:
+    """Give a compiled model's optimizer the experiment's schedule (cosine: decay to 0 over all epochs)."""
     if experiment.schedule == "cosine":
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
             experiment.learning_rate, decay_steps=experiment.epochs * steps_per_epoch
@@ -544,7 +545,7 @@ def _fit(
     from marslib.augment.pipeline import make_dataset
 
     steps_per_epoch = -(-len(split.train_images) // experiment.batch_size)
-    _set_schedule(model, experiment, steps_per_epoch)
+    set_schedule(model, experiment, steps_per_epoch)
     checkpoint = Checkpoint(folder)
     state = checkpoint.load()
     checkpoint.restore(model, state)

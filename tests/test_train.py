@@ -193,7 +193,7 @@ def test_cosine_schedule_decays_to_zero_over_all_steps() -> None:
     experiment = train.Experiment.from_dict({**TINY, "schedule": "cosine", "epochs": 4})
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     model.compile(keras.optimizers.AdamW(learning_rate=experiment.learning_rate), "mse")
-    train._set_schedule(model, experiment, steps_per_epoch=5)
+    train.set_schedule(model, experiment, steps_per_epoch=5)
     rates = []
     for step in (0, 10, 20):
         model.optimizer.iterations.assign(step)
