@@ -30,19 +30,10 @@ import keras
 import numpy as np
 from keras import ops
 
-from marslib.classes import BACKGROUND, BIG_ROCK, IMAGE_SHAPE, NUM_CLASSES
+from marslib.core import checks
+from marslib.core.classes import BACKGROUND, BIG_ROCK, IMAGE_SHAPE, NUM_CLASSES, SCORED_CLASSES, SCORED_NAMES
 
 Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
-SCORED_CLASSES: tuple[int, ...] = tuple(c for c in range(NUM_CLASSES) if c != BACKGROUND)
-
-
-def _check_labels(name: str, labels: np.ndarray) -> np.ndarray:
-    labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer class labels, got dtype {labels.dtype}")
-    if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(f"{name} values must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}")
-    return labels
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarray:
@@ -56,8 +47,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarra
         int64 array (5, 5): ``[t, p]`` is the number of pixels of true class t predicted as p
         (true-background pixels included, in row 0).
     """
-    y_true = _check_labels("y_true", y_true)
-    y_pred_labels = _check_labels("y_pred_labels", y_pred_labels)
+    y_true = checks.labels("y_true", y_true)
+    y_pred_labels = checks.labels("y_pred_labels", y_pred_labels)
     if y_true.shape != y_pred_labels.shape:
         raise ValueError(f"y_true and y_pred_labels must have the same shape, got {y_true.shape} and {y_pred_labels.shape}")
     pairs = y_true.ravel().astype(np.int64) * NUM_CLASSES + y_pred_labels.ravel()
@@ -220,3 +211,55 @@ class CourseMeanIoU(keras.metrics.MeanIoU):
 
     def get_config(self) -> dict:
         return {"name": self.name, "dtype": self.dtype}
+
+
+def scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """The competition mIoU and the IoU of each scored class.
+
+    Args:
+        masks: true labels, integer (N, H, W) in 0..4.
+        predicted: predicted labels, integer (N, H, W) in 0..4.
+
+    Returns:
+        ``{"miou": float, "per_class_iou": {"Soil": float, "Bedrock": ..., "Sand": ..., "Big Rock": ...},
+        "images": N}``.
+    """
+    per_class = per_class_iou(masks, predicted)
+    return {
+        "miou": float(competition_miou(masks, predicted)),
+        "per_class_iou": {name: float(value) for name, value in zip(SCORED_NAMES, per_class)},
+        "images": int(len(masks)),
+    }
+
+
+def per_image_miou(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Each image's own mean IoU, to find the hardest images.
+
+    Per image: the IoU of classes 1..4 over the pixels whose true label is not background,
+    averaged over the classes present in the truth or the prediction (a class absent from both
+    is left out instead of counting as 1.0, so one image cannot look good by being empty).
+
+    Args:
+        masks: true labels, integer (N, H, W) in 0..4.
+        predicted: predicted labels, integer (N, H, W) in 0..4.
+
+    Returns:
+        float64 (N,); NaN for an image whose pixels are all background in the truth.
+    """
+    masks, predicted = np.asarray(masks), np.asarray(predicted)
+    if masks.shape != predicted.shape or masks.ndim != 3:
+        raise ValueError(f"masks and predictions must be (N, H, W) of one shape, got {masks.shape} and {predicted.shape}")
+    checks.labels("masks", masks)
+    checks.labels("predicted", predicted)
+    count, k = len(masks), NUM_CLASSES
+    image = np.broadcast_to(np.arange(count)[:, None, None], masks.shape)
+    scored = masks != BACKGROUND
+    codes = (image[scored] * k + masks[scored]) * k + predicted[scored]
+    confusion = np.bincount(codes, minlength=count * k * k).reshape(count, k, k)[:, 1:, :]  # true 1..4, predicted 0..4
+    true_positives = np.diagonal(confusion[:, :, 1:], axis1=1, axis2=2).astype(np.float64)
+    union = confusion.sum(axis=2) + confusion[:, :, 1:].sum(axis=1) - true_positives
+    iou = np.full(union.shape, np.nan)
+    np.divide(true_positives, union, out=iou, where=union > 0)
+    present = union > 0
+    totals = np.where(present, iou, 0.0).sum(axis=1)
+    return np.divide(totals, present.sum(axis=1), out=np.full(count, np.nan), where=present.any(axis=1))

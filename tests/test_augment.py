@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import albumentations as A
 import cv2
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from marslib import variants
+from marslib import datasets
 from marslib.augment import albu, balance, hand
-from marslib.classes import BIG_ROCK
+from marslib.core.classes import BIG_ROCK
 
 # Alignment pattern: labels in 8x8 blocks and image = LEVELS[mask], so after any joint transform
 # the image must still equal LEVELS[mask] (exactly for pixel moves, away from edges for resampling).
@@ -418,19 +419,18 @@ def id_data() -> IdData:
 
 
 @pytest.mark.parametrize("name", ["balanced_bigrock", "augmented_bigrock", "cutmix_bigrock"])
-def test_variants_use_only_the_cleaned_images_at_the_indices(name: str, id_data: IdData, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path))
+def test_variants_use_only_the_cleaned_images_at_the_indices(name: str, id_data: IdData, folders: Path) -> None:
     rng = np.random.default_rng(0)
     train = np.sort(rng.choice(120, size=84, replace=False))
     allowed = set((np.setdiff1d(train, ALIENS) + 1).tolist()) | {0}  # grey levels of the cleaned train images; 0: shifted in
-    images, masks = variants.build(name, id_data, train, seed=1)
+    images, masks = datasets.build(name, id_data, train, seed=1)
     assert images.dtype == np.uint8 and masks.dtype == np.uint8 and images.shape == masks.shape
     assert set(np.unique(images).tolist()) <= allowed
     cleaned = np.setdiff1d(train, ALIENS)
     np.testing.assert_array_equal(images[: len(cleaned)], id_data.train_images[cleaned])
     np.testing.assert_array_equal(masks[: len(cleaned)], id_data.train_masks[cleaned])
     assert balance.bigrock_share(masks) >= balance.TARGET_SHARE * 0.95  # augmented copies lose edge pixels
-    again, _ = variants.build(name, id_data, train, seed=1, cache=False)
+    again, _ = datasets.build(name, id_data, train, seed=1, cache=False)
     np.testing.assert_array_equal(images, again)
 
 
@@ -519,7 +519,7 @@ def test_pipeline_rejects_bad_input() -> None:
 
 
 def test_mask_edges_and_outlines_by_hand() -> None:
-    from marslib.augment import plots
+    from marslib.figures import augmentation as plots
 
     mask = np.array([[1, 1, 2], [1, 1, 2], [3, 3, 3]], dtype=np.uint8)
     expected = np.array([[False, True, False], [True, True, True], [False, False, False]])
@@ -537,8 +537,8 @@ def test_figures_draw_what_they_are_given() -> None:
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
-    from marslib.augment import plots
-    from marslib.commands.bench import Measurement
+    from marslib.bench.measurement import Measurement
+    from marslib.figures import augmentation as plots
 
     images, masks = rock_scene(30)
     crops = balance.rock_crops(images, masks, target_share=0.02, min_pixels=20, seed=0)

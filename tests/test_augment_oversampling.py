@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from marslib import variants
+from marslib import datasets
 from marslib.augment import balance
-from marslib.classes import BIG_ROCK, SAND, SOIL
+from marslib.core.classes import BIG_ROCK, SAND, SOIL
 
 
 def test_oversampled_positions_repeat_each_big_rock_image() -> None:
@@ -52,10 +53,9 @@ def id_data() -> IdData:
     return IdData(images, masks)
 
 
-def test_oversampled_variant_is_the_cleaned_images_then_the_copies(id_data: IdData, monkeypatch, tmp_path) -> None:
-    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path))
+def test_oversampled_variant_is_the_cleaned_images_then_the_copies(id_data: IdData, folders: Path) -> None:
     train = np.arange(0, 60, 2)  # Big Rock images among them: 0, 14, 28, 42, 56
-    images, masks = variants.build("oversampled_bigrock", id_data, train, seed=0)
+    images, masks = datasets.build("oversampled_bigrock", id_data, train, seed=0)
     np.testing.assert_array_equal(images[: len(train)], id_data.train_images[train])
     np.testing.assert_array_equal(masks[: len(train)], id_data.train_masks[train])
     appearances = np.bincount(images[:, 0, 0].astype(int) - 1, minlength=60)
@@ -66,4 +66,4 @@ def test_oversampled_variant_is_the_cleaned_images_then_the_copies(id_data: IdDa
     copies = images[len(train) :, 0, 0].astype(int) - 1
     np.testing.assert_array_equal(masks[len(train) :], id_data.train_masks[copies])
     assert balance.bigrock_share(masks) > balance.bigrock_share(id_data.train_masks[train])
-    assert "oversampled_bigrock" in variants.names()
+    assert "oversampled_bigrock" in datasets.names()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marslib import borders
+from marslib.analysis import borders
 
 
 def _halves() -> np.ndarray:

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from marslib import cleaning
-from marslib.cleaning import LabelFixes
+from marslib.data import cleaning
+from marslib.data.cleaning import LabelFixes
 
 H, W = 4, 6
 
@@ -265,17 +265,17 @@ def test_the_reviewed_fixes_of_the_synthetic_set_exist_and_fit_it(mars) -> None:
 
 def test_variants_of_a_training_split_hold_only_its_images(mars) -> None:
     from marslib import data as mars_data
-    from marslib import variants
+    from marslib import datasets
 
     train, val = mars_data.split(mars, seed=0)
     val_hashes = set(cleaning.array_hashes(mars.train_images[val]))
     for name in ("original", "cleaned", "fixed_monocolor", "fixed_bicolor"):
-        images, masks = variants.build(name, mars, train, seed=0, cache=False)
+        images, masks = datasets.build(name, mars, train, seed=0, cache=False)
         assert not set(cleaning.array_hashes(images)) & val_hashes, f"{name} leaks validation images"
         expected = len(train) if name == "original" else len(cleaning.cleaned_indices(mars, train))
         assert images.shape == masks.shape == (expected, 64, 128)
-    _, fixed = variants.build("fixed_monocolor", mars, train, cache=False)
-    _, clean = variants.build("cleaned", mars, train, cache=False)
+    _, fixed = datasets.build("fixed_monocolor", mars, train, cache=False)
+    _, clean = datasets.build("cleaned", mars, train, cache=False)
     changed = np.flatnonzero((fixed != clean).any(axis=(1, 2)))
     kept = cleaning.cleaned_indices(mars, train)
     assert set(kept[changed]) == set(cleaning.read_fixes(cleaning.fixes_path(mars)).monocolor) & set(train)

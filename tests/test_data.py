@@ -8,17 +8,15 @@ import numpy as np
 import pytest
 
 from marslib import data as mars_data
-from marslib import paths
-from marslib.classes import BIG_ROCK
-from marslib.data import MarsData
+from marslib.core import paths
+from marslib.core.classes import BIG_ROCK
+from marslib.data import MarsData, loading
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory) -> MarsData:
-    """A small synthetic set (120 training, 30 test images), cached in a temporary folder."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MARSLIB_CACHE", str(tmp_path_factory.mktemp("cache")))
-        return mars_data.synthetic_data(seed=11, n_train=120, n_test=30)
+def small(module_folders: Path) -> MarsData:
+    """A small synthetic set (120 training, 30 test images), cached in the module's folder."""
+    return mars_data.synthetic_data(seed=11, n_train=120, n_test=30)
 
 
 def _real_format(n: int = 4, m: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -167,7 +165,7 @@ def test_where_load_looks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small
     from_env = _write(tmp_path / "env.npz", training_set=training_set[:2], test_set=test_set)
     default = _write(tmp_path / "default.npz", training_set=training_set[:3], test_set=test_set)
     monkeypatch.setattr(paths, "default_data_file", lambda: default)
-    monkeypatch.setattr(mars_data, "synthetic_data", lambda: small)
+    monkeypatch.setattr(loading, "synthetic_data", lambda: small)
     monkeypatch.setenv("MARSLIB_DATA", str(from_env))
     assert mars_data.load(explicit).source == str(explicit)
     assert mars_data.load().source == str(from_env)
@@ -252,10 +250,12 @@ def test_split_refuses_bad_fractions(fraction: float) -> None:
         mars_data.split(_with_rocks(20, 4), fraction)
 
 
-def test_data_command_generates_describes_and_exports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    from marslib import cli, synthetic
+def test_data_command_generates_describes_and_exports(
+    folders: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    from marslib import cli
+    from marslib.data import synthetic
 
-    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path / "cache"))
     assert cli.main(["data", "generate", "--seed", "2", "--train", "20", "--test", "5"]) == 0
     assert "generated and cached" in capsys.readouterr().out
     assert synthetic.cache_path(2, 20, 5).exists()
@@ -263,7 +263,7 @@ def test_data_command_generates_describes_and_exports(tmp_path: Path, monkeypatc
     assert "read from cache" in capsys.readouterr().out
 
     monkeypatch.setattr(mars_data, "synthetic_data", lambda seed=0: mars_data.MarsData(*_tiny_synthetic()))
-    out = tmp_path / "export.npz"
+    out = folders / "export.npz"
     assert cli.main(["data", "export", str(out), "--seed", "2"]) == 0
     assert np.load(out)["training_set"].shape == (3, 2, 64, 128)
     assert cli.main(["data", "info", "--path", str(out)]) == 0

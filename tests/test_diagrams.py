@@ -11,8 +11,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from marslib import diagrams, models  # noqa: E402
-from marslib.models.blocks import AttentionGate  # noqa: E402
+from marslib.figures import diagrams
+
+from marslib import models # noqa: E402
+from marslib.models.blocks import AttentionGate # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,11 @@ import keras
 import numpy as np
 import pytest
 
-from marslib import ensemble, evaluate, metrics, models
-from marslib.classes import IMAGE_SHAPE, NUM_CLASSES
+from marslib.evaluation import ensemble
+from marslib import models
+
+from marslib import metrics
+from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.data import to_model_input
 
 
@@ -35,16 +38,16 @@ def test_flip_averaging_undoes_the_mirror_exactly() -> None:
     expected = np.argmax((plain + of_mirror[:, :, ::-1]) / 2, axis=-1)
     not_undone = np.argmax((plain + of_mirror) / 2, axis=-1)
     assert np.mean(expected != not_undone) > 0.05  # forgetting to mirror back would be caught
-    np.testing.assert_array_equal(evaluate.predict(model, pictures, flip=True), expected)
+    np.testing.assert_array_equal(models.predict(model, pictures, flip=True), expected)
 
 
 def test_flip_averaged_labels_mirror_with_the_image() -> None:
     model, pictures = lopsided_model(), images(seed=1)
-    averaged = evaluate.predict(model, pictures, flip=True)
-    of_mirrors = evaluate.predict(model, np.ascontiguousarray(pictures[:, :, ::-1]), flip=True)
+    averaged = models.predict(model, pictures, flip=True)
+    of_mirrors = models.predict(model, np.ascontiguousarray(pictures[:, :, ::-1]), flip=True)
     np.testing.assert_array_equal(of_mirrors, averaged[:, :, ::-1])
-    plain = evaluate.predict(model, pictures)
-    assert not np.array_equal(evaluate.predict(model, np.ascontiguousarray(pictures[:, :, ::-1])), plain[:, :, ::-1])
+    plain = models.predict(model, pictures)
+    assert not np.array_equal(models.predict(model, np.ascontiguousarray(pictures[:, :, ::-1])), plain[:, :, ::-1])
 
 
 def members(count: int = 3) -> list[keras.Model]:
@@ -80,7 +83,7 @@ def test_evaluate_models_scores_each_model_with_and_without_flips() -> None:
     masks = np.random.default_rng(5).integers(0, NUM_CLASSES, size=pictures.shape).astype(np.uint8)
     table = ensemble.evaluate_models({"lopsided": lopsided_model()}, pictures, masks)
     assert list(table.index) == [("lopsided", False), ("lopsided", True)]
-    predicted = evaluate.predict(lopsided_model(), pictures, flip=True)
+    predicted = models.predict(lopsided_model(), pictures, flip=True)
     row = table.loc[("lopsided", True)]
     assert row["mIoU"] == pytest.approx(metrics.competition_miou(masks, predicted))
     np.testing.assert_allclose(row[["Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"]].to_numpy(float),

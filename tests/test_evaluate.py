@@ -14,9 +14,14 @@ from sklearn.metrics import jaccard_score
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from marslib import metrics
+from marslib.models import inference
+from marslib import models
+from marslib.figures import results
+from marslib.analysis import table1
+from marslib import training
 
-from marslib import evaluate, metrics, models, train  # noqa: E402
-from marslib.data import to_model_input  # noqa: E402
+from marslib.data import to_model_input # noqa: E402
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (7, 64, 128), dtype=np.uint8)
@@ -30,9 +35,9 @@ def model() -> keras.Model:
 
 
 def test_predict_is_the_argmax_of_keras_predict_across_chunks(model: keras.Model, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(evaluate, "CHUNK", 3)  # 7 images: chunks of 3, 3 and 1
+    monkeypatch.setattr(inference, "CHUNK", 3)  # 7 images: chunks of 3, 3 and 1
     expected = model.predict(to_model_input(IMAGES), verbose=0).argmax(axis=-1)
-    predicted = evaluate.predict(model, IMAGES, batch_size=2)
+    predicted = models.predict(model, IMAGES, batch_size=2)
     assert predicted.dtype == np.uint8 and predicted.shape == IMAGES.shape
     np.testing.assert_array_equal(predicted, expected)
 
@@ -41,17 +46,17 @@ def test_flip_averages_with_the_mirrored_prediction(model: keras.Model) -> None:
     inputs = to_model_input(IMAGES)
     plain = model.predict(inputs, verbose=0)
     mirrored = model.predict(inputs[:, :, ::-1], verbose=0)[:, :, ::-1]
-    np.testing.assert_array_equal(evaluate.predict(model, IMAGES, flip=True), ((plain + mirrored) / 2).argmax(axis=-1))
+    np.testing.assert_array_equal(models.predict(model, IMAGES, flip=True), ((plain + mirrored) / 2).argmax(axis=-1))
 
 
 def test_predict_refuses_float_images(model: keras.Model) -> None:
     with pytest.raises(ValueError, match="uint8"):
-        evaluate.predict(model, IMAGES.astype(np.float32))
+        models.predict(model, IMAGES.astype(np.float32))
 
 
 def test_scores_match_scikit_learn_on_the_scored_pixels() -> None:
     predicted = np.where(RNG.random(MASKS.shape) < 0.6, MASKS, RNG.integers(0, 5, MASKS.shape)).astype(np.uint8)
-    found = evaluate.scores(MASKS, predicted)
+    found = metrics.scores(MASKS, predicted)
     scored = MASKS != 0
     expected = jaccard_score(MASKS[scored], predicted[scored], labels=[1, 2, 3, 4], average=None)
     np.testing.assert_allclose(list(found["per_class_iou"].values()), expected)
@@ -64,9 +69,9 @@ def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
     guess = np.array([[[1, 2, 2, 2]], [[1, 1, 1, 1]], [[3, 0, 4, 4]]], dtype=np.uint8)
     # Image 0: soil 1/2, bedrock 2/3. Image 1: only background truth. Image 2: sand 1/2, Big Rock 1/1
     # (the pixel predicted Big Rock over true background is ignored).
-    np.testing.assert_allclose(evaluate.per_image_miou(truth, guess), [(1 / 2 + 2 / 3) / 2, np.nan, (1 / 2 + 1) / 2])
+    np.testing.assert_allclose(metrics.per_image_miou(truth, guess), [(1 / 2 + 2 / 3) / 2, np.nan, (1 / 2 + 1) / 2])
     predicted = np.where(RNG.random(MASKS.shape) < 0.5, MASKS, RNG.integers(0, 5, MASKS.shape)).astype(np.uint8)
-    for index, value in enumerate(evaluate.per_image_miou(MASKS, predicted)):
+    for index, value in enumerate(metrics.per_image_miou(MASKS, predicted)):
         keep = MASKS[index] != 0
         t, p = MASKS[index][keep], predicted[index][keep]
         present = sorted(set(np.unique(t)) | set(np.unique(p)) - {0})
@@ -75,30 +80,30 @@ def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
 
 def test_confusion_heatmap_shows_row_shares_of_the_confusion_matrix() -> None:
     predicted = np.roll(MASKS, 1, axis=2)
-    ax = evaluate.confusion_heatmap(MASKS, predicted)
+    ax = results.confusion_heatmap(MASKS, predicted)
     expected = sk_confusion_matrix(MASKS.ravel(), predicted.ravel(), labels=range(5), normalize="true")
     shown = np.array([float(text.get_text()) for text in ax.texts]).reshape(5, 5)
     np.testing.assert_allclose(shown, expected, atol=0.005)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["Background", "Soil", "Bedrock", "Sand", "Big Rock"]
-    counts = evaluate.confusion_heatmap(MASKS, predicted, normalize=False)
+    counts = results.confusion_heatmap(MASKS, predicted, normalize=False)
     assert [int(t.get_text()) for t in counts.texts] == metrics.confusion_matrix(MASKS, predicted).ravel().tolist()
     plt.close("all")
 
 
 def test_error_map_colours() -> None:
-    picture = evaluate.error_map(np.array([[0, 1, 2]]), np.array([[3, 1, 3]]))
+    picture = results.error_map(np.array([[0, 1, 2]]), np.array([[3, 1, 3]]))
     np.testing.assert_allclose(picture[0], [(0.6, 0.6, 0.6), (1, 1, 1), (0.85, 0.1, 0.1)])
     with pytest.raises(ValueError, match="same shape"):
-        evaluate.error_map(np.zeros((2, 2)), np.zeros((2, 3)))
+        results.error_map(np.zeros((2, 2)), np.zeros((2, 3)))
 
 
 def test_prediction_gallery_has_four_panels_per_image() -> None:
-    figure = evaluate.prediction_gallery(IMAGES, MASKS, MASKS, indices=[4, 1])
+    figure = results.prediction_gallery(IMAGES, MASKS, MASKS, indices=[4, 1])
     titles = [ax.get_title() for ax in figure.axes]
     assert len(figure.axes) == 8 and titles[0] == "image 4" and titles[4] == "image 1"
     assert titles[1:3] == ["truth", "prediction"] and titles[3] == "errors (mIoU 1.00)"
     with pytest.raises(ValueError, match="no image"):
-        evaluate.prediction_gallery(IMAGES, MASKS, MASKS, indices=[])
+        results.prediction_gallery(IMAGES, MASKS, MASKS, indices=[])
     plt.close("all")
 
 
@@ -107,14 +112,14 @@ HISTORY = pd.DataFrame(
 )
 
 
-def _record(name: str, val: float | None, test: float | None, seconds: float) -> train.RunRecord:
+def _record(name: str, val: float | None, test: float | None, seconds: float) -> training.RunRecord:
     def split(value: float | None) -> dict | None:
         if value is None:
             return None
         return {"miou": value, "per_class_iou": {"Soil": value, "Bedrock": 0.5, "Sand": 0.6, "Big Rock": 0.1}, "images": 3}
 
-    experiment = train.Experiment(name=name, model="pspnet", variant="cleaned", loss="scce", epochs=3)
-    return train.RunRecord(
+    experiment = training.Experiment(name=name, model="pspnet", variant="cleaned", loss="scce", epochs=3)
+    return training.RunRecord(
         directory=Path(name),
         experiment=experiment,
         history=HISTORY,
@@ -124,30 +129,30 @@ def _record(name: str, val: float | None, test: float | None, seconds: float) ->
 
 
 def test_learning_curves_draw_training_and_validation() -> None:
-    figure = evaluate.learning_curves(_record("a", 0.3, 0.2, 1.0))
+    figure = results.learning_curves(_record("a", 0.3, 0.2, 1.0))
     assert [ax.get_title() for ax in figure.axes] == ["loss", "miou"]
     loss_lines = figure.axes[0].get_lines()
     np.testing.assert_allclose(loss_lines[0].get_ydata(), HISTORY["loss"])
     np.testing.assert_allclose(loss_lines[1].get_ydata(), HISTORY["val_loss"])
     assert loss_lines[2].get_xdata()[0] == 2  # the kept model: best epoch 1, drawn 1-based
     with pytest.raises(ValueError, match="no column"):
-        evaluate.learning_curves(HISTORY, metrics_shown=("dice",))
+        results.learning_curves(HISTORY, metrics_shown=("dice",))
     plt.close("all")
 
 
 def test_results_table_one_row_per_record() -> None:
     records = [_record("first", 0.3, 0.25, 10.0), _record("final", None, 0.4, 20.0)]
-    table = evaluate.results_table(records)
+    table = table1.results_table(records)
     assert list(table.index) == ["first", "final"]
     assert table.loc["first", "val mIoU"] == 0.3 and np.isnan(table.loc["final", "val mIoU"])
     assert table.loc["final", "test mIoU"] == 0.4 and table.loc["final", "Soil IoU"] == 0.4
     assert (table["per-class split"] == "test").all() and table.loc["first", "Big Rock IoU"] == 0.1
     assert table.loc["first", "training time (s)"] == 10.0 and table.loc["first", "parameters"] == 1234
     assert {"model", "dataset", "loss", "data source", "profile", "device"} <= set(table.columns)
-    by_val = evaluate.results_table(records, per_class="val")
+    by_val = table1.results_table(records, per_class="val")
     assert by_val.loc["first", "Soil IoU"] == 0.3 and np.isnan(by_val.loc["final", "Soil IoU"])
-    no_test = evaluate.results_table([_record("x", 0.3, None, 1.0)])
+    no_test = table1.results_table([_record("x", 0.3, None, 1.0)])
     assert no_test.loc["x", "per-class split"] == "val"
-    assert evaluate.results_table([]).empty
+    assert table1.results_table([]).empty
     with pytest.raises(ValueError, match="per_class"):
-        evaluate.results_table(records, per_class="train")
+        table1.results_table(records, per_class="train")

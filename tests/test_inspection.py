@@ -11,9 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from marslib import inspection, models  # noqa: E402
-from marslib.classes import colorize  # noqa: E402
-from marslib.data import to_model_input  # noqa: E402
+from marslib.figures import attention
+from marslib.figures import results
+from marslib.analysis import inspection
+
+from marslib import models # noqa: E402
+from marslib.core.classes import colorize # noqa: E402
+from marslib.data import to_model_input # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -92,12 +96,12 @@ def test_comparison_gallery_shows_truth_and_each_model_per_row() -> None:
     masks = np.zeros((3, 4, 8), dtype=np.uint8)
     masks[:, :, 4:] = 1
     perfect, wrong = masks.copy(), np.full_like(masks, 2)
-    figure = inspection.comparison_gallery(images, masks, {"A": perfect, "B": wrong}, indices=[2, 0])
+    figure = results.comparison_gallery(images, masks, {"A": perfect, "B": wrong}, indices=[2, 0])
     axes = np.array(figure.axes).reshape(2, 4)
     assert [ax.get_title() for ax in axes[0]] == ["image 2", "truth", "A (mIoU 1.00)", "B (mIoU 0.00)"]
     np.testing.assert_allclose(axes[1, 3].get_images()[0].get_array(), colorize(wrong[0]))
     with pytest.raises(ValueError, match="shape"):
-        inspection.comparison_gallery(images, masks, {"A": perfect[:1]}, indices=[0])
+        results.comparison_gallery(images, masks, {"A": perfect[:1]}, indices=[0])
 
 
 def test_showcase_indices_picks_mixed_scenes_then_big_rock() -> None:
@@ -116,7 +120,7 @@ def test_attention_gallery_shows_every_gate_coarsest_first(gated_model: keras.Mo
     model = gated_model
     images = _images(3, (64, 128))
     masks = np.ones((3, 64, 128), dtype=np.uint8)
-    figure = inspection.attention_gallery(model, images, masks, indices=[2, 0])
+    figure = attention.attention_gallery(model, images, masks, indices=[2, 0])
     panels = [ax for ax in figure.axes if ax.get_title()]
     titles = [ax.get_title() for ax in panels]
     assert len(panels) == 2 * 5 and titles[0] == "image 2" and titles[1] == "truth"
@@ -124,4 +128,4 @@ def test_attention_gallery_shows_every_gate_coarsest_first(gated_model: keras.Mo
     expected = inspection.gate_coefficients(model, images[[0]], "dec1_gate")[0]
     np.testing.assert_allclose(panels[9].get_images()[0].get_array(), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="attention gates"):
-        inspection.attention_gallery(models.build("pspnet", size="quick"), images, masks, indices=[0])
+        attention.attention_gallery(models.build("pspnet", size="quick"), images, masks, indices=[0])

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from marslib import cleaning, label_audit
-from marslib.classes import BEDROCK, SAND, SOIL
+from marslib.data import cleaning, label_audit
+from marslib.core.classes import BEDROCK, SAND, SOIL
 
 H, W = 64, 128
 

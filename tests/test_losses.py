@@ -10,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from marslib import losses
-from marslib.classes import NUM_CLASSES
+from marslib.core.classes import NUM_CLASSES
 
 NO_BACKGROUND = (0.0, 1.0, 1.0, 1.0, 1.0)
 WEIGHTS = (0.0, 0.6, 0.8, 1.1, 10.0)
@@ -348,3 +348,17 @@ def test_terms_of_a_spec_with_their_weights() -> None:
         losses.terms("scce+jaccard")
     with pytest.raises(ValueError, match="non-empty string"):
         losses.terms("  ")
+
+
+@pytest.mark.parametrize(
+    "spec, label",
+    [("scce", "SCCE"), ("weighted_scce", "Weighted SCCE"), ("weighted_focal+scce", "W. Focal+SCCE"),
+     ("0.5*dice+0.5*focal", "0.5*Dice+0.5*Focal")],
+)
+def test_loss_labels(spec: str, label: str) -> None:
+    assert losses.label(spec) == label
+
+
+def test_loss_label_refuses_an_unknown_term() -> None:
+    with pytest.raises(ValueError, match="unknown loss 'lovasz'"):
+        losses.label("scce+lovasz")

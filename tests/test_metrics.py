@@ -10,7 +10,7 @@ from sklearn.metrics import confusion_matrix as sklearn_confusion_matrix
 from sklearn.metrics import jaccard_score
 
 from marslib import metrics
-from marslib.classes import NUM_CLASSES
+from marslib.core.classes import NUM_CLASSES
 
 TERRAIN = [1, 2, 3, 4]
 

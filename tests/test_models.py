@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from marslib import models
-from marslib.models import bench, blocks
+from marslib.bench import models as bench
+from marslib.models import blocks
 
 NAMES = ["unet", "deeplabv3", "wnet", "pspnet", "attention_psp"]
 

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 import marslib
-from marslib import cli, paths
+from marslib import cli
+from marslib.core import paths
 
 
 def test_version_is_a_release_string() -> None:
@@ -28,9 +29,9 @@ def test_profile_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_auto_profile_follows_the_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("marslib.profiles.gpu_available", lambda: True)
+    monkeypatch.setattr("marslib.core.profiles.gpu_available", lambda: True)
     assert marslib.profile("auto").name == "full"
-    monkeypatch.setattr("marslib.profiles.gpu_available", lambda: False)
+    monkeypatch.setattr("marslib.core.profiles.gpu_available", lambda: False)
     assert marslib.profile("auto").name == "quick"
 
 

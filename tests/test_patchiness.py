@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marslib import patchiness
+from marslib.analysis import patchiness
 
 
 def _halves() -> np.ndarray:

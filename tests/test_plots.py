@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from marslib import plots  # noqa: E402
-from marslib.classes import PALETTE, colorize  # noqa: E402
+from marslib.figures import plots # noqa: E402
+from marslib.core.classes import PALETTE, colorize # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The refinement net: the combination rule, background scores, the threshold sweep, the cached run."""
+"""The refinement net: the combination rule, background scores, the threshold sweep, the background run."""
 
 from __future__ import annotations
 
@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 from sklearn.metrics import jaccard_score
 
-from marslib import data, metrics, models, refine, train
-from marslib.classes import BACKGROUND, NUM_CLASSES
+from marslib import data, metrics, models
+
+from marslib.evaluation import refine
+from marslib.figures import results
+from marslib.training import tasks
+from marslib import training
+from marslib.data import to_model_input
+from marslib.training import registry
+from marslib.core.classes import BACKGROUND, NUM_CLASSES
 
 
 def as_numpy(tensor) -> np.ndarray:
@@ -102,8 +109,10 @@ def test_binary_scores_by_hand() -> None:
     masks = np.array([[[0, 0, 0, 1, 2]]])
     probability = np.array([[[0.9, 0.6, 0.1, 0.7, 0.2]]])
     found = refine.binary_scores(masks, probability, threshold=0.5)
-    assert found == pytest.approx({"background recall": 2 / 3, "background precision": 2 / 3, "background IoU": 2 / 4})
-    with pytest.raises(ValueError, match="same shape"):
+    assert found == pytest.approx(
+        {"background recall": 2 / 3, "background precision": 2 / 3, "background IoU": 2 / 4, "images": 1}
+    )
+    with pytest.raises(ValueError, match="shape"):
         refine.binary_scores(masks, probability[..., :3])
 
 
@@ -129,7 +138,7 @@ def test_sweep_figure_draws_each_score_and_the_model_alone() -> None:
     sweep = pd.DataFrame({"mIoU": [0.2, 0.3], "5-class mIoU": [0.4, 0.35], "background recall": [0.9, 0.5],
                           "terrain called background": [0.2, 0.1]}, index=pd.Index([0.25, 0.75], name="threshold"))
     alone = {"mIoU": 0.31, "5-class mIoU": 0.3, "background recall": 0.1, "terrain called background": 0.01}
-    figure = refine.sweep_figure(sweep, alone)
+    figure = results.sweep_figure(sweep, alone)
     left, right = figure.axes
     curves = {line.get_label(): line for line in left.lines + right.lines}
     np.testing.assert_allclose(curves["background recall"].get_ydata(), [0.9, 0.5])
@@ -137,7 +146,7 @@ def test_sweep_figure_draws_each_score_and_the_model_alone() -> None:
     np.testing.assert_allclose(curves["mIoU, model alone"].get_ydata(), [0.31, 0.31])
     assert len(curves) == 8
     with pytest.raises(ValueError, match="missing"):
-        refine.sweep_figure(sweep.drop(columns="mIoU"), alone)
+        results.sweep_figure(sweep.drop(columns="mIoU"), alone)
 
 
 # ---------------------------------------------------------------- the background net as a run
@@ -145,46 +154,40 @@ def test_sweep_figure_draws_each_score_and_the_model_alone() -> None:
 
 def test_background_targets_mark_background_zero() -> None:
     masks = np.array([[[0, 1, 2, 3, 4]]], dtype=np.uint8)
-    np.testing.assert_array_equal(refine.background_targets(masks), [[[0, 1, 1, 1, 1]]])
+    np.testing.assert_array_equal(tasks.background_targets(masks), [[[0, 1, 1, 1, 1]]])
     with pytest.raises(ValueError, match="labels 0..4"):
-        refine.background_targets(np.array([[[5]]]))
-
-
-def test_the_recipe_must_be_plain_cross_entropy() -> None:
-    with pytest.raises(ValueError, match="plain cross-entropy"):
-        refine.train_background_net(refine.background_experiment("quick", loss="dice"), data=None)
-    with pytest.raises(ValueError, match="validation"):
-        refine.train_background_net(refine.background_experiment("quick", validation=False), data=None)
+        tasks.background_targets(np.array([[[5]]]))
+    with pytest.raises(ValueError, match="integer class labels"):
+        tasks.background_targets(np.array([[[0.5]]]))
 
 
 TINY = {"epochs": 2, "batch_size": 32, "patience": 2, "learning_rate": 0.003, "model_options": {"base_filters": 2, "depth": 1}}
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> data.MarsData:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MARSLIB_CACHE", str(tmp_path_factory.mktemp("cache")))
-        yield data.synthetic_data(seed=3, n_train=40, n_test=8)
-
-
-def test_background_net_trains_caches_and_repeats_bit_for_bit(tiny_data: data.MarsData, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path / "cache"))
-    experiment = refine.background_experiment("quick", **TINY)
-    first = refine.train_background_net(experiment, tiny_data, tmp_path / "a")
-    assert first.directory == refine.run_directory(experiment, tiny_data, tmp_path / "a")
-    assert first.directory.parent.name == refine.BACKGROUND_FOLDER
-    assert all((first.directory / name).exists() for name in refine.RECORD_FILES)
-    assert train.records(tmp_path / "a") == []  # never mistaken for a multi-class record
-    assert list(first.history.columns) == ["epoch", "loss", "background_iou", "val_loss", "val_background_iou"]
+def test_background_net_is_a_run_of_the_background_task(tiny_data: data.MarsData, module_folders: Path) -> None:
+    experiment = training.Experiment.from_dict({**registry.get("background_net", "quick").to_dict(), **TINY})
+    first = training.run(experiment, tiny_data, module_folders / "a", verbose=0)
+    assert first.directory == training.run_directory(experiment, tiny_data, module_folders / "a")
+    assert training.records(module_folders / "a") == []  # never mistaken for a five-class record
+    assert [r.directory for r in training.records(module_folders / "a", task="background")] == [first.directory]
+    assert list(first.history.columns) == [
+        "epoch", "background_iou", "loss", "val_background_iou", "val_loss", "learning_rate", "seconds",
+    ]
     assert first.metrics["epochs_run"] == 2 and 0 <= first.metrics["val"]["background recall"] <= 1
+    assert first.val_miou is None and first.metrics["val"]["images"] > 0
     net = first.load_model()
     assert net.output_shape == (None, 64, 128, 2)
 
-    done = (first.directory / "DONE").stat().st_mtime_ns
-    again = refine.train_background_net(experiment, tiny_data, tmp_path / "a")
-    assert (again.directory / "DONE").stat().st_mtime_ns == done  # loaded, not trained again
+    # its validation scores are the binary scores of the saved net's answer (argmax of two classes)
+    _, val = training.split_indices(experiment, tiny_data)
+    probability = net.predict(to_model_input(tiny_data.train_images[val]), verbose=0)
+    called = probability.argmax(-1) == 0
+    expected = tasks.binary_scores(tiny_data.train_masks[val], called)
+    assert first.metrics["val"] == pytest.approx(expected)
 
-    twin = refine.train_background_net(experiment, tiny_data, tmp_path / "b")
+    done = (first.directory / "DONE").stat().st_mtime_ns
+    again = training.run(experiment, tiny_data, module_folders / "a", verbose=0)
+    assert (again.directory / "DONE").stat().st_mtime_ns == done  # loaded, not trained again
+    twin = training.run(experiment, tiny_data, module_folders / "b", verbose=0)
     for mine, theirs in zip(net.get_weights(), twin.load_model().get_weights()):
         np.testing.assert_array_equal(mine, theirs)
-    assert refine.run_directory(refine.background_experiment("quick", **TINY, seed=1), tiny_data, tmp_path / "a") != first.directory

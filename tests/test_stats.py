@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.utils.class_weight import compute_class_weight
 
-from marslib import stats
+from marslib.data import stats
 
 # Two 2x3 masks. Pixels per class: 0 -> 2, 1 -> 3 + 1 = 4, 2 -> 1, 3 -> 4, 4 -> 1; 12 in all.
 # Image 0 holds classes {0, 1, 2}; image 1 holds {1, 3, 4}.

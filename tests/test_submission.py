@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marslib import cli, evaluate, metrics, models, submission
+from marslib import cli, metrics, models
+from marslib import data as mars_data
+
+from marslib.evaluation import submission
 from marslib.data import MarsData
 
 RNG = np.random.default_rng(1)
@@ -61,7 +64,7 @@ def test_predict_submission_writes_the_models_predictions(tmp_path: Path) -> Non
     model = models.build("unet", base_filters=4, depth=2)
     data = _data()
     path = submission.predict_submission(model, data, tmp_path / "s.csv", progress=False)
-    np.testing.assert_array_equal(submission.read_submission(path), evaluate.predict(model, data.test_images))
+    np.testing.assert_array_equal(submission.read_submission(path), models.predict(model, data.test_images))
 
 
 def test_score_is_the_competition_metric(tmp_path: Path) -> None:
@@ -69,7 +72,7 @@ def test_score_is_the_competition_metric(tmp_path: Path) -> None:
     found = submission.score_submission(submission.write_submission(guess, tmp_path / "s.csv"), _data())
     assert found["miou"] == pytest.approx(metrics.competition_miou(TEST_MASKS, guess))
     np.testing.assert_allclose(list(found["per_class_iou"].values()), metrics.per_class_iou(TEST_MASKS, guess))
-    public = submission.public_indices(12)
+    public = mars_data.public_indices(12)
     assert len(public) == 3 and len(set(public)) == 3
     private = np.setdiff1d(np.arange(12), public)
     assert found["public_miou"] == pytest.approx(metrics.competition_miou(TEST_MASKS[public], guess[public]))

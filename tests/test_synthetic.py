@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from marslib import synthetic
-from marslib.classes import BACKGROUND, BIG_ROCK, NUM_CLASSES, SAND, SOIL
+from marslib.data import synthetic
+from marslib.core.classes import BACKGROUND, BIG_ROCK, NUM_CLASSES, SAND, SOIL
 
 # The real file's numbers (facts: 2505 cleaned images) and the tolerances the generator promises.
 REAL_SHARES = np.array([24.31, 33.90, 23.28, 18.38, 0.13])  # % of the pixels, aliens removed
@@ -163,11 +163,10 @@ def test_bad_sizes_are_refused(arguments: tuple) -> None:
         synthetic.generate(*arguments)
 
 
-def test_cache_is_written_once_and_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path))
+def test_cache_is_written_once_and_read_back(folders: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     made = synthetic.load_or_generate(6, 30, 8)
     path = synthetic.cache_path(6, 30, 8)
-    assert path.parent == tmp_path and path.exists()
+    assert path.parent == folders / "cache" and path.exists()
     with np.load(path, allow_pickle=False) as npz:
         assert npz["train_images"].dtype == npz["train_masks"].dtype == np.uint8
 
@@ -183,5 +182,7 @@ def test_cache_is_written_once_and_read_back(tmp_path: Path, monkeypatch: pytest
 
 
 def test_benchmark_refuses_an_unknown_scale() -> None:
+    from marslib.bench import data as data_bench
+
     with pytest.raises(ValueError, match="scale"):
-        synthetic.benchmark("huge")
+        data_bench.benchmark("huge")

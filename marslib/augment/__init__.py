@@ -2,11 +2,18 @@
 
 - `marslib.augment.hand`: geometric transforms written by hand, applied to image and mask together;
 - `marslib.augment.albu`: the same and richer transforms as named Albumentations pipelines;
-- `marslib.augment.balance`: Big Rock balancing (crops around rocks, CutMix) and the dataset variants
-  balanced_bigrock, augmented_bigrock and cutmix_bigrock;
+- `marslib.augment.balance`: Big Rock balancing (crops around rocks, CutMix, oversampling) and the
+  builders of the datasets balanced_bigrock, augmented_bigrock, cutmix_bigrock and oversampled_bigrock;
 - `marslib.augment.pipeline`: on-the-fly augmentation in a `tf.data` input pipeline;
-- `marslib.augment.bench`: throughput of the three ways to augment;
-- `marslib.augment.plots`: the chapter's figures.
+- `marslib.bench.augment`: throughput of the three ways to augment;
+- `marslib.figures.augmentation`: the chapter's figures.
 
 Import the submodule you need; importing this package loads neither TensorFlow nor Albumentations.
 """
+
+# The on-the-fly augmentations of `marslib.augment.pipeline`, by name: the steps each applies.
+AUGMENTATIONS: dict[str, tuple[str, ...]] = {
+    "hflip": ("hflip",),
+    "flips": ("hflip", "vflip"),
+    "safe": ("hflip", "vflip", "shift"),
+}

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from marslib.augment.hand import MAX_SHIFT, check_pair
-from marslib.classes import BACKGROUND
+from marslib.core.classes import BACKGROUND
 
 _BORDER = {"border_mode": cv2.BORDER_CONSTANT, "fill": 0, "fill_mask": BACKGROUND}
 

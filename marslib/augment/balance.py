@@ -14,7 +14,7 @@ Big Rock covers about 0.13% of the pixels of the real training set. Two ways to 
   Big Rock, unchanged, `OVERSAMPLE_TIMES` times in all.
 
 Both use only the images they are given, so the variant builders, which are given the cleaned
-training images at `indices`, never see a validation image. The variants (see `marslib.variants`):
+training images at `indices`, never see a validation image. The variants (see `marslib.datasets`):
 
 - ``balanced_bigrock``: the cleaned images, then the rock crops;
 - ``augmented_bigrock``: balanced BigRock, then `AUGMENT_COPIES` copies of it augmented by the
@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from marslib import cleaning, stats
+from marslib.data import cleaning, stats
 from marslib.augment import albu, hand
-from marslib.classes import BIG_ROCK, CLASS_NAMES
+from marslib.core.classes import BIG_ROCK, CLASS_NAMES
 
 if TYPE_CHECKING:
     from marslib.data import MarsData

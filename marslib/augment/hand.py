@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from marslib.classes import BACKGROUND, NUM_CLASSES
+from marslib.core.classes import BACKGROUND, NUM_CLASSES
 
 # ---------------------------------------------------------------- checks
 

@@ -24,14 +24,10 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from marslib.augment import AUGMENTATIONS
 from marslib.augment.hand import MAX_SHIFT, check_pair
-from marslib.classes import BACKGROUND
+from marslib.core.classes import BACKGROUND
 
-AUGMENTATIONS: dict[str, tuple[str, ...]] = {
-    "hflip": ("hflip",),
-    "flips": ("hflip", "vflip"),
-    "safe": ("hflip", "vflip", "shift"),
-}
 
 
 def _shift(pair: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:

@@ -3,14 +3,14 @@
     python -m marslib audit --out review/             # the data `marslib.data.load()` finds
     python -m marslib audit --path my/copy.npz --out review/ --threshold 0.3
 
-Runs `marslib.label_audit.audit` on the cleaned training images and writes to the output folder:
+Runs `marslib.data.label_audit.audit` on the cleaned training images and writes to the output folder:
 
 - ``candidates.csv``: every single- and two-class candidate (index, given class, suggested class, agreement);
 - ``monocolor-NN.png`` and ``bicolor-NN.png``: pages of candidate pictures, titled "given -> suggested";
-- ``<data key>.draft.json``: every candidate as a proposed fix, in the format of `marslib.cleaning`.
+- ``<data key>.draft.json``: every candidate as a proposed fix, in the format of `marslib.data.cleaning`.
 
 Nothing is accepted automatically. Look at every page, delete the draft's entries you reject,
-describe what you did in its "review" field, and save it as ``marslib/label_fixes/<data key>.json`` (see `marslib.cleaning.data_key`).
+describe what you did in its "review" field, and save it as ``marslib/label_fixes/<data key>.json`` (see `marslib.data.cleaning.data_key`).
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from marslib import cleaning, label_audit
+from marslib.data import cleaning, label_audit
 from marslib import data as mars_data
-from marslib.classes import CLASS_NAMES
+from marslib.core.classes import CLASS_NAMES
 
 PER_PAGE = 20
 
@@ -45,7 +45,7 @@ def _pages(data: mars_data.MarsData, candidates: pd.DataFrame, out: Path, stem: 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from marslib import plots
+    from marslib.figures import plots
 
     written = []
     for page, start in enumerate(range(0, len(candidates), PER_PAGE)):
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     draft = cleaning.LabelFixes(
         fingerprint=cleaning.data_key(data),
         source=data.source,
-        review=f"DRAFT, not reviewed: every candidate of marslib.label_audit at threshold {args.threshold}",
+        review=f"DRAFT, not reviewed: every candidate of marslib.data.label_audit at threshold {args.threshold}",
         monocolor={int(r.index): int(r.suggested) for r in mono.itertuples()},
         bicolor={int(r.index): {int(r.label): int(r.suggested)} for r in bi.itertuples()},
     )

@@ -1,31 +1,13 @@
 """`python -m marslib bench [AREA ...]`: print performance figures measured on this machine.
 
-Each area is a function ``benchmark(scale: str) -> list[Measurement]`` in the module that owns
-what it measures; `scale` is "small" (a fast look, under a minute) or "full" (the real sizes).
+The areas and their benchmarks live in `marslib.bench`.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One printed figure, e.g. Measurement("hand-written flips", 5400.0, "images/s")."""
-
-    what: str
-    value: float
-    unit: str
-
-
-AREAS: dict[str, str] = {
-    "data": "marslib.synthetic",
-    "augment": "marslib.augment.bench",
-    "models": "marslib.models.bench",
-    "train": "marslib.train_bench",
-}
+from marslib.bench import AREAS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -31,27 +31,31 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from marslib import data, evaluate, train
+    from marslib import data
+
+    from marslib import metrics, models, training
+    from marslib.figures import results
+
 
     loaded = data.load(args.data)
-    record = train.find_record(args.run, loaded, args.runs_dir, args.profile)
-    _, val_indices = train.split_indices(record.experiment, loaded)
+    record = training.find_record(args.run, loaded, args.runs_dir, args.profile)
+    _, val_indices = training.split_indices(record.experiment, loaded)
     if val_indices is not None:
         split, images, masks = "validation", loaded.train_images[val_indices], loaded.train_masks[val_indices]
     elif loaded.test_masks is not None:
         split, images, masks = "test", loaded.test_images, loaded.test_masks
     else:
         raise ValueError("this run has no validation split and the data has no test labels: nothing to evaluate on")
-    predicted = evaluate.predict(record.load_model(), images, flip=args.flip, progress=True)
-    found = evaluate.scores(masks, predicted)
+    predicted = models.predict(record.load_model(), images, flip=args.flip, progress=True)
+    found = metrics.scores(masks, predicted)
     print(f"{record.experiment.name} on the {split} images ({len(images)}) of {loaded.source}:")
     print(json.dumps(found, indent=2))
     output = Path(args.output) if args.output else record.directory / "figures"
     output.mkdir(parents=True, exist_ok=True)
-    evaluate.confusion_heatmap(masks, predicted).figure.savefig(output / "confusion.png", dpi=120, bbox_inches="tight")
-    worst = evaluate.per_image_miou(masks, predicted).argsort()[:4]
-    evaluate.prediction_gallery(images, masks, predicted, indices=worst).savefig(output / "gallery.png", dpi=120)
-    evaluate.learning_curves(record).savefig(output / "curves.png", dpi=120)
+    results.confusion_heatmap(masks, predicted).figure.savefig(output / "confusion.png", dpi=120, bbox_inches="tight")
+    worst = metrics.per_image_miou(masks, predicted).argsort()[:4]
+    results.prediction_gallery(images, masks, predicted, indices=worst).savefig(output / "gallery.png", dpi=120)
+    results.learning_curves(record).savefig(output / "curves.png", dpi=120)
     plt.close("all")
     print(f"figures written to {output}")
     return 0

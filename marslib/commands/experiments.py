@@ -1,4 +1,4 @@
-"""`python -m marslib experiments list|show|run`: the named experiments and experiments from config files."""
+"""`python -m marslib experiments list|show|run`: the named runs of the book and experiments from config files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("experiments", help="list, show and run training experiments")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    listing = actions.add_parser("list", help="the named experiments (the report's Table 1 and final)")
+    listing = actions.add_parser("list", help="every named run the book trains, by group")
     listing.add_argument("--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)")
     listing.set_defaults(func=list_experiments)
 
@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train experiments (a finished record is reused; an interrupted one resumes)",
         description="Train named experiments or those of a config file, then print their results table.",
     )
-    run.add_argument("names", nargs="*", help="named experiments to run ('all': Table 1 and final)")
-    run.add_argument("--config", default=None, help="a JSON or YAML file of experiments (see marslib.experiments)")
+    run.add_argument("names", nargs="*", help="named runs or groups to run ('all': every named run the book trains)")
+    run.add_argument("--config", default=None, help="a JSON or YAML file of experiments (see marslib.training.registry)")
     run.add_argument("--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)")
     run.add_argument("--runs-dir", default=None, help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)")
     run.add_argument("--data", default=None, help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)")
@@ -36,39 +36,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def list_experiments(args: argparse.Namespace) -> int:
-    """Print one line per named experiment."""
-    from marslib import experiments
+    """Print the named runs, group by group, one line each."""
+    from marslib.training import registry
 
-    for experiment in experiments.experiments(args.profile):
-        print(f"{experiment.name:<18} {experiment.description}  [{experiment.profile}: {experiment.epochs} epochs]")
+    for group, title in registry.GROUPS.items():
+        print(f"{group}: {title}")
+        for experiment in registry.experiments(args.profile, group):
+            print(f"  {experiment.name:<30} {experiment.description}  [{experiment.profile}: {experiment.epochs} epochs]")
     return 0
 
 
 def show_experiment(args: argparse.Namespace) -> int:
     """Print the experiment's config as JSON."""
-    from marslib import experiments
+    from marslib.training import registry
 
-    print(json.dumps(experiments.get_experiment(args.name, args.profile).to_dict(), indent=2))
+    print(json.dumps(registry.get(args.name, args.profile).to_dict(), indent=2))
     return 0
 
 
 def run_experiments(args: argparse.Namespace) -> int:
-    """Run every experiment asked for, in order, and print their results table."""
+    """Run every experiment asked for, in order, and print their results."""
     import pandas as pd
 
-    from marslib import data, evaluate, experiments, train
+    from marslib import data
+    from marslib.analysis import table1
+    from marslib.training import loop, registry
 
     if not args.names and not args.config:
-        raise ValueError("name at least one experiment (or 'all'), or give --config FILE")
-    chosen = [experiments.get_experiment(name, args.profile) for name in _expand(args.names, experiments.names())]
+        raise ValueError("name at least one experiment, a group or 'all', or give --config FILE")
+    chosen = [registry.get(name, args.profile) for name in _expand(args.names)]
     if args.config:
-        chosen += experiments.load_experiments(args.config, args.profile)
+        chosen += registry.load_experiments(args.config, args.profile)
     loaded = data.load(args.data)
-    finished = [train.run(e, loaded, args.runs_dir, verbose=args.verbose, tensorboard=args.tensorboard) for e in chosen]
+    finished = [loop.run(e, loaded, args.runs_dir, verbose=args.verbose, tensorboard=args.tensorboard) for e in chosen]
+    terrain = [record for record in finished if record.experiment.task == "terrain"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
-        print(evaluate.results_table(finished))
+        if terrain:
+            print(table1.results_table(terrain))
+        for record in finished:
+            if record.experiment.task != "terrain":
+                print(f"{record.experiment.name} ({record.experiment.task} task), validation: {record.metrics['val']}")
     return 0
 
 
-def _expand(names: list[str], known: list[str]) -> list[str]:
-    return [name for given in names for name in (known if given == "all" else [given])]
+def _expand(names: list[str]) -> list[str]:
+    """Named runs, group names and 'all' (every named run), in the order given, each run once."""
+    from marslib.training import registry
+
+    expanded = [
+        name
+        for given in names
+        for name in (registry.names() if given == "all" else registry.names(given) if given in registry.GROUPS else [given])
+    ]
+    return list(dict.fromkeys(expanded))

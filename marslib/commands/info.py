@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import marslib
-from marslib import paths
+from marslib.core import paths
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

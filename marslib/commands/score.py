@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the scores as JSON."""
-    from marslib import data, submission
+    from marslib import data
+    from marslib.evaluation import submission
 
     print(json.dumps(submission.score_submission(args.csv, data.load(args.data)), indent=2))
     return 0

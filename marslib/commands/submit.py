@@ -23,10 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Write the CSV, and print its local score where the data has test labels."""
-    from marslib import data, submission, train
+    from marslib import data
+    from marslib.evaluation import submission
+    from marslib import training
 
     loaded = data.load(args.data)
-    record = train.find_record(args.run, loaded, args.runs_dir, args.profile)
+    record = training.find_record(args.run, loaded, args.runs_dir, args.profile)
     path = submission.predict_submission(record.load_model(), loaded, args.output, flip=args.flip)
     print(f"wrote {path} ({len(loaded.test_images)} rows) from {record.directory}")
     if loaded.test_masks is not None:

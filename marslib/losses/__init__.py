@@ -11,13 +11,25 @@ Every loss takes sparse labels ``y_true`` (B, H, W) with values 0..4 and softmax
 
 A class weight of 0 ignores that class's true pixels in every loss: ``(0, 1, 1, 1, 1)`` trains
 without background, as the competition metric scores without it.
+
+Importing this package is cheap: the spec functions need no TensorFlow, and the loss classes
+and `get` import Keras when first used.
 """
 
-from marslib.losses.base import check_class_weights
-from marslib.losses.combined import WeightedSum
-from marslib.losses.crossentropy import SparseCrossentropy, SparseFocalCrossentropy
-from marslib.losses.dice import SoftDice
-from marslib.losses.registry import WEIGHTED_PREFIX, get, names, terms
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from marslib.losses.spec import WEIGHTED_PREFIX, check, check_class_weights, label, names, terms
+
+_LAZY: dict[str, str] = {
+    "get": "registry",
+    "SoftDice": "dice",
+    "SparseCrossentropy": "crossentropy",
+    "SparseFocalCrossentropy": "crossentropy",
+    "WeightedSum": "combined",
+}
 
 __all__ = [
     "WEIGHTED_PREFIX",
@@ -25,8 +37,16 @@ __all__ = [
     "SparseCrossentropy",
     "SparseFocalCrossentropy",
     "WeightedSum",
+    "check",
     "check_class_weights",
+    "label",
     "get",
     "names",
     "terms",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

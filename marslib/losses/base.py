@@ -25,38 +25,12 @@ import keras
 import numpy as np
 from keras import ops
 
-from marslib.classes import NUM_CLASSES
+from marslib.core.classes import NUM_CLASSES
+from marslib.losses.spec import check_class_weights
 
 EPSILON = 1e-7  # probabilities are clipped to [EPSILON, 1 - EPSILON] before a log, as Keras does
 
 Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
-
-
-def check_class_weights(class_weights: Sequence[float] | np.ndarray) -> tuple[float, ...]:
-    """Validate per-class weights.
-
-    Args:
-        class_weights: 5 finite, non-negative numbers (list, tuple or array (5,)), at least one positive.
-
-    Returns:
-        The weights as a tuple of 5 Python floats (what a saved config stores).
-
-    Raises:
-        ValueError: not 5 numbers, a weight that is not finite, a negative weight, or all zero.
-    """
-    try:
-        weights = np.asarray(class_weights, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"class_weights must be {NUM_CLASSES} numbers, got {class_weights!r}") from error
-    if weights.shape != (NUM_CLASSES,):
-        raise ValueError(f"class_weights must hold {NUM_CLASSES} numbers (one per class), got shape {weights.shape}")
-    if not np.all(np.isfinite(weights)):
-        raise ValueError(f"class_weights must be finite, got {weights.tolist()}")
-    if np.any(weights < 0):
-        raise ValueError(f"class_weights must be non-negative, got {weights.tolist()}")
-    if not np.any(weights > 0):
-        raise ValueError("class_weights are all zero: at least one class must count")
-    return tuple(float(w) for w in weights)
 
 
 def check_non_negative(name: str, value: float) -> float:

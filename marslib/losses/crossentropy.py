@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from marslib.classes import NUM_CLASSES
+from marslib.core.classes import NUM_CLASSES
 from marslib.losses.base import EPSILON, SegmentationLoss, Tensor, check_non_negative, weighted_mean
 
 

@@ -1,0 +1,9 @@
+"""The analysis layer: measurements that read predictions, models and records.
+
+- `table1`: the report's Table 1 beside ours, every run's scores, pairs of rows one change apart;
+- `errors`: background use, confusions, kinds of mistakes, wrong labels followed or not;
+- `borders`: accuracy by distance to a region border;
+- `patchiness`: how fragmented a label map is;
+- `inspection`: receptive fields, attention coefficients, a model's sub-network, showcase images;
+- `label_noise`: a confident-learning audit of the training labels.
+"""

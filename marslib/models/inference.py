@@ -1,0 +1,46 @@
+"""A trained model's labels for uint8 images, predicted in chunks that bound the memory used."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+from tqdm import tqdm
+
+from marslib.data import to_model_input
+
+CHUNK = 1024  # images converted to float32 and predicted at once: bounds memory on the 10022-image test set
+
+
+def predict(
+    model: keras.Model,
+    images: np.ndarray,
+    *,
+    batch_size: int = 64,
+    flip: bool = False,
+    progress: bool = False,
+) -> np.ndarray:
+    """Predicted class of every pixel.
+
+    Args:
+        model: maps float32 (B, H, W, 1) in [0, 1] to probabilities (B, H, W, 5).
+        images: uint8 (N, H, W) greyscale images.
+        batch_size: images per forward pass.
+        flip: test-time augmentation: average the probabilities of each image and of its
+            left-right mirror (mirrored back) before taking the most likely class.
+        progress: show a progress bar over chunks of `CHUNK` images.
+
+    Returns:
+        uint8 (N, H, W) labels 0..4.
+    """
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"images must be uint8 (N, H, W), got {images.dtype} with shape {images.shape}")
+    labels = np.empty(images.shape, dtype=np.uint8)
+    for start in tqdm(range(0, len(images), CHUNK), desc="predict", unit="chunk", disable=not progress):
+        inputs = to_model_input(images[start : start + CHUNK])
+        probabilities = model.predict(inputs, batch_size=batch_size, verbose=0)
+        if flip:
+            mirrored = model.predict(inputs[:, :, ::-1], batch_size=batch_size, verbose=0)
+            probabilities = (probabilities + mirrored[:, :, ::-1]) / 2
+        labels[start : start + CHUNK] = np.argmax(probabilities, axis=-1)
+    return labels

@@ -1,0 +1,50 @@
+"""The training layer: experiments as data, one trainer, run records.
+
+- `experiment`: `Experiment`, one recipe as a frozen config, checked in full when it is made;
+- `registry`: every named run the book trains, grouped; experiments from config files;
+- `tasks`: what a run learns (the five classes, or background alone) and how it is scored;
+- `checkpoint`: a run's resumable state, saved after every epoch;
+- `run_records`: run folders, their keys, and `RunRecord`, a finished run read back;
+- `loop`: `run`, the one trainer.
+
+A chapter needs only this package::
+
+    from marslib import training
+    record = training.run(training.get("pspnet", PROFILE))
+    training.records()
+
+Importing it, listing experiments and reading records import no TensorFlow: the names below
+load their module when first used, and only `loop` imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "Experiment": "experiment",
+    "get": "registry",
+    "names": "registry",
+    "experiments": "registry",
+    "from_config": "registry",
+    "load_experiments": "registry",
+    "RunRecord": "run_records",
+    "records": "run_records",
+    "load_record": "run_records",
+    "find_record": "run_records",
+    "run_directory": "run_records",
+    "run": "loop",
+    "split_indices": "loop",
+    "build_model": "loop",
+    "fit_epoch": "loop",
+    "set_schedule": "loop",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,374 @@
+"""The trainer: one loop for every run, resumable and deterministic, writing a run record.
+
+    record = loop.run(registry.get("pspnet"))      # trains it, or loads its finished record
+
+`run` builds the experiment's training dataset from its split (`marslib.datasets`), builds and
+compiles its model (AdamW, the loss, the task's metric), trains epoch by epoch keeping the best
+validation epoch, scores the model kept on the validation split and the test set's public
+quarter, and writes the record (`marslib.training.run_records`). A run whose record is complete is
+loaded instead of trained again. The task (`marslib.training.tasks`) sets the labels, the number
+of outputs and the metric: the same loop trains the five-class models and the background net.
+
+Resuming. After every epoch the whole training state (model and optimizer variables, including
+the random-number state of dropout layers) and the history are saved in ``checkpoint/``. A run
+that was killed picks up after its last finished epoch and ends with the record it would have had
+(on a CPU, bit for bit): each epoch draws its batches and its random numbers from a seed derived
+from (seed, epoch), never from state left over by earlier epochs, so epoch 7 sees the same batches
+whether or not the process was restarted after epoch 6. This is also why the loop calls
+``model.fit`` once per epoch: `keras.callbacks.BackupAndRestore` restores weights and the epoch
+counter but not the input pipeline's shuffling state, so a resumed run would see other batches.
+
+Devices. On a CPU `run` switches on TensorFlow's op determinism, so the same seed, data and
+profile give the same record. On a GPU the model is built under the `mixed_float16` policy and
+its training step XLA-compiled where the experiment asks for it (the full profile does; set
+``mixed_precision=False`` or ``jit_compile=False`` to switch them off).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import importlib.util
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import marslib
+from marslib import data as mars_data
+from marslib import datasets, models
+from marslib.augment.pipeline import make_dataset
+from marslib.core import versions
+from marslib.core.files import write_json, write_text
+from marslib.data import cleaning, stats
+from marslib.training import tasks
+from marslib.training.checkpoint import Checkpoint, TrainingState
+from marslib.training.experiment import Experiment
+from marslib.training.run_records import RunRecord, is_complete, load_record, run_directory
+
+if TYPE_CHECKING:
+    from marslib.data import MarsData
+
+CHECKPOINT_DIR = "checkpoint"
+
+
+def run(
+    experiment: Experiment,
+    data: MarsData | None = None,
+    runs_dir: Path | str | None = None,
+    *,
+    verbose: int = 1,
+    tensorboard: bool = False,
+) -> RunRecord:
+    """Train and evaluate `experiment`, or load its record if it is already complete.
+
+    Args:
+        experiment: what to train.
+        data: the data set (default `marslib.data.load()`).
+        runs_dir: where records live (default `$MARSLIB_RUNS`, else ``<repo>/runs``).
+        verbose: Keras progress output per epoch (0 silent, 1 progress bar, 2 one line).
+        tensorboard: also write TensorBoard scalars to ``<run>/tensorboard`` (needs the
+            tensorboard package, preinstalled on Colab).
+
+    Returns:
+        The finished record. An interrupted run in the same folder is resumed after its last
+        finished epoch.
+    """
+    if tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError("TensorBoard logs need the tensorboard package, which is not installed: pip install tensorboard")
+    data = data if data is not None else mars_data.load()
+    directory = run_directory(experiment, data, runs_dir)
+    if is_complete(directory):
+        return load_record(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json(directory / "config.json", experiment.to_dict())
+    started = time.perf_counter()
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if not on_gpu:
+        tf.config.experimental.enable_op_determinism()
+
+    split = _training_split(experiment, data)
+    class_weights = _class_weights(experiment, split.train_masks)
+    model = build_model(experiment, class_weights, on_gpu=on_gpu)
+    if verbose:
+        print(
+            f"{experiment.name}: {experiment.model} ({model.count_params():,} parameters) on "
+            f"{experiment.variant} ({len(split.train_images)} images), loss {experiment.loss}, "
+            f"{experiment.profile} profile, data {data.source}",
+            flush=True,
+        )
+    state = _fit(model, experiment, split, directory / CHECKPOINT_DIR, verbose=verbose, tensorboard=tensorboard)
+    _finish(model, experiment, data, split, state, directory, started, on_gpu, verbose)
+    shutil.rmtree(directory / CHECKPOINT_DIR, ignore_errors=True)
+    return load_record(directory)
+
+
+@dataclass(frozen=True)
+class TrainingSplit:
+    """The images one experiment trains and validates on (uint8 (N, 64, 128) each)."""
+
+    train_images: np.ndarray
+    train_masks: np.ndarray
+    val_images: np.ndarray | None
+    val_masks: np.ndarray | None
+
+
+def split_indices(experiment: Experiment, data: MarsData) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which original training images the experiment trains on and validates on.
+
+    Returns:
+        (train_indices, val_indices): int arrays into `data.train_images`. The validation images
+        are the val part of `marslib.data.split` without the aliens (`marslib.data.cleaning`); without
+        validation every image is for training and val_indices is None.
+    """
+    if not experiment.validation:
+        return np.arange(len(data.train_images)), None
+    train_indices, val_indices = mars_data.split(data, val_fraction=experiment.val_fraction, seed=experiment.seed)
+    return train_indices, cleaning.cleaned_indices(data, val_indices)
+
+
+def _training_split(experiment: Experiment, data: MarsData) -> TrainingSplit:
+    """Validation: the cleaned images of the val split; training: the variant built from the train split."""
+    train_indices, val_indices = split_indices(experiment, data)
+    images, masks = datasets.build(experiment.variant, data, train_indices, seed=experiment.seed)
+    if experiment.train_limit and len(images) > experiment.train_limit:
+        keep = np.sort(np.random.default_rng(experiment.seed).choice(len(images), experiment.train_limit, replace=False))
+        images, masks = images[keep], masks[keep]
+    if val_indices is None:
+        return TrainingSplit(images, masks, None, None)
+    return TrainingSplit(images, masks, data.train_images[val_indices], data.train_masks[val_indices])
+
+
+def _class_weights(experiment: Experiment, masks: np.ndarray) -> np.ndarray | None:
+    weights = experiment.class_weights
+    if weights is None:
+        return None
+    if isinstance(weights, dict):
+        options = {key: value for key, value in weights.items() if key != "method"}
+        return stats.class_weights(masks, weights["method"], **options)
+    return np.asarray(weights, dtype=np.float32)
+
+
+def build_model(experiment: Experiment, class_weights: np.ndarray | None, *, on_gpu: bool) -> keras.Model:
+    """Build and compile the experiment's model: AdamW, its loss, the competition mIoU as metric.
+
+    Sets the global random seed to `experiment.seed`: the weights, and with `fit_epoch`'s
+    per-epoch op seeds every epoch's shuffle and augmentation, follow from it. On a GPU the
+    model is built under the `mixed_float16` policy and the step XLA-compiled where the
+    experiment asks for it.
+    """
+    task = tasks.get(experiment.task)
+    loss = task.loss(experiment.loss, class_weights, experiment.loss_options)
+    keras.utils.set_random_seed(experiment.seed)
+    previous_policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(
+        "mixed_float16" if (on_gpu and experiment.mixed_precision) else "float32"
+    )
+    try:
+        model = models.build(
+            experiment.model, num_classes=task.num_classes, size=experiment.model_size, **experiment.model_options
+        )
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=experiment.learning_rate,
+            weight_decay=experiment.weight_decay,
+            clipnorm=experiment.clipnorm,
+        ),
+        loss=loss,
+        metrics=[task.metric()],
+        jit_compile=bool(on_gpu and experiment.jit_compile),
+    )
+    return model
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The seed of everything random in epoch `epoch` of a run seeded with `seed` (0 <= value < 2**31)."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] % (2**31))
+
+
+def set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: int) -> None:
+    """Give a compiled model's optimizer the experiment's schedule (cosine: decay to 0 over all epochs)."""
+    if experiment.schedule == "cosine":
+        model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
+            experiment.learning_rate, decay_steps=experiment.epochs * steps_per_epoch
+        )
+
+
+# ---------------------------------------------------------------- the epoch loop
+
+
+def fit_epoch(
+    model: keras.Model,
+    images: np.ndarray,
+    masks: np.ndarray,
+    experiment: Experiment,
+    epoch: int,
+    *,
+    validation: tf.data.Dataset | None = None,
+    verbose: int = 0,
+) -> dict[str, float]:
+    """Train one epoch as `run` does: batches and random numbers drawn from `epoch_seed(seed, epoch)`.
+
+    Args:
+        model: a model compiled by `build_model`.
+        images: uint8 (N, 64, 128) training images; masks: uint8 (N, 64, 128) labels.
+        experiment: gives the batch size, on-the-fly augmentation and seed.
+        epoch: the epoch's index (0-based).
+        validation: batches to evaluate on after the epoch (adds val_loss and val_miou).
+
+    Returns:
+        The epoch's logs, e.g. {"loss": ..., "miou": ..., "val_loss": ..., "val_miou": ...}.
+    """
+    # The shuffle's and the augmentations' op seed is the epoch's; their global seed is the one
+    # `build_model` set (the experiment's), also on a resumed run. Setting the global seed again
+    # here would cost each epoch most of a second: TensorFlow clears its kernel cache on every
+    # `tf.random.set_seed`.
+    seed = epoch_seed(experiment.seed, epoch)
+    batches = make_dataset(images, masks, experiment.batch_size, augment=experiment.augment, shuffle=True, seed=seed)
+    history = model.fit(batches, validation_data=validation, epochs=1, shuffle=False, verbose=verbose).history
+    return {key: float(values[-1]) for key, values in history.items()}
+
+
+def _fit(
+    model: keras.Model,
+    experiment: Experiment,
+    split: TrainingSplit,
+    folder: Path,
+    *,
+    verbose: int,
+    tensorboard: bool,
+) -> TrainingState:
+    """Train epoch by epoch from the last checkpoint; return the final state with the best weights loaded."""
+    task = tasks.get(experiment.task)
+    monitored = f"val_{task.metric_name}"
+    targets = task.targets(split.train_masks)
+    steps_per_epoch = -(-len(split.train_images) // experiment.batch_size)
+    set_schedule(model, experiment, steps_per_epoch)
+    checkpoint = Checkpoint(folder)
+    state = checkpoint.load()
+    checkpoint.restore(model, state)
+    validation = None
+    if split.val_images is not None:
+        val_targets = task.targets(split.val_masks)
+        validation = make_dataset(split.val_images, val_targets, experiment.batch_size, augment=None, shuffle=False)
+    writer = tf.summary.create_file_writer(str(folder.parent / "tensorboard")) if tensorboard else None
+    if verbose and state.epoch:
+        print(f"resuming after epoch {state.epoch} from {folder}", flush=True)
+    while state.epoch < experiment.epochs and not state.stopped(experiment.patience):
+        epoch = state.epoch
+        if verbose:
+            print(f"Epoch {epoch + 1}/{experiment.epochs}", flush=True)
+        learning_rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        start = time.perf_counter()
+        logs = fit_epoch(model, split.train_images, targets, experiment, epoch, validation=validation, verbose=verbose)
+        elapsed = time.perf_counter() - start
+        row = {"epoch": epoch, **logs, "learning_rate": learning_rate, "seconds": elapsed}
+        state.history.append(row)
+        state.seconds += elapsed
+        best = validation is not None and state.improves(row[monitored])
+        if best:
+            state.best_epoch, state.best_value = epoch, row[monitored]
+        elif validation is None:
+            state.best_epoch = epoch  # without validation the last epoch is the model kept
+        checkpoint.save(model, state, best=best)
+        if writer is not None:
+            with writer.as_default():
+                for key, value in row.items():
+                    if key != "epoch":
+                        tf.summary.scalar(key, value, step=epoch)
+            writer.flush()
+    if validation is not None:
+        checkpoint.restore_best(model, state)
+    return state
+
+
+# ---------------------------------------------------------------- the record's files
+
+
+def _split_metrics(
+    model: keras.Model, task: tasks.Task, images: np.ndarray, masks: np.ndarray, batch_size: int, progress: bool
+) -> dict[str, Any]:
+    predicted = models.predict(model, images, batch_size=batch_size, progress=progress)
+    return task.scores(masks, predicted)
+
+
+def _finish(
+    model: keras.Model,
+    experiment: Experiment,
+    data: MarsData,
+    split: TrainingSplit,
+    state: TrainingState,
+    directory: Path,
+    started: float,
+    on_gpu: bool,
+    verbose: int,
+) -> None:
+    """Evaluate the trained model and write the record's files, DONE last."""
+    batch_size = max(experiment.batch_size, 64)
+    task = tasks.get(experiment.task)
+    val, test = None, None
+    if split.val_images is not None:
+        val = _split_metrics(model, task, split.val_images, split.val_masks, batch_size, progress=False)
+    if data.test_masks is not None:
+        # The public quarter, as Kaggle's leaderboard showed during the challenge (and the report's
+        # Table 1 quotes); the private rest is scored once, with the final submission.
+        public = mars_data.public_indices(len(data.test_masks))
+        test = _split_metrics(model, task, data.test_images[public], data.test_masks[public], batch_size, progress=verbose > 0)
+    scores = {
+        "val": val,
+        "test": test,
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epoch,
+        "parameters": int(model.count_params()),
+    }
+    _write_history(directory / "history.csv", state.history)
+    model.save(directory / "model.keras")
+    write_json(directory / "metrics.json", scores)
+    write_json(
+        directory / "provenance.json",
+        {
+            "marslib_version": marslib.__version__,
+            "code_versions": versions.versions(versions.RUN_PARTS),
+            "tensorflow_version": tf.__version__,
+            "keras_version": keras.__version__,
+            "data_source": data.source,
+            "data_fingerprint": data.fingerprint,
+            "profile": experiment.profile,
+            "device": describe_device(),
+            "mixed_precision": bool(on_gpu and experiment.mixed_precision),
+            "jit_compile": bool(on_gpu and experiment.jit_compile),
+            "train_images": int(len(split.train_images)),
+            "train_seconds": round(state.seconds, 2),
+            "wall_seconds_last_process": round(time.perf_counter() - started, 2),
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    )
+    write_text(directory / "DONE", "complete\n")
+
+
+def describe_device() -> str:
+    """The accelerator TensorFlow trains on, e.g. "GPU: NVIDIA A100" or "CPU: x86_64, 2 cores"."""
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"GPU: {details.get('device_name', gpus[0].name)}"
+    return f"CPU: {platform.machine()}, {os.cpu_count()} cores"
+
+
+def _write_history(path: Path, history: list[dict[str, float]]) -> None:
+    columns = list(dict.fromkeys(key for row in history for key in row))
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(history)
+    write_text(path, text.getvalue())

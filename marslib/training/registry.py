@@ -1,0 +1,210 @@
+"""Every named run the book trains, in one registry, grouped; and experiments from config files.
+
+    from marslib.training import registry
+    registry.names()                              # every named run, group by group
+    registry.names("table1")                      # the report's Table 1, in its order
+    experiment = registry.get("pspnet", "quick")   # a `marslib.training.Experiment`
+
+The groups:
+
+| group    | runs                                                      | chapter |
+| -------- | --------------------------------------------------------- | ------- |
+| table1   | the report's Table 1, one run per row (below)             | 7-12    |
+| final    | the best recipe on every training image, no validation    | 12      |
+| ablation | each of two models with the other's data and loss (2 x 2) | 12, 13  |
+| beyond   | the best recipe with one change each; the background net  | 13      |
+
+Table 1 of the report:
+
+| name              | model               | dataset            | loss                  |
+| ----------------- | ------------------- | ------------------ | --------------------- |
+| unet_baseline     | baseline U-Net      | cleaned            | SCCE                  |
+| deeplabv3         | DeepLabV3           | cleaned            | SCCE                  |
+| wnet              | W-Net               | cleaned            | weighted SCCE         |
+| pspnet            | PSPNet              | cleaned            | weighted SCCE         |
+| deeplabv3_bigrock | DeepLabV3           | augmented BigRock  | weighted SCCE         |
+| attention_psp     | Attention + PSP     | augmented BigRock  | weighted focal + SCCE |
+
+The report gives no class weights. "Weighted" here is the book's choice, taken from another
+team of the same challenge (`WEIGHTS_WITHOUT_BACKGROUND`): background left out (weight 0), the
+other classes balanced by their pixel frequency, Big Rock capped at 10. The report's "W.
+Focal+SCCE" is read, by the book, as weighted focal loss plus cross-entropy without weights.
+
+A run is written as the fields it sets, or as another run (`base`) plus the fields it changes,
+so that a derived run keeps everything of its base (data, loss, training size) but what it
+names. A config file (JSON or YAML) holds one experiment, a list of them, or
+``{"experiments": [...]}``, in the same form::
+
+    experiments:
+      - {base: attention_psp, name: attention_psp_lr3e-4, learning_rate: 0.0003}
+      - {name: unet_dice, model: unet, loss: dice, epochs: 20}
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marslib.core import profiles
+from marslib.core.profiles import Profile
+from marslib.training.experiment import Experiment
+
+WEIGHTS_WITHOUT_BACKGROUND: dict[str, Any] = {"method": "balanced", "ignore_background": True, "cap": 10.0}
+WEIGHTED: dict[str, Any] = {"class_weights": WEIGHTS_WITHOUT_BACKGROUND}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A named run: its group, what it sets (over its `base`, if any) and per-profile changes."""
+
+    name: str
+    group: str
+    description: str
+    fields: dict[str, Any]
+    base: str | None = None
+    profile_changes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+# Per-profile changes. Quick (at most 1000 training images in five epochs, the profile's values):
+# each run trains in under a minute on a 2-core CPU, with fewer images where an image costs more
+# (W-Net, Attention + PSP) and more where it costs less (DeepLabV3 on the Big Rock set); the quick
+# W-Net is the shallower one, which learns in a few epochs. U-Net and DeepLabV3 train on the same
+# images for as long, so chapter 12 can compare the two models alone.
+_RUNS: tuple[Run, ...] = (
+    Run("unet_baseline", "table1", "Baseline U-Net / cleaned / SCCE",
+        {"model": "unet", "variant": "cleaned", "loss": "scce"}),
+    Run("deeplabv3", "table1", "DeepLabV3 / cleaned / SCCE",
+        {"model": "deeplabv3", "variant": "cleaned", "loss": "scce"}),
+    Run("wnet", "table1", "W-Net / cleaned / weighted SCCE",
+        {"model": "wnet", "variant": "cleaned", "loss": "weighted_scce", **WEIGHTED},
+        profile_changes={"quick": {"train_limit": 450, "model_options": {"base_filters": 6, "depth": 3}}}),
+    Run("pspnet", "table1", "PSP / cleaned / weighted SCCE",
+        {"model": "pspnet", "variant": "cleaned", "loss": "weighted_scce", **WEIGHTED}),
+    Run("deeplabv3_bigrock", "table1", "DeepLabV3 / augmented BigRock / weighted SCCE",
+        {"model": "deeplabv3", "variant": "augmented_bigrock", "loss": "weighted_scce", **WEIGHTED},
+        profile_changes={"quick": {"train_limit": 1400}}),
+    Run("attention_psp", "table1", "Attention + PSP / augmented BigRock / weighted focal + SCCE",
+        {"model": "attention_psp", "variant": "augmented_bigrock", "loss": "weighted_focal+scce", **WEIGHTED},
+        profile_changes={"quick": {"train_limit": 900}}),
+    Run("final", "final", "Final: Attention + PSP / augmented BigRock / weighted focal + SCCE, whole training set",
+        {"validation": False}, base="attention_psp"),
+    Run("attention_psp_baseline_recipe", "ablation", "Attention + PSP with the data and loss of unet_baseline",
+        {"model": "attention_psp"}, base="unet_baseline"),
+    Run("unet_best_recipe", "ablation", "U-Net with the data and loss of attention_psp",
+        {"model": "unet"}, base="attention_psp"),
+    Run("beyond_unet_se", "beyond", "U-Net + SE / augmented BigRock / weighted focal + SCCE",
+        {"model": "unet", "model_options": {"se": True}}, base="attention_psp"),
+    Run("beyond_cutmix", "beyond", "Attention + PSP / CutMix BigRock / weighted focal + SCCE",
+        {"variant": "cutmix_bigrock"}, base="attention_psp"),
+    Run("beyond_oversampled", "beyond", "Attention + PSP / oversampled BigRock / weighted focal + SCCE",
+        {"variant": "oversampled_bigrock"}, base="attention_psp"),
+    Run("background_net", "beyond", "background / non-background U-Net / cleaned / SCCE",
+        {"model": "unet", "variant": "cleaned", "loss": "scce", "task": "background"}),
+)
+RUNS: dict[str, Run] = {run.name: run for run in _RUNS}
+GROUPS: dict[str, str] = {
+    "table1": "the report's Table 1",
+    "final": "the report's final model",
+    "ablation": "the 2 x 2 ablation: each model with the other's data and loss",
+    "beyond": "beyond the report: one change each to the best recipe, and the background net",
+}
+TABLE1: tuple[str, ...] = tuple(run.name for run in _RUNS if run.group == "table1")
+
+# The 2 x 2 ablation: run -> (the run whose model it uses, the run whose data and loss it uses).
+BASELINE, BEST = "unet_baseline", "attention_psp"
+ABLATION: dict[str, tuple[str, str]] = {
+    BASELINE: (BASELINE, BASELINE),
+    "attention_psp_baseline_recipe": (BEST, BASELINE),
+    "unet_best_recipe": (BASELINE, BEST),
+    BEST: (BEST, BEST),
+}
+# Beyond the report: the recipe every change starts from, and the ensemble of the report's three
+# best Table 1 runs on Kaggle.
+RECIPE = BEST
+ENSEMBLE: tuple[str, ...] = ("attention_psp", "deeplabv3_bigrock", "pspnet")
+
+
+def names(group: str | None = None) -> list[str]:
+    """Every named run, group by group in the book's order (or only those of `group`)."""
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}; known groups: {list(GROUPS)}")
+    return [run.name for run in _RUNS if group is None or run.group == group]
+
+
+def _fields(name: str, profile: str) -> dict[str, Any]:
+    run = RUNS[name]
+    start = _fields(run.base, profile) if run.base is not None else {}
+    return start | run.fields | run.profile_changes.get(profile, {})
+
+
+def get(name: str, profile: str | Profile | None = None) -> Experiment:
+    """The named run at a profile's scale.
+
+    Args:
+        name: one of `names()`.
+        profile: a `Profile` (e.g. a chapter's ``PROFILE``) or its name "quick", "full" or "auto"
+            (None: `marslib.profile()`, i.e. $MARSLIB_PROFILE or auto).
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in RUNS:
+        raise ValueError(f"unknown experiment {name!r}; known experiments: {names()}")
+    chosen = profile.name if isinstance(profile, Profile) else profiles.profile(profile).name
+    return Experiment(name=name, profile=chosen, description=RUNS[name].description, **_fields(name, chosen))
+
+
+def experiments(profile: str | Profile | None = None, group: str | None = None) -> list[Experiment]:
+    """Every named run (or those of `group`) at a profile's scale (see `get`)."""
+    return [get(name, profile) for name in names(group)]
+
+
+def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment:
+    """An experiment from one config entry: `Experiment` fields, or ``base`` plus the fields it changes.
+
+    Args:
+        entry: e.g. ``{"base": "pspnet", "name": "pspnet_dice", "loss": "dice", "class_weights": None}``.
+        profile: the profile of an entry that names none (None: `marslib.profile()`).
+    """
+    if not isinstance(entry, dict):
+        raise ValueError(f"an experiment config must be a mapping of fields, got {type(entry).__name__}: {entry!r}")
+    fields = dict(entry)
+    base = fields.pop("base", None)
+    chosen = profiles.profile(fields.pop("profile", profile)).name
+    if base is None:
+        return Experiment.from_dict({**fields, "profile": chosen})
+    start = get(base, chosen).to_dict()
+    start.update(fields)
+    return Experiment.from_dict(start)
+
+
+def load_experiments(path: Path | str, profile: str | None = None) -> list[Experiment]:
+    """Experiments from a JSON (``.json``) or YAML (``.yaml``, ``.yml``) file (see the module docstring).
+
+    Raises:
+        ValueError: for another suffix, a file that does not parse, or an entry that is not a valid experiment.
+    """
+    path = Path(path)
+    if path.suffix not in (".json", ".yaml", ".yml"):
+        raise ValueError(f"experiment files must end in .json, .yaml or .yml, got {path.name!r}")
+    text = path.read_text()
+    if path.suffix == ".json":
+        try:
+            content = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path} is not valid JSON: {error}") from None
+    else:
+        import yaml
+
+        try:
+            content = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path} is not valid YAML: {error}") from None
+    if isinstance(content, dict) and "experiments" in content:
+        content = content["experiments"]
+    entries = content if isinstance(content, list) else [content]
+    if not entries:
+        raise ValueError(f"{path} holds no experiment")
+    return [from_config(entry, profile) for entry in entries]

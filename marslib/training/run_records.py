@@ -1,0 +1,192 @@
+"""Run records: where a run's results live, how they are found again, and how they are read.
+
+    runs/<name>-<key>/
+        config.json       the experiment, every number resolved (profile values filled in)
+        history.csv       one row per epoch: loss, the task's metric, their val_ twins, learning rate, seconds
+        metrics.json      validation and (where the test labels are known) test scores; the test
+                          scores are the local leaderboard's public score: the fixed public quarter
+                          of the test set (`marslib.data.splits.public_indices`)
+        model.keras       the trained model (best validation epoch; last epoch without validation)
+        provenance.json   marslib and code versions, data source and fingerprint, profile, device, times
+        DONE              written last: the record is complete
+
+`<key>` is a short hash of the config, of the data's fingerprint and of the versions of the code
+that trains (`marslib.core.versions`), so the synthetic set and the real file never share a
+record, and a change in the models, losses, datasets or training step makes a new key instead
+of reusing a record made by the old code. Reading records imports no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from marslib import data as mars_data
+from marslib.core import paths, versions
+from marslib.core.files import read_json
+from marslib.training import registry
+from marslib.training.experiment import Experiment
+
+if TYPE_CHECKING:
+    import keras
+
+    from marslib.data import MarsData
+
+RECORD_FILES: tuple[str, ...] = (
+    "config.json",
+    "history.csv",
+    "metrics.json",
+    "model.keras",
+    "provenance.json",
+    "DONE",
+)
+
+
+def run_key(experiment: Experiment, data_fingerprint: str, code_versions: dict[str, int] | None = None) -> str:
+    """Short hash (10 hex digits) of the config (without description), the data and the code.
+
+    Args:
+        experiment: the run's config.
+        data_fingerprint: `MarsData.fingerprint` of the data it trains on.
+        code_versions: the versions of the code that trains it (default: this marslib's,
+            `marslib.core.versions.versions(RUN_PARTS)`).
+    """
+    config = experiment.to_dict()
+    config.pop("description")
+    code = code_versions if code_versions is not None else versions.versions(versions.RUN_PARTS)
+    text = json.dumps({"experiment": config, "data": data_fingerprint, "code": code}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def run_directory(experiment: Experiment, data: MarsData, runs_dir: Path | str | None = None) -> Path:
+    """Where the record of `experiment` trained on `data` lives: ``<runs_dir>/<name>-<key>``."""
+    root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
+    return root / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A finished run, as read back from its folder.
+
+    Attributes:
+        directory: the run folder.
+        experiment: the config it ran.
+        history: one row per epoch (columns epoch, loss, the task's metric, [val_loss, val_...],
+            learning_rate, seconds).
+        metrics: ``{"val": {...} | None, "test": {...} | None, "best_epoch", "epochs_run", "parameters"}``;
+            for the terrain task each split holds ``miou`` (competition mIoU), ``per_class_iou``
+            ({class name: IoU} for classes 1..4) and ``images``; for the background task
+            "background IoU", "background recall", "background precision" and ``images``.
+        provenance: marslib and code versions, data source and fingerprint, profile, device, times.
+    """
+
+    directory: Path
+    experiment: Experiment
+    history: pd.DataFrame
+    metrics: dict[str, Any]
+    provenance: dict[str, Any]
+
+    @property
+    def val_miou(self) -> float | None:
+        """Competition mIoU on the cleaned validation split (None without validation or for another task)."""
+        return self.metrics["val"].get("miou") if self.metrics["val"] else None
+
+    @property
+    def test_miou(self) -> float | None:
+        """Competition mIoU on the test set's public quarter (None where the test labels are unknown)."""
+        return self.metrics["test"].get("miou") if self.metrics["test"] else None
+
+    @property
+    def current(self) -> bool:
+        """True when the record was made by the code versions of this marslib."""
+        return self.provenance.get("code_versions") == versions.versions(versions.RUN_PARTS)
+
+    def load_model(self) -> keras.Model:
+        """The trained model (uncompiled: for prediction)."""
+        import keras
+
+        import marslib.models.zoo  # noqa: F401  (registers the custom layers the file names)
+
+        return keras.saving.load_model(self.directory / "model.keras", compile=False)
+
+
+def is_complete(directory: Path | str) -> bool:
+    """True when `directory` holds a finished record (its DONE marker is written last)."""
+    return (Path(directory) / "DONE").exists()
+
+
+def load_record(directory: Path | str) -> RunRecord:
+    """Read the finished record in `directory`.
+
+    A record made by other code versions than this marslib's loads with a warning that says so
+    (its key no longer matches the current code, so `run` would train it again).
+
+    Raises:
+        ValueError: when the folder holds no finished record.
+    """
+    directory = Path(directory)
+    if not is_complete(directory):
+        raise ValueError(f"{directory} holds no finished run record (no DONE marker)")
+    record = RunRecord(
+        directory=directory,
+        experiment=Experiment.from_dict(read_json(directory / "config.json")),
+        history=pd.read_csv(directory / "history.csv"),
+        metrics=read_json(directory / "metrics.json"),
+        provenance=read_json(directory / "provenance.json"),
+    )
+    if not record.current:
+        warnings.warn(
+            f"{directory} was made by marslib {record.provenance.get('marslib_version')} with code versions "
+            f"{record.provenance.get('code_versions')}; this marslib's are {versions.versions(versions.RUN_PARTS)}, "
+            "so its model may differ from what the current code trains",
+            stacklevel=2,
+        )
+    return record
+
+
+def records(runs_dir: Path | str | None = None, *, task: str | None = "terrain") -> list[RunRecord]:
+    """Every finished record in `runs_dir` (default `marslib.core.paths.runs_dir()`), oldest first.
+
+    Args:
+        runs_dir: the folder of run folders.
+        task: only the records of this task ("terrain" by default; None: every task).
+    """
+    root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
+    found = [load_record(d) for d in sorted(root.iterdir()) if d.is_dir() and is_complete(d)] if root.exists() else []
+    chosen = [r for r in found if task is None or r.experiment.task == task]
+    return sorted(chosen, key=lambda r: r.provenance["finished"])
+
+
+def find_record(
+    run_or_name: Path | str,
+    data: MarsData | None = None,
+    runs_dir: Path | str | None = None,
+    profile: str | None = None,
+) -> RunRecord:
+    """A finished record, named by its folder or by a named run (`marslib.training.registry`).
+
+    Args:
+        run_or_name: a run folder, or a run name such as "pspnet".
+        data: the data set a name's record was trained on (default `marslib.data.load()`).
+        runs_dir: where to look for a name's record.
+        profile: the profile of a name's experiment (None: `marslib.profile()`).
+
+    Raises:
+        ValueError: no finished record there (or for that name, data and profile yet).
+    """
+    if Path(run_or_name).is_dir():
+        return load_record(run_or_name)
+    experiment = registry.get(str(run_or_name), profile)
+    directory = run_directory(experiment, data if data is not None else mars_data.load(), runs_dir)
+    if not is_complete(directory):
+        raise ValueError(
+            f"experiment {experiment.name!r} ({experiment.profile} profile) has no finished record at {directory}; "
+            f"run it first: python -m marslib experiments run {experiment.name} --profile {experiment.profile}"
+        )
+    return load_record(directory)

@@ -1,0 +1,39 @@
+"""Fixtures shared by the test files: private cache and runs folders, and a tiny synthetic set.
+
+Every test that makes files points `MARSLIB_CACHE` and `MARSLIB_RUNS` at a temporary folder
+through these fixtures, so no test reads or writes the repository's `.cache` or `runs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from marslib import data
+
+
+def _point_folders_at(root: Path, patch: pytest.MonkeyPatch) -> Path:
+    patch.setenv("MARSLIB_CACHE", str(root / "cache"))
+    patch.setenv("MARSLIB_RUNS", str(root / "runs"))
+    return root
+
+
+@pytest.fixture
+def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache (``<tmp>/cache``) and runs folder (``<tmp>/runs``) for one test."""
+    return _point_folders_at(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def module_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A private cache and runs folder shared by the tests of one module (restored afterwards)."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield _point_folders_at(tmp_path_factory.mktemp("folders"), patch)
+
+
+@pytest.fixture(scope="module")
+def tiny_data(module_folders: Path) -> data.MarsData:
+    """A tiny synthetic set (40 training, 16 test images, seed 3), cached in the module's folder."""
+    return data.synthetic_data(seed=3, n_train=40, n_test=16)

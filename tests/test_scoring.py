@@ -1,0 +1,35 @@
+"""The scoring set of the chapter "beyond the report": a seeded choice of test images, or the
+recipe's validation split where the test labels are unknown."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from marslib import data, training
+from marslib.evaluation import scoring
+from marslib.training import registry
+
+
+def test_scoring_set_is_a_seeded_choice_of_test_images(tiny_data: data.MarsData) -> None:
+    chosen = scoring.scoring_set(tiny_data, count=5, seed=1)
+    again = scoring.scoring_set(tiny_data, count=5, seed=1)
+    np.testing.assert_array_equal(chosen.images, again.images)
+    positions = [int(np.flatnonzero((tiny_data.test_images == image).all(axis=(1, 2)))[0]) for image in chosen.images]
+    assert positions == sorted(positions) and len(set(positions)) == 5
+    np.testing.assert_array_equal(chosen.masks, tiny_data.test_masks[positions])
+    assert chosen.description.startswith("5 test images")
+    assert len(scoring.scoring_set(tiny_data, count=100).images) == 16
+    with pytest.raises(ValueError, match="count"):
+        scoring.scoring_set(tiny_data, count=0)
+
+
+def test_scoring_set_falls_back_on_validation_without_test_labels(tiny_data: data.MarsData) -> None:
+    unlabelled = dataclasses.replace(tiny_data, test_masks=None)
+    found = scoring.scoring_set(unlabelled, profile="quick")
+    _, val = training.split_indices(registry.get(registry.RECIPE, "quick"), tiny_data)
+    np.testing.assert_array_equal(found.images, tiny_data.train_images[val])
+    np.testing.assert_array_equal(found.masks, tiny_data.train_masks[val])
+    assert "validation" in found.description
