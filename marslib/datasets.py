@@ -48,20 +48,52 @@ _CLEANING, _BALANCE = "marslib.data.cleaning", "marslib.augment.balance"
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("original", _CLEANING, "original_variant", "the training images as given", "Original"),
+        Variant(
+            "original", _CLEANING, "original_variant", "the training images as given", "Original"
+        ),
         Variant("cleaned", _CLEANING, "cleaned_variant", "the alien outliers removed", "Cleaned"),
-        Variant("fixed_monocolor", _CLEANING, "fixed_monocolor_variant",
-                "cleaned, with the reviewed fixes of single-class masks applied", "Fixed monocolor"),
-        Variant("fixed_bicolor", _CLEANING, "fixed_bicolor_variant",
-                "fixed monocolor, with the reviewed fixes of two-class masks applied", "Fixed bicolor"),
-        Variant("balanced_bigrock", _BALANCE, "balanced_bigrock_variant",
-                "cleaned plus augmented crops around Big Rock regions", "Balanced Big Rocks"),
-        Variant("augmented_bigrock", _BALANCE, "augmented_bigrock_variant",
-                "balanced BigRock plus standard Albumentations augmentation", "Aug. Big Rocks"),
-        Variant("cutmix_bigrock", _BALANCE, "cutmix_bigrock_variant",
-                "cleaned plus images with Big Rock patches pasted in (CutMix)", "CutMix Big Rocks"),
-        Variant("oversampled_bigrock", _BALANCE, "oversampled_bigrock_variant",
-                "cleaned plus repeated copies of the images holding Big Rock", "Oversampled Big Rocks"),
+        Variant(
+            "fixed_monocolor",
+            _CLEANING,
+            "fixed_monocolor_variant",
+            "cleaned, with the reviewed fixes of single-class masks applied",
+            "Fixed monocolor",
+        ),
+        Variant(
+            "fixed_bicolor",
+            _CLEANING,
+            "fixed_bicolor_variant",
+            "fixed monocolor, with the reviewed fixes of two-class masks applied",
+            "Fixed bicolor",
+        ),
+        Variant(
+            "balanced_bigrock",
+            _BALANCE,
+            "balanced_bigrock_variant",
+            "cleaned plus augmented crops around Big Rock regions",
+            "Balanced Big Rocks",
+        ),
+        Variant(
+            "augmented_bigrock",
+            _BALANCE,
+            "augmented_bigrock_variant",
+            "balanced BigRock plus standard Albumentations augmentation",
+            "Aug. Big Rocks",
+        ),
+        Variant(
+            "cutmix_bigrock",
+            _BALANCE,
+            "cutmix_bigrock_variant",
+            "cleaned plus images with Big Rock patches pasted in (CutMix)",
+            "CutMix Big Rocks",
+        ),
+        Variant(
+            "oversampled_bigrock",
+            _BALANCE,
+            "oversampled_bigrock_variant",
+            "cleaned plus repeated copies of the images holding Big Rock",
+            "Oversampled Big Rocks",
+        ),
     )
 }
 
@@ -78,7 +110,13 @@ def get(name: str) -> Variant:
     return VARIANTS[name]
 
 
-def cache_key(name: str, data: MarsData, indices: np.ndarray, seed: int, code_versions: dict[str, int] | None = None) -> str:
+def cache_key(
+    name: str,
+    data: MarsData,
+    indices: np.ndarray,
+    seed: int,
+    code_versions: dict[str, int] | None = None,
+) -> str:
     """Short hash (16 hex digits) of what a build depends on: the dataset's name, the data's
     fingerprint, the indices, the seed and the version of the builders' code (default: this
     marslib's, `marslib.core.versions`)."""
@@ -117,7 +155,9 @@ def build(
         indices = np.arange(len(data.train_images))
     indices = np.asarray(indices)
     if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer):
-        raise ValueError(f"indices must be a 1-D integer array, got shape {indices.shape} dtype {indices.dtype}")
+        raise ValueError(
+            f"indices must be a 1-D integer array, got shape {indices.shape} dtype {indices.dtype}"
+        )
     if len(indices) and (indices.min() < 0 or indices.max() >= len(data.train_images)):
         raise ValueError(f"indices must lie in 0..{len(data.train_images) - 1}")
     path = paths.cache_dir() / "variants" / f"{name}-{cache_key(name, data, indices, seed)}.npz"

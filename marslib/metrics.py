@@ -31,7 +31,14 @@ import numpy as np
 from keras import ops
 
 from marslib.core import checks
-from marslib.core.classes import BACKGROUND, BIG_ROCK, IMAGE_SHAPE, NUM_CLASSES, SCORED_CLASSES, SCORED_NAMES
+from marslib.core.classes import (
+    BACKGROUND,
+    BIG_ROCK,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    SCORED_CLASSES,
+    SCORED_NAMES,
+)
 
 Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
 
@@ -50,9 +57,15 @@ def confusion_matrix(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarra
     y_true = checks.labels("y_true", y_true)
     y_pred_labels = checks.labels("y_pred_labels", y_pred_labels)
     if y_true.shape != y_pred_labels.shape:
-        raise ValueError(f"y_true and y_pred_labels must have the same shape, got {y_true.shape} and {y_pred_labels.shape}")
+        raise ValueError(
+            f"y_true and y_pred_labels must have the same shape, got {y_true.shape} and {y_pred_labels.shape}"
+        )
     pairs = y_true.ravel().astype(np.int64) * NUM_CLASSES + y_pred_labels.ravel()
-    return np.bincount(pairs, minlength=NUM_CLASSES**2).reshape(NUM_CLASSES, NUM_CLASSES).astype(np.int64)
+    return (
+        np.bincount(pairs, minlength=NUM_CLASSES**2)
+        .reshape(NUM_CLASSES, NUM_CLASSES)
+        .astype(np.int64)
+    )
 
 
 def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
@@ -67,7 +80,9 @@ def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
     """
     confusion = np.asarray(confusion)
     if confusion.shape != (NUM_CLASSES, NUM_CLASSES):
-        raise ValueError(f"confusion must be a ({NUM_CLASSES}, {NUM_CLASSES}) array, got shape {confusion.shape}")
+        raise ValueError(
+            f"confusion must be a ({NUM_CLASSES}, {NUM_CLASSES}) array, got shape {confusion.shape}"
+        )
     scored = confusion[list(SCORED_CLASSES)].astype(np.float64)  # rows of true terrain pixels only
     true_positives = np.diag(confusion)[list(SCORED_CLASSES)].astype(np.float64)
     union = scored.sum(axis=1) + scored.sum(axis=0)[list(SCORED_CLASSES)] - true_positives
@@ -140,7 +155,9 @@ def course_vs_competition_example() -> tuple[np.ndarray, np.ndarray]:
     return truth[None], prediction[None]
 
 
-def _check_metric_inputs(name: str, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None) -> None:
+def _check_metric_inputs(
+    name: str, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None
+) -> None:
     if sample_weight is not None:
         raise ValueError(f"{name} scores every pixel once and does not take sample_weight")
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
@@ -166,13 +183,23 @@ class CompetitionMeanIoU(keras.metrics.Metric):
     def __init__(self, name: str = "miou", dtype: str | None = None) -> None:
         super().__init__(name=name, dtype=dtype)
         self.confusion = self.add_variable(
-            shape=(NUM_CLASSES, NUM_CLASSES), initializer="zeros", dtype="int64", aggregation="sum", name="confusion"
+            shape=(NUM_CLASSES, NUM_CLASSES),
+            initializer="zeros",
+            dtype="int64",
+            aggregation="sum",
+            name="confusion",
         )
 
-    def update_state(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> None:
+    def update_state(
+        self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None
+    ) -> None:
         _check_metric_inputs(type(self).__name__, y_true, y_pred, sample_weight)
-        truth = ops.one_hot(ops.reshape(ops.cast(y_true, "int32"), (-1,)), NUM_CLASSES, dtype="float32")
-        predicted = ops.one_hot(ops.reshape(ops.argmax(y_pred, axis=-1), (-1,)), NUM_CLASSES, dtype="float32")
+        truth = ops.one_hot(
+            ops.reshape(ops.cast(y_true, "int32"), (-1,)), NUM_CLASSES, dtype="float32"
+        )
+        predicted = ops.one_hot(
+            ops.reshape(ops.argmax(y_pred, axis=-1), (-1,)), NUM_CLASSES, dtype="float32"
+        )
         # truth^T @ predicted counts the (true, predicted) pairs; a matrix product compiles with XLA.
         counts = ops.matmul(ops.transpose(truth), predicted)
         self.confusion.assign_add(ops.cast(ops.round(counts), "int64"))
@@ -202,10 +229,17 @@ class CourseMeanIoU(keras.metrics.MeanIoU):
 
     def __init__(self, name: str = "course_miou", dtype: str | None = None) -> None:
         super().__init__(
-            num_classes=NUM_CLASSES, name=name, dtype=dtype, ignore_class=BACKGROUND, sparse_y_true=True, sparse_y_pred=False
+            num_classes=NUM_CLASSES,
+            name=name,
+            dtype=dtype,
+            ignore_class=BACKGROUND,
+            sparse_y_true=True,
+            sparse_y_pred=False,
         )
 
-    def update_state(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> None:
+    def update_state(
+        self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None
+    ) -> None:
         _check_metric_inputs(type(self).__name__, y_true, y_pred, sample_weight)
         super().update_state(y_true, y_pred)
 
@@ -248,18 +282,24 @@ def per_image_miou(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """
     masks, predicted = np.asarray(masks), np.asarray(predicted)
     if masks.shape != predicted.shape or masks.ndim != 3:
-        raise ValueError(f"masks and predictions must be (N, H, W) of one shape, got {masks.shape} and {predicted.shape}")
+        raise ValueError(
+            f"masks and predictions must be (N, H, W) of one shape, got {masks.shape} and {predicted.shape}"
+        )
     checks.labels("masks", masks)
     checks.labels("predicted", predicted)
     count, k = len(masks), NUM_CLASSES
     image = np.broadcast_to(np.arange(count)[:, None, None], masks.shape)
     scored = masks != BACKGROUND
     codes = (image[scored] * k + masks[scored]) * k + predicted[scored]
-    confusion = np.bincount(codes, minlength=count * k * k).reshape(count, k, k)[:, 1:, :]  # true 1..4, predicted 0..4
+    confusion = np.bincount(codes, minlength=count * k * k).reshape(count, k, k)[
+        :, 1:, :
+    ]  # true 1..4, predicted 0..4
     true_positives = np.diagonal(confusion[:, :, 1:], axis1=1, axis2=2).astype(np.float64)
     union = confusion.sum(axis=2) + confusion[:, :, 1:].sum(axis=1) - true_positives
     iou = np.full(union.shape, np.nan)
     np.divide(true_positives, union, out=iou, where=union > 0)
     present = union > 0
     totals = np.where(present, iou, 0.0).sum(axis=1)
-    return np.divide(totals, present.sum(axis=1), out=np.full(count, np.nan), where=present.any(axis=1))
+    return np.divide(
+        totals, present.sum(axis=1), out=np.full(count, np.nan), where=present.any(axis=1)
+    )

@@ -34,7 +34,11 @@ def datasets_part() -> list[float]:
     values = []
     for name in datasets.names():
         images, masks = datasets.build(name, tiny, np.arange(30), seed=0, cache=False)
-        values += [float(len(images)), float(images.astype(np.int64).sum()), float(masks.astype(np.int64).sum())]
+        values += [
+            float(len(images)),
+            float(images.astype(np.int64).sum()),
+            float(masks.astype(np.int64).sum()),
+        ]
     return values
 
 
@@ -65,7 +69,9 @@ def losses_part() -> list[float]:
     weights = (0.0, 0.6, 0.8, 1.1, 10.0)
     values = []
     for name in losses.names():
-        loss = losses.get(name, class_weights=weights if name.startswith(losses.WEIGHTED_PREFIX) else None)
+        loss = losses.get(
+            name, class_weights=weights if name.startswith(losses.WEIGHTED_PREFIX) else None
+        )
         values.append(float(keras.ops.convert_to_numpy(loss(labels, probabilities))))
     return values
 
@@ -78,8 +84,13 @@ def training_part() -> list[float]:
     values = []
     for task in ("terrain", "background"):
         config = experiment.Experiment(
-            name="fingerprint", model="unet", model_options={"base_filters": 2, "depth": 1}, task=task,
-            epochs=1, batch_size=8, profile="quick",
+            name="fingerprint",
+            model="unet",
+            model_options={"base_filters": 2, "depth": 1},
+            task=task,
+            epochs=1,
+            batch_size=8,
+            profile="quick",
         )
         model = loop.build_model(config, None, on_gpu=False)
         targets = tasks.get(task).targets(tiny.train_masks[:16])
@@ -88,7 +99,12 @@ def training_part() -> list[float]:
     return values
 
 
-PARTS = {"datasets": datasets_part, "models": models_part, "losses": losses_part, "training": training_part}
+PARTS = {
+    "datasets": datasets_part,
+    "models": models_part,
+    "losses": losses_part,
+    "training": training_part,
+}
 
 
 def measure() -> dict[str, dict]:
@@ -99,7 +115,10 @@ def measure() -> dict[str, dict]:
         previous = os.environ.get("MARSLIB_CACHE")
         os.environ["MARSLIB_CACHE"] = folder
         try:
-            return {part: {"version": versions.CODE_VERSIONS[part], "values": compute()} for part, compute in PARTS.items()}
+            return {
+                part: {"version": versions.CODE_VERSIONS[part], "values": compute()}
+                for part, compute in PARTS.items()
+            }
         finally:
             if previous is None:
                 os.environ.pop("MARSLIB_CACHE")

@@ -22,7 +22,9 @@ from marslib.core.classes import BIG_ROCK
 LEVELS = np.array([0, 60, 110, 160, 210], dtype=np.uint8)
 
 
-def pattern(count: int = 3, seed: int = 0, shape: tuple[int, int] = (64, 128)) -> tuple[np.ndarray, np.ndarray]:
+def pattern(
+    count: int = 3, seed: int = 0, shape: tuple[int, int] = (64, 128)
+) -> tuple[np.ndarray, np.ndarray]:
     """uint8 images and masks (count, *shape) with image == LEVELS[mask]."""
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, 5, size=(count, shape[0] // 8, shape[1] // 8))
@@ -88,10 +90,15 @@ def test_rotate90_of_64x128_turns_then_enlarges_the_centre_32x64_window() -> Non
     new_images, new_masks = hand.rotate90(images, masks, k=1)
     assert new_images.shape == images.shape and new_images.dtype == np.uint8
     window = (slice(None), slice(48, 80), slice(0, 64))  # centre 32x64 of the turned 128x64 picture
-    turned_images, turned_masks = np.rot90(images, 1, axes=(1, 2))[window], np.rot90(masks, 1, axes=(1, 2))[window]
+    turned_images, turned_masks = (
+        np.rot90(images, 1, axes=(1, 2))[window],
+        np.rot90(masks, 1, axes=(1, 2))[window],
+    )
     np.testing.assert_array_equal(new_masks, turned_masks.repeat(2, axis=1).repeat(2, axis=2))
     for new, turned in zip(new_images, turned_images, strict=True):
-        reference = cv2.resize(np.ascontiguousarray(turned), (128, 64), interpolation=cv2.INTER_LINEAR)
+        reference = cv2.resize(
+            np.ascontiguousarray(turned), (128, 64), interpolation=cv2.INTER_LINEAR
+        )
         assert np.abs(new.astype(int) - reference).max() <= 1
     assert_aligned(new_images, new_masks, exact=False)
 
@@ -132,13 +139,18 @@ def test_resize_matches_opencv(size: tuple[int, int]) -> None:
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, size=(17, 33), dtype=np.uint8)
     dsize = (size[1], size[0])
-    assert np.abs(hand.resize_bilinear(image, size).astype(int) - cv2.resize(image, dsize)).max() <= 1
+    assert (
+        np.abs(hand.resize_bilinear(image, size).astype(int) - cv2.resize(image, dsize)).max() <= 1
+    )
     as_float = image.astype(np.float32) / 255
     np.testing.assert_allclose(
-        hand.resize_bilinear(as_float, size), cv2.resize(as_float, dsize, interpolation=cv2.INTER_LINEAR), atol=1e-5
+        hand.resize_bilinear(as_float, size),
+        cv2.resize(as_float, dsize, interpolation=cv2.INTER_LINEAR),
+        atol=1e-5,
     )
     np.testing.assert_array_equal(
-        hand.resize_nearest(image, size), cv2.resize(image, dsize, interpolation=cv2.INTER_NEAREST_EXACT)
+        hand.resize_nearest(image, size),
+        cv2.resize(image, dsize, interpolation=cv2.INTER_NEAREST_EXACT),
     )
 
 
@@ -146,7 +158,9 @@ def test_crop_resize_zooms_into_the_window() -> None:
     images, masks = pattern()
     new_images, new_masks = hand.crop_resize(images, masks, 8, 16, 32, 64)
     assert new_images.shape == images.shape and new_images.dtype == images.dtype
-    np.testing.assert_array_equal(new_masks, masks[:, 8:40, 16:80].repeat(2, axis=1).repeat(2, axis=2))
+    np.testing.assert_array_equal(
+        new_masks, masks[:, 8:40, 16:80].repeat(2, axis=1).repeat(2, axis=2)
+    )
     assert_aligned(new_images, new_masks, exact=False)
     small_images, small_masks = hand.crop_resize(images[0], masks[0], 0, 0, 20, 30, size=(40, 60))
     assert small_images.shape == (40, 60) and small_masks.shape == (40, 60)
@@ -206,14 +220,18 @@ def test_albumentations_mirrors_and_shift_equal_the_hand_written_ones() -> None:
         expected = ours(image, mask)
         np.testing.assert_array_equal(result["image"], expected[0])
         np.testing.assert_array_equal(result["mask"], expected[1])
-    shift = A.Affine(translate_px={"x": 5, "y": -3}, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0, p=1)
+    shift = A.Affine(
+        translate_px={"x": 5, "y": -3}, border_mode=cv2.BORDER_CONSTANT, fill=0, fill_mask=0, p=1
+    )
     result = A.Compose([shift])(image=image, mask=mask)
     expected = hand.shift(image, mask, -3, 5)
     np.testing.assert_array_equal(result["image"], expected[0])
     np.testing.assert_array_equal(result["mask"], expected[1])
 
 
-@pytest.mark.parametrize("name", [name for name in albu.names() if name not in ("brightness", "rich")])
+@pytest.mark.parametrize(
+    "name", [name for name in albu.names() if name not in ("brightness", "rich")]
+)
 def test_albumentations_geometric_pipelines_keep_alignment(name: str) -> None:
     images, masks = pattern(count=6)
     new_images, new_masks = albu.apply(name, images, masks, p=1.0, seed=2)
@@ -277,7 +295,12 @@ def rock_scene(count: int, seed: int = 0, every: int = 5) -> tuple[np.ndarray, n
     masks = np.clip(pattern(count, seed)[1], 1, 3)  # ground: soil, bedrock, sand
     rows, cols = np.mgrid[:64, :128]
     for i in range(0, count, every):
-        cy, cx, ry, rx = rng.integers(8, 56), rng.integers(12, 116), rng.integers(3, 7), rng.integers(5, 11)
+        cy, cx, ry, rx = (
+            rng.integers(8, 56),
+            rng.integers(12, 116),
+            rng.integers(3, 7),
+            rng.integers(5, 11),
+        )
         masks[i][((rows - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 < 1] = BIG_ROCK
     return LEVELS[masks], masks
 
@@ -305,7 +328,12 @@ def test_crop_windows_hold_the_rock_keep_the_aspect_and_stay_inside() -> None:
     rng = np.random.default_rng(0)
     for _ in range(300):
         height, width = int(rng.integers(1, 30)), int(rng.integers(1, 60))
-        rock = balance.Box(int(rng.integers(0, 64 - height + 1)), int(rng.integers(0, 128 - width + 1)), height, width)
+        rock = balance.Box(
+            int(rng.integers(0, 64 - height + 1)),
+            int(rng.integers(0, 128 - width + 1)),
+            height,
+            width,
+        )
         window = balance.crop_window(rock, (64, 128), rng)
         assert 0 <= window.top and window.top + window.height <= 64
         assert 0 <= window.left and window.left + window.width <= 128
@@ -326,7 +354,9 @@ def test_rock_crops_reach_the_target_share_from_their_sources(target: float) -> 
     assert crops.images.dtype == np.uint8 and crops.masks.shape == (len(crops.images), 64, 128)
     for k in range(len(crops.images)):  # rebuild every sample from its provenance
         w = crops.windows[k]
-        image, mask = hand.crop_resize(images[crops.sources[k]], masks[crops.sources[k]], w.top, w.left, w.height, w.width)
+        image, mask = hand.crop_resize(
+            images[crops.sources[k]], masks[crops.sources[k]], w.top, w.left, w.height, w.width
+        )
         if crops.flipped[k]:
             image, mask = hand.hflip(image, mask)
         np.testing.assert_array_equal(crops.images[k], image)
@@ -358,25 +388,39 @@ def test_balancing_explains_what_it_cannot_do() -> None:
 
 def test_cutmix_pastes_rocks_sideways_and_reaches_the_share() -> None:
     images, masks = rock_scene(60)
-    mixed = balance.cutmix(images, masks, target_share=0.015, min_pixels=20, patches_per_image=2, seed=2)
+    mixed = balance.cutmix(
+        images, masks, target_share=0.015, min_pixels=20, patches_per_image=2, seed=2
+    )
     combined = np.concatenate([masks, mixed.masks])
     assert 0.015 <= balance.bigrock_share(combined) < 0.015 + 1 / len(combined)
-    assert {len(patches) for patches in mixed.patches} <= {1, 2} and 2 in {len(p) for p in mixed.patches}
+    assert {len(patches) for patches in mixed.patches} <= {1, 2} and 2 in {
+        len(p) for p in mixed.patches
+    }
     for k, patches in enumerate(mixed.patches):
         covered = np.zeros((64, 128), dtype=int)
         for patch in patches:
-            covered[balance.Box(patch.top, patch.left, patch.box.height, patch.box.width).slices] += 1
+            covered[
+                balance.Box(patch.top, patch.left, patch.box.height, patch.box.width).slices
+            ] += 1
         assert covered.max() == 1, "a patch was pasted over another"
-        expected_image, expected_mask = images[mixed.targets[k]].copy(), masks[mixed.targets[k]].copy()
+        expected_image, expected_mask = (
+            images[mixed.targets[k]].copy(),
+            masks[mixed.targets[k]].copy(),
+        )
         for patch in patches:
             assert patch.source in set(balance.source_indices(masks, 20))
-            assert patch.top == patch.box.top and abs(patch.left - patch.box.left) <= balance.MAX_SIDEWAYS
+            assert (
+                patch.top == patch.box.top
+                and abs(patch.left - patch.box.left) <= balance.MAX_SIDEWAYS
+            )
             where = balance.Box(patch.top, patch.left, patch.box.height, patch.box.width).slices
             expected_image[where] = images[patch.source][patch.box.slices]
             expected_mask[where] = masks[patch.source][patch.box.slices]
         np.testing.assert_array_equal(mixed.images[k], expected_image)
         np.testing.assert_array_equal(mixed.masks[k], expected_mask)
-    again = balance.cutmix(images, masks, target_share=0.015, min_pixels=20, patches_per_image=2, seed=2)
+    again = balance.cutmix(
+        images, masks, target_share=0.015, min_pixels=20, patches_per_image=2, seed=2
+    )
     np.testing.assert_array_equal(mixed.images, again.images)
 
 
@@ -414,22 +458,30 @@ def id_data() -> IdData:
     alien = masks[0].copy()
     alien[20:40, 40:80] = BIG_ROCK
     masks[ALIENS] = alien
-    images = np.repeat(np.arange(1, 121, dtype=np.uint8)[:, None, None], 64, axis=1).repeat(128, axis=2)
+    images = np.repeat(np.arange(1, 121, dtype=np.uint8)[:, None, None], 64, axis=1).repeat(
+        128, axis=2
+    )
     return IdData(images, masks)
 
 
 @pytest.mark.parametrize("name", ["balanced_bigrock", "augmented_bigrock", "cutmix_bigrock"])
-def test_variants_use_only_the_cleaned_images_at_the_indices(name: str, id_data: IdData, folders: Path) -> None:
+def test_variants_use_only_the_cleaned_images_at_the_indices(
+    name: str, id_data: IdData, folders: Path
+) -> None:
     rng = np.random.default_rng(0)
     train = np.sort(rng.choice(120, size=84, replace=False))
-    allowed = set((np.setdiff1d(train, ALIENS) + 1).tolist()) | {0}  # grey levels of the cleaned train images; 0: shifted in
+    allowed = set((np.setdiff1d(train, ALIENS) + 1).tolist()) | {
+        0
+    }  # grey levels of the cleaned train images; 0: shifted in
     images, masks = datasets.build(name, id_data, train, seed=1)
     assert images.dtype == np.uint8 and masks.dtype == np.uint8 and images.shape == masks.shape
     assert set(np.unique(images).tolist()) <= allowed
     cleaned = np.setdiff1d(train, ALIENS)
     np.testing.assert_array_equal(images[: len(cleaned)], id_data.train_images[cleaned])
     np.testing.assert_array_equal(masks[: len(cleaned)], id_data.train_masks[cleaned])
-    assert balance.bigrock_share(masks) >= balance.TARGET_SHARE * 0.95  # augmented copies lose edge pixels
+    assert (
+        balance.bigrock_share(masks) >= balance.TARGET_SHARE * 0.95
+    )  # augmented copies lose edge pixels
     again, _ = datasets.build(name, id_data, train, seed=1, cache=False)
     np.testing.assert_array_equal(images, again)
 
@@ -459,8 +511,12 @@ def test_pipeline_batches_match_the_spec() -> None:
     every_y = np.concatenate([y.numpy() for _, y in batches])
     np.testing.assert_allclose(every_x[..., 0], images / 255.0, atol=1e-7)
     np.testing.assert_array_equal(every_y, masks)
-    shuffled = np.concatenate([y.numpy() for _, y in make_dataset(images, masks, 4, augment=None, seed=1)])
-    assert sorted(map(bytes, shuffled)) == sorted(map(bytes, masks.astype(np.int32)))  # a permutation
+    shuffled = np.concatenate(
+        [y.numpy() for _, y in make_dataset(images, masks, 4, augment=None, seed=1)]
+    )
+    assert sorted(map(bytes, shuffled)) == sorted(
+        map(bytes, masks.astype(np.int32))
+    )  # a permutation
     assert not np.array_equal(shuffled, masks)
 
 
@@ -469,7 +525,9 @@ def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     from marslib.augment.pipeline import make_dataset
 
     images, masks = pattern(count=6, seed=2)
-    x, y = next(iter(make_dataset(images, masks, batch_size=6, augment=augment, shuffle=False, seed=4)))
+    x, y = next(
+        iter(make_dataset(images, masks, batch_size=6, augment=augment, shuffle=False, seed=4))
+    )
     new_images = np.rint(x.numpy()[..., 0] * 255).astype(np.uint8)
     new_masks = y.numpy()
     assert_aligned(new_images, new_masks, exact=True)
@@ -477,12 +535,16 @@ def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     dy_max, dx_max = hand.MAX_SHIFT if augment == "safe" else (0, 0)
     for image, mask, new_image, new_mask in zip(images, masks, new_images, new_masks, strict=True):
         candidates = []
-        for flip_rows, flip_cols in itertools.product([False, True] if augment != "hflip" else [False], [False, True]):
+        for flip_rows, flip_cols in itertools.product(
+            [False, True] if augment != "hflip" else [False], [False, True]
+        ):
             flipped = mask[::-1] if flip_rows else mask
             flipped = flipped[:, ::-1] if flip_cols else flipped
             for dy, dx in itertools.product(range(-dy_max, dy_max + 1), range(-dx_max, dx_max + 1)):
                 candidates.append(hand.shift(image, flipped, dy, dx)[1])
-        assert any(np.array_equal(new_mask, c) for c in candidates), "not a flip/shift of its own input"
+        assert any(np.array_equal(new_mask, c) for c in candidates), (
+            "not a flip/shift of its own input"
+        )
 
 
 def test_pipeline_is_deterministic_by_seed_and_varies_by_epoch() -> None:
@@ -545,13 +607,22 @@ def test_figures_draw_what_they_are_given() -> None:
     fig = plots.rock_crops_figure(images, masks, crops, samples=[0, 1])
     for row, k in zip(np.reshape(fig.axes, (2, 4)), [0, 1], strict=True):
         drawn = [p for p in row[0].patches if isinstance(p, Rectangle)]
-        assert [(r.get_x() + 0.5, r.get_y() + 0.5, r.get_width(), r.get_height()) for r in drawn] == [
-            (crops.windows[k].left, crops.windows[k].top, crops.windows[k].width, crops.windows[k].height)
+        assert [
+            (r.get_x() + 0.5, r.get_y() + 0.5, r.get_width(), r.get_height()) for r in drawn
+        ] == [
+            (
+                crops.windows[k].left,
+                crops.windows[k].top,
+                crops.windows[k].width,
+                crops.windows[k].height,
+            )
         ]
     mixed = balance.cutmix(images, masks, target_share=0.01, min_pixels=20, seed=0)
     fig = plots.cutmix_figure(images, masks, mixed, samples=[0])
     assert len(fig.axes[1].patches) == len(mixed.patches[0])
-    fig = plots.transform_gallery({"a": (images[0], masks[0]), "b": hand.hflip(images[0], masks[0])}, columns=2)
+    fig = plots.transform_gallery(
+        {"a": (images[0], masks[0]), "b": hand.hflip(images[0], masks[0])}, columns=2
+    )
     assert [ax.get_title() for ax in fig.axes[:2]] == ["a", "b"]
     measured = [Measurement("x", 1000.0, "images/s"), Measurement("y", 50.0, "images/s")]
     fig = plots.throughput_chart(measured, training_rate=100.0)
@@ -559,5 +630,7 @@ def test_figures_draw_what_they_are_given() -> None:
     table = balance.share_table(masks, np.concatenate([masks, crops.masks]))
     fig = plots.share_chart({"crops": table})
     heights = sorted(bar.get_height() for bar in fig.axes[0].patches)
-    np.testing.assert_allclose(heights, sorted(np.concatenate([table["before"], table["after"]]) * 100))
+    np.testing.assert_allclose(
+        heights, sorted(np.concatenate([table["before"], table["after"]]) * 100)
+    )
     plt.close("all")

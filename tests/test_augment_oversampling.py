@@ -18,8 +18,12 @@ def test_oversampled_positions_repeat_each_big_rock_image() -> None:
     masks[1, :4, :4] = BIG_ROCK  # 16 pixels
     masks[2, 0, :3] = BIG_ROCK  # 3 pixels: too few at min_pixels=10
     masks[4, :2, :8] = BIG_ROCK  # 16 pixels
-    np.testing.assert_array_equal(balance.oversampled_positions(masks, times=3, min_pixels=10), [1, 1, 4, 4])
-    np.testing.assert_array_equal(balance.oversampled_positions(masks, times=2, min_pixels=3), [1, 2, 4])
+    np.testing.assert_array_equal(
+        balance.oversampled_positions(masks, times=3, min_pixels=10), [1, 1, 4, 4]
+    )
+    np.testing.assert_array_equal(
+        balance.oversampled_positions(masks, times=2, min_pixels=3), [1, 2, 4]
+    )
     assert len(balance.oversampled_positions(masks, times=1, min_pixels=10)) == 0
 
 
@@ -46,14 +50,20 @@ class IdData:
 def id_data() -> IdData:
     rng = np.random.default_rng(0)
     count = 60
-    masks = rng.integers(SOIL, SAND + 1, size=(count, 64, 128)).astype(np.uint8)  # every mask differs: no aliens
+    masks = rng.integers(SOIL, SAND + 1, size=(count, 64, 128)).astype(
+        np.uint8
+    )  # every mask differs: no aliens
     masks[::7, 10:20, 30:40] = BIG_ROCK  # 100 Big Rock pixels in every 7th image
     masks[3, 0, :5] = BIG_ROCK  # 5: too few to count as a Big Rock image
-    images = np.repeat(np.arange(1, count + 1, dtype=np.uint8)[:, None, None], 64, axis=1).repeat(128, axis=2)
+    images = np.repeat(np.arange(1, count + 1, dtype=np.uint8)[:, None, None], 64, axis=1).repeat(
+        128, axis=2
+    )
     return IdData(images, masks)
 
 
-def test_oversampled_variant_is_the_cleaned_images_then_the_copies(id_data: IdData, folders: Path) -> None:
+def test_oversampled_variant_is_the_cleaned_images_then_the_copies(
+    id_data: IdData, folders: Path
+) -> None:
     train = np.arange(0, 60, 2)  # Big Rock images among them: 0, 14, 28, 42, 56
     images, masks = datasets.build("oversampled_bigrock", id_data, train, seed=0)
     np.testing.assert_array_equal(images[: len(train)], id_data.train_images[train])

@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from marslib.evaluation import submission
-
 from marslib.bench import train as train_bench
 from marslib.core.classes import NUM_CLASSES
+from marslib.evaluation import submission
 
 
 def test_random_set_is_valid_model_input() -> None:
@@ -23,13 +22,21 @@ def test_benchmark_refuses_an_unknown_scale() -> None:
         train_bench.benchmark("medium")
 
 
-def test_small_benchmark_prints_every_figure(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_small_benchmark_prints_every_figure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     calls = []
-    monkeypatch.setattr(train_bench, "marslib_throughput", lambda m, s, n, r, fast=False: calls.append((m, s, n)) or 40.0)
+    monkeypatch.setattr(
+        train_bench,
+        "marslib_throughput",
+        lambda m, s, n, r, fast=False: calls.append((m, s, n)) or 40.0,
+    )
     monkeypatch.setattr(train_bench, "pipeline_efficiency", lambda m, n, r: 97.5)
     monkeypatch.setattr(train_bench, "inference_throughput", lambda model, n, r: 400.0)
     monkeypatch.setattr(
-        train_bench, "submission_seconds", lambda model, with_pandas: {"predict and write": 30.0, "write only": 3.0}
+        train_bench,
+        "submission_seconds",
+        lambda model, with_pandas: {"predict and write": 30.0, "write only": 3.0},
     )
     monkeypatch.setattr(train_bench.tf.config, "list_physical_devices", lambda kind=None: [])
     found = {(m.what, m.value, m.unit) for m in train_bench.benchmark("small")}
@@ -50,7 +57,9 @@ def test_pipeline_efficiency_times_both_paths_on_one_model() -> None:
     assert np.isfinite(percent) and 5.0 < percent < 2000.0
 
 
-def test_submission_timing_predicts_writes_twice_and_times_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_submission_timing_predicts_writes_twice_and_times_pandas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     class Constant:
         """Stands in for a model: predicts Soil everywhere."""
 
@@ -61,7 +70,9 @@ def test_submission_timing_predicts_writes_twice_and_times_pandas(monkeypatch: p
     written = []
     original = submission.write_submission
     monkeypatch.setattr(
-        train_bench.submission, "write_submission", lambda labels, path: written.append(original(labels, path))
+        train_bench.submission,
+        "write_submission",
+        lambda labels, path: written.append(original(labels, path)),
     )
     seconds = train_bench.submission_seconds(Constant(), with_pandas=True)
     assert set(seconds) == {"predict and write", "write only", "pandas to_csv"}

@@ -30,20 +30,26 @@ def _build_one_chapter(tmp_path: Path, code: str) -> subprocess.CompletedProcess
     shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapter\n")
-    (tmp_path / "chapter.md").write_text(HEADER + f"# A chapter\n\n```{{code-cell}} ipython3\n{code}\n```\n")
+    (tmp_path / "chapter.md").write_text(
+        HEADER + f"# A chapter\n\n```{{code-cell}} ipython3\n{code}\n```\n"
+    )
     return subprocess.run(
         [str(JUPYTER_BOOK), "build", str(tmp_path)], capture_output=True, text=True, timeout=300
     )
 
 
-@pytest.mark.skipif(not JUPYTER_BOOK.exists(), reason="jupyter-book is not installed beside this Python")
+@pytest.mark.skipif(
+    not JUPYTER_BOOK.exists(), reason="jupyter-book is not installed beside this Python"
+)
 def test_a_failing_cell_fails_the_build(tmp_path: Path) -> None:
     result = _build_one_chapter(tmp_path, 'raise RuntimeError("this cell fails on purpose")')
     assert result.returncode != 0
     assert "this cell fails on purpose" in result.stdout + result.stderr
 
 
-@pytest.mark.skipif(not JUPYTER_BOOK.exists(), reason="jupyter-book is not installed beside this Python")
+@pytest.mark.skipif(
+    not JUPYTER_BOOK.exists(), reason="jupyter-book is not installed beside this Python"
+)
 def test_a_clean_cell_builds(tmp_path: Path) -> None:
     result = _build_one_chapter(tmp_path, "print(6 * 7)")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -10,10 +10,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from marslib.figures import charts
 
-from marslib.data import stats # noqa: E402
-from marslib.core.classes import PALETTE # noqa: E402
+from marslib.core.classes import PALETTE  # noqa: E402
+from marslib.data import stats  # noqa: E402
+from marslib.figures import charts
 
 # Pixels per class 2, 4, 1, 4, 1 (12 in all); image 0 holds {0, 1, 2}, image 1 {1, 3, 4}, image 2 {1}.
 MASKS = np.array(
@@ -58,13 +58,24 @@ def test_weights_figure_draws_weights_and_loss_shares() -> None:
     left, right = charts.weights_figure(MASKS, {"none": np.ones(5), "balanced": balanced}).axes
     # seaborn draws the bars hue by hue: first every class of "none", then of "balanced"
     np.testing.assert_allclose(_heights(left)[:10], np.r_[np.ones(5), balanced], rtol=1e-6)
-    np.testing.assert_allclose(_heights(right)[:10], 100 * np.r_[stats.pixel_frequencies(MASKS), np.full(5, 0.2)], rtol=1e-6)
+    np.testing.assert_allclose(
+        _heights(right)[:10],
+        100 * np.r_[stats.pixel_frequencies(MASKS), np.full(5, 0.2)],
+        rtol=1e-6,
+    )
     with pytest.raises(ValueError, match="at least one"):
         charts.weights_figure(MASKS, {})
 
 
 def test_threshold_figure_draws_the_curve() -> None:
-    curve = pd.DataFrame({"threshold": [0.1, 0.2], "candidates": [1, 3], "precision": [1.0, 2 / 3], "recall": [0.5, 1.0]})
+    curve = pd.DataFrame(
+        {
+            "threshold": [0.1, 0.2],
+            "candidates": [1, 3],
+            "precision": [1.0, 2 / 3],
+            "recall": [0.5, 1.0],
+        }
+    )
     figure = charts.threshold_figure(curve, chosen=0.2)
     ax = figure.axes[0]
     precision, recall = ax.get_lines()[:2]

@@ -31,7 +31,10 @@ def _tiny_set() -> tuple[TinyData, np.ndarray]:
     4 two-class masks and 9 distinct random masks. Image i is filled with the value i, so an
     image names its own original index. Returns the data and the alien indices."""
     rng = np.random.default_rng(1)
-    alien = np.array([[0, 0, 1, 1, 1, 1], [0, 4, 4, 1, 1, 1], [2, 4, 4, 2, 2, 2], [2, 2, 2, 2, 2, 2]], dtype=np.uint8)
+    alien = np.array(
+        [[0, 0, 1, 1, 1, 1], [0, 4, 4, 1, 1, 1], [2, 4, 4, 2, 2, 2], [2, 2, 2, 2, 2, 2]],
+        dtype=np.uint8,
+    )
     masks = np.empty((40, H, W), dtype=np.uint8)
     aliens = np.array([1, 3, 5, 8, 13, 17, 20, 22, 29, 31, 36, 39])
     soil = np.array([0, 2, 4, 6, 7, 9, 10, 11, 12, 14, 15, 16, 18, 19, 21])
@@ -106,7 +109,9 @@ def test_cleaned_indices_keep_the_given_order_and_drop_only_aliens(tiny: TinyDat
     assert len(everything) == 40 - len(planted) and not set(everything) & set(planted)
 
 
-@pytest.mark.parametrize("bad", [np.array([0, 40]), np.array([-1]), np.array([[0, 1]]), np.array([0.0, 1.0])])
+@pytest.mark.parametrize(
+    "bad", [np.array([0, 40]), np.array([-1]), np.array([[0, 1]]), np.array([0.0, 1.0])]
+)
 def test_bad_indices_are_refused(tiny: TinyData, bad: np.ndarray) -> None:
     with pytest.raises(ValueError, match="indices"):
         cleaning.cleaned_indices(tiny, bad)
@@ -115,7 +120,10 @@ def test_bad_indices_are_refused(tiny: TinyData, bad: np.ndarray) -> None:
 
 
 def test_monocolor_and_bicolor_masks(tiny: TinyData) -> None:
-    np.testing.assert_array_equal(cleaning.monocolor_indices(tiny.train_masks), [0, 2, 4, 6, 7, 9, 10, 11, 12, 14, 15, 16, 18, 19, 21])
+    np.testing.assert_array_equal(
+        cleaning.monocolor_indices(tiny.train_masks),
+        [0, 2, 4, 6, 7, 9, 10, 11, 12, 14, 15, 16, 18, 19, 21],
+    )
     np.testing.assert_array_equal(cleaning.bicolor_indices(tiny.train_masks), [23, 24, 25, 26])
 
 
@@ -149,7 +157,9 @@ def test_fixes_file_round_trip(tmp_path: Path, tiny: TinyData) -> None:
         ({"bicolor": {"23": {"9": 1}}}, "class label"),
     ],
 )
-def test_bad_fixes_files_are_refused(tmp_path: Path, tiny: TinyData, change: dict, message: str) -> None:
+def test_bad_fixes_files_are_refused(
+    tmp_path: Path, tiny: TinyData, change: dict, message: str
+) -> None:
     path = tmp_path / "fixes.json"
     cleaning.write_fixes(path, _fixes(tiny))
     record = json.loads(path.read_text())
@@ -173,7 +183,9 @@ def test_fixes_are_applied_by_original_index(tiny: TinyData) -> None:
     np.testing.assert_array_equal(both[0], expected_26)
     np.testing.assert_array_equal(both[2], expected_23)
     assert (both[2] == 3).all(), "image 23 was sand with a background edge: all sand once fixed"
-    np.testing.assert_array_equal(tiny.train_masks[indices], masks, err_msg="the inputs must not change")
+    np.testing.assert_array_equal(
+        tiny.train_masks[indices], masks, err_msg="the inputs must not change"
+    )
 
 
 def test_fixes_that_do_not_fit_the_masks_are_refused(tiny: TinyData) -> None:
@@ -194,7 +206,9 @@ def test_fixed_variants_apply_the_reviewed_file(tiny: TinyData, fixes_dir: Path)
     # image 1 is an alien and goes; 4 -> all sand, 9 -> all bedrock; 23 and 26 change only in bicolor
     assert (mono[0] == 3).all() and (mono[1] == 2).all()
     np.testing.assert_array_equal(mono[2:], tiny.train_masks[[23, 26, 30]])
-    assert (both[2] == 3).all() and (both[3] == np.where(tiny.train_masks[26] == 1, 4, tiny.train_masks[26])).all()
+    assert (both[2] == 3).all() and (
+        both[3] == np.where(tiny.train_masks[26] == 1, 4, tiny.train_masks[26])
+    ).all()
 
 
 def test_fixes_of_another_data_set_are_refused(tiny: TinyData, fixes_dir: Path) -> None:
@@ -203,8 +217,12 @@ def test_fixes_of_another_data_set_are_refused(tiny: TinyData, fixes_dir: Path) 
         cleaning.fixed_monocolor_variant(tiny, np.arange(40))
 
 
-@pytest.mark.parametrize("builder", [cleaning.fixed_monocolor_variant, cleaning.fixed_bicolor_variant])
-def test_without_a_fixes_file_the_fixed_variants_equal_cleaned_and_say_so(tiny: TinyData, fixes_dir: Path, builder) -> None:
+@pytest.mark.parametrize(
+    "builder", [cleaning.fixed_monocolor_variant, cleaning.fixed_bicolor_variant]
+)
+def test_without_a_fixes_file_the_fixed_variants_equal_cleaned_and_say_so(
+    tiny: TinyData, fixes_dir: Path, builder
+) -> None:
     with pytest.warns(UserWarning, match=r"tiny0001\.json"):
         images, masks = builder(tiny, np.arange(40), seed=0)
     clean_images, clean_masks = cleaning.cleaned_variant(tiny, np.arange(40), seed=0)
@@ -214,11 +232,20 @@ def test_without_a_fixes_file_the_fixed_variants_equal_cleaned_and_say_so(tiny: 
 
 @pytest.mark.parametrize(
     "builder",
-    [cleaning.original_variant, cleaning.cleaned_variant, cleaning.fixed_monocolor_variant, cleaning.fixed_bicolor_variant],
+    [
+        cleaning.original_variant,
+        cleaning.cleaned_variant,
+        cleaning.fixed_monocolor_variant,
+        cleaning.fixed_bicolor_variant,
+    ],
 )
-def test_variants_never_include_images_outside_the_given_indices(tiny: TinyData, fixes_dir: Path, builder) -> None:
+def test_variants_never_include_images_outside_the_given_indices(
+    tiny: TinyData, fixes_dir: Path, builder
+) -> None:
     cleaning.write_fixes(cleaning.fixes_path(tiny), _fixes(tiny))
-    given = np.array([0, 1, 2, 3, 4, 23, 30, 33])  # a "training split": 9 and 26 (fixed) are left out
+    given = np.array(
+        [0, 1, 2, 3, 4, 23, 30, 33]
+    )  # a "training split": 9 and 26 (fixed) are left out
     images, masks = builder(tiny, given, seed=3)
     origins = images[:, 0, 0]  # image i is filled with i
     assert set(origins.tolist()) <= set(given.tolist())
@@ -243,7 +270,9 @@ def test_the_110_identical_alien_masks_are_found_on_the_synthetic_set(mars) -> N
     assert len(found) == 110
     assert cleaning.score_against(found, mars.meta["alien_indices"]) == (1.0, 1.0)
     assert len(set(cleaning.array_hashes(mars.train_masks[found]))) == 1, "one identical mask"
-    assert len(set(cleaning.array_hashes(mars.train_images[found]))) == 110, "hashing the images finds nothing"
+    assert len(set(cleaning.array_hashes(mars.train_images[found]))) == 110, (
+        "hashing the images finds nothing"
+    )
     largest = cleaning.duplicate_groups(mars.train_masks)[0]
     assert len(largest) > 110 and len(np.unique(mars.train_masks[largest[0]])) == 1, (
         "the most frequent mask is a single-class one: why aliens are looked for among multi-class masks"
@@ -252,7 +281,9 @@ def test_the_110_identical_alien_masks_are_found_on_the_synthetic_set(mars) -> N
 
 def test_the_reviewed_fixes_of_the_synthetic_set_exist_and_fit_it(mars) -> None:
     path = cleaning.fixes_path(mars)
-    assert path.exists(), f"no reviewed fixes for the synthetic set {mars.fingerprint}: re-run the audit and review"
+    assert path.exists(), (
+        f"no reviewed fixes for the synthetic set {mars.fingerprint}: re-run the audit and review"
+    )
     fixes = cleaning.read_fixes(path)
     fixed = np.array(sorted(fixes.monocolor))
     assert not set(fixed) & set(mars.meta["alien_indices"])
@@ -260,7 +291,9 @@ def test_the_reviewed_fixes_of_the_synthetic_set_exist_and_fit_it(mars) -> None:
     truth = dict(zip(mars.meta["mislabeled_indices"], mars.meta["mislabeled_true_class"]))
     precision, recall = cleaning.score_against(fixed, list(truth))
     assert precision >= 0.95 and recall >= 0.9
-    assert all(fixes.monocolor[i] == truth[i] for i in fixed if i in truth), "a fix must name the true class"
+    assert all(fixes.monocolor[i] == truth[i] for i in fixed if i in truth), (
+        "a fix must name the true class"
+    )
 
 
 def test_variants_of_a_training_split_hold_only_its_images(mars) -> None:
@@ -271,17 +304,25 @@ def test_variants_of_a_training_split_hold_only_its_images(mars) -> None:
     val_hashes = set(cleaning.array_hashes(mars.train_images[val]))
     for name in ("original", "cleaned", "fixed_monocolor", "fixed_bicolor"):
         images, masks = datasets.build(name, mars, train, seed=0, cache=False)
-        assert not set(cleaning.array_hashes(images)) & val_hashes, f"{name} leaks validation images"
+        assert not set(cleaning.array_hashes(images)) & val_hashes, (
+            f"{name} leaks validation images"
+        )
         expected = len(train) if name == "original" else len(cleaning.cleaned_indices(mars, train))
         assert images.shape == masks.shape == (expected, 64, 128)
     _, fixed = datasets.build("fixed_monocolor", mars, train, cache=False)
     _, clean = datasets.build("cleaned", mars, train, cache=False)
     changed = np.flatnonzero((fixed != clean).any(axis=(1, 2)))
     kept = cleaning.cleaned_indices(mars, train)
-    assert set(kept[changed]) == set(cleaning.read_fixes(cleaning.fixes_path(mars)).monocolor) & set(train)
+    assert set(kept[changed]) == set(
+        cleaning.read_fixes(cleaning.fixes_path(mars)).monocolor
+    ) & set(train)
 
 
-def test_fixes_are_keyed_by_generator_for_synthetic_data_and_by_content_otherwise(tiny: TinyData) -> None:
+def test_fixes_are_keyed_by_generator_for_synthetic_data_and_by_content_otherwise(
+    tiny: TinyData,
+) -> None:
     assert cleaning.data_key(tiny) == "tiny0001"
-    synthetic = TinyData(tiny.train_images, tiny.train_masks, source="synthetic", meta={"version": 3, "seed": 7})
+    synthetic = TinyData(
+        tiny.train_images, tiny.train_masks, source="synthetic", meta={"version": 3, "seed": 7}
+    )
     assert cleaning.data_key(synthetic) == f"synthetic-v3-s7-n{len(tiny.train_masks)}"

@@ -22,7 +22,9 @@ def small(module_folders: Path) -> MarsData:
 def _real_format(n: int = 4, m: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Arrays shaped like the real file: float64 training_set (n, 2, 64, 128), test_set (m, 64, 128)."""
     rng = np.random.default_rng(seed)
-    training_set = np.stack([rng.integers(0, 256, (n, 64, 128)), rng.integers(0, 5, (n, 64, 128))], axis=1).astype(np.float64)
+    training_set = np.stack(
+        [rng.integers(0, 256, (n, 64, 128)), rng.integers(0, 5, (n, 64, 128))], axis=1
+    ).astype(np.float64)
     return training_set, rng.integers(0, 256, (m, 64, 128)).astype(np.float64)
 
 
@@ -31,11 +33,17 @@ def _write(path: Path, **arrays: np.ndarray) -> Path:
     return path
 
 
-def test_round_trip_through_the_real_format_read_the_plain_way(small: MarsData, tmp_path: Path) -> None:
+def test_round_trip_through_the_real_format_read_the_plain_way(
+    small: MarsData, tmp_path: Path
+) -> None:
     path = mars_data.save_npz(small, tmp_path / "export.npz")
     with np.load(path) as npz:
         assert sorted(npz.files) == ["test_set", "training_set"]  # no test labels in the file
-        assert npz["training_set"].shape == (120, 2, 64, 128) and npz["test_set"].shape == (30, 64, 128)
+        assert npz["training_set"].shape == (120, 2, 64, 128) and npz["test_set"].shape == (
+            30,
+            64,
+            128,
+        )
         assert np.issubdtype(npz["training_set"].dtype, np.floating)
         np.testing.assert_array_equal(npz["training_set"][:, 0], small.train_images)
         np.testing.assert_array_equal(npz["training_set"][:, 1], small.train_masks)
@@ -54,7 +62,9 @@ def test_save_npz_wants_an_npz_name(small: MarsData, tmp_path: Path) -> None:
 
 def test_reads_a_file_written_like_the_real_one(tmp_path: Path) -> None:
     training_set, test_set = _real_format()
-    loaded = mars_data.load(_write(tmp_path / "real.npz", training_set=training_set, test_set=test_set))
+    loaded = mars_data.load(
+        _write(tmp_path / "real.npz", training_set=training_set, test_set=test_set)
+    )
     np.testing.assert_array_equal(loaded.train_images, training_set[:, 0].astype(np.uint8))
     np.testing.assert_array_equal(loaded.train_masks, training_set[:, 1].astype(np.uint8))
     np.testing.assert_array_equal(loaded.test_images, test_set.astype(np.uint8))
@@ -199,11 +209,16 @@ def test_marsdata_checks_its_arrays(small: MarsData) -> None:
 
 
 def test_fingerprint_follows_the_content(small: MarsData) -> None:
-    same = MarsData(small.train_images.copy(), small.train_masks.copy(), small.test_images.copy(), None, "copy")
+    same = MarsData(
+        small.train_images.copy(), small.train_masks.copy(), small.test_images.copy(), None, "copy"
+    )
     assert same.fingerprint == small.fingerprint and len(small.fingerprint) == 12
     changed = small.train_masks.copy()
     changed[3, 10, 10] = (changed[3, 10, 10] + 1) % 5
-    assert MarsData(small.train_images, changed, small.test_images, None, "x").fingerprint != small.fingerprint
+    assert (
+        MarsData(small.train_images, changed, small.test_images, None, "x").fingerprint
+        != small.fingerprint
+    )
 
 
 def test_to_model_input() -> None:
@@ -235,7 +250,9 @@ def test_split_is_disjoint_complete_seeded_and_stratified() -> None:
     for seed in range(5):
         train, val = mars_data.split(data, 0.2, seed)
         assert (train < 10).sum() == 8 and (val < 10).sum() == 2
-    np.testing.assert_array_equal(mars_data.split(data, 0.2, 3)[1], mars_data.split(data, 0.2, 3)[1])
+    np.testing.assert_array_equal(
+        mars_data.split(data, 0.2, 3)[1], mars_data.split(data, 0.2, 3)[1]
+    )
     assert not np.array_equal(mars_data.split(data, 0.2, 3)[1], mars_data.split(data, 0.2, 4)[1])
 
 
@@ -262,7 +279,9 @@ def test_data_command_generates_describes_and_exports(
     assert cli.main(["data", "generate", "--seed", "2", "--train", "20", "--test", "5"]) == 0
     assert "read from cache" in capsys.readouterr().out
 
-    monkeypatch.setattr(mars_data, "synthetic_data", lambda seed=0: mars_data.MarsData(*_tiny_synthetic()))
+    monkeypatch.setattr(
+        mars_data, "synthetic_data", lambda seed=0: mars_data.MarsData(*_tiny_synthetic())
+    )
     out = folders / "export.npz"
     assert cli.main(["data", "export", str(out), "--seed", "2"]) == 0
     assert np.load(out)["training_set"].shape == (3, 2, 64, 128)

@@ -11,10 +11,9 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from marslib import models  # noqa: E402
 from marslib.figures import diagrams
-
-from marslib import models # noqa: E402
-from marslib.models.blocks import AttentionGate # noqa: E402
+from marslib.models.blocks import AttentionGate  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -26,8 +25,16 @@ def close_figures():
 def _boxes(figure: Figure) -> dict[str, str]:
     """{key: label text} of every box of a diagram."""
     ax = figure.axes[0]
-    keys = [p.get_gid().removeprefix("block:") for p in ax.patches if (p.get_gid() or "").startswith("block:")]
-    labels = {t.get_gid().removeprefix("label:"): t.get_text() for t in ax.texts if (t.get_gid() or "").startswith("label:")}
+    keys = [
+        p.get_gid().removeprefix("block:")
+        for p in ax.patches
+        if (p.get_gid() or "").startswith("block:")
+    ]
+    labels = {
+        t.get_gid().removeprefix("label:"): t.get_text()
+        for t in ax.texts
+        if (t.get_gid() or "").startswith("label:")
+    }
     assert sorted(labels) == sorted(keys), "every box must have exactly one label"
     return labels
 
@@ -50,8 +57,12 @@ def _shape(label: str) -> tuple[int, ...]:
 
 def _assert_boxes_match_model(figure: Figure, model) -> None:
     for key, label in _boxes(figure).items():
-        layer_shape = tuple(model.get_layer(key).output.shape[1:])  # raises if the box names no layer
-        assert _shape(label) == layer_shape, f"box {key!r} says {label!r}, the layer outputs {layer_shape}"
+        layer_shape = tuple(
+            model.get_layer(key).output.shape[1:]
+        )  # raises if the box names no layer
+        assert _shape(label) == layer_shape, (
+            f"box {key!r} says {label!r}, the layer outputs {layer_shape}"
+        )
 
 
 CASES = [
@@ -67,7 +78,9 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "overrides"), CASES, ids=[f"{n}-{o}" for n, o in CASES])
-def test_every_box_is_a_layer_of_the_model_with_its_output_shape(name: str, overrides: dict) -> None:
+def test_every_box_is_a_layer_of_the_model_with_its_output_shape(
+    name: str, overrides: dict
+) -> None:
     figure = diagrams.draw(name, "quick", **overrides)
     _assert_boxes_match_model(figure, models.build(name, size="quick", **overrides))
 
@@ -79,7 +92,9 @@ def test_unet_has_two_stages_per_level_and_one_skip_per_level(depth: int) -> Non
     assert len(boxes) == 2 * depth + 3
     assert sum(key.startswith("enc") for key in boxes) == depth
     assert sum(key.startswith("dec") for key in boxes) == depth
-    assert sorted(_arrows(figure, "skip")) == sorted((f"enc{i}_b_relu", f"dec{i}_b_relu") for i in range(1, depth + 1))
+    assert sorted(_arrows(figure, "skip")) == sorted(
+        (f"enc{i}_b_relu", f"dec{i}_b_relu") for i in range(1, depth + 1)
+    )
     assert _arrows(figure, "query") == []
 
 
@@ -97,7 +112,9 @@ def test_deeplabv3_has_one_aspp_branch_per_rate_plus_1x1_and_image_pooling_and_n
 def test_wnet_chains_two_unets_through_the_concatenation_of_image_and_coarse_output() -> None:
     figure = diagrams.wnet(base_filters=6, depth=3)
     boxes = _boxes(figure)
-    assert len(boxes) == 1 + 2 * (2 * 3 + 1) + 3  # image, two U-Nets, coarse head, concat, refined head
+    assert (
+        len(boxes) == 1 + 2 * (2 * 3 + 1) + 3
+    )  # image, two U-Nets, coarse head, concat, refined head
     flow = _arrows(figure, "flow")
     assert ("image", "refine_input") in flow and ("coarse", "refine_input") in flow
     assert ("refine_input", "refine_enc1_b_relu") in flow
@@ -110,7 +127,11 @@ def test_pyramid_has_one_path_per_bin_between_pooled_features_and_merge() -> Non
     boxes = _boxes(figure)
     paths = sorted(key for key in boxes if key.startswith("ppm_pool"))
     assert paths == ["ppm_pool1_b_relu", "ppm_pool2_b_relu", "ppm_pool4_b_relu"]
-    assert [_shape(boxes[p]) for p in paths] == [(1, 1, 21), (2, 2, 21), (4, 4, 21)]  # 64 filters // 3 paths
+    assert [_shape(boxes[p]) for p in paths] == [
+        (1, 1, 21),
+        (2, 2, 21),
+        (4, 4, 21),
+    ]  # 64 filters // 3 paths
     flow = _arrows(figure, "flow")
     assert all(("enc3_pool", p) in flow and (p, "ppm_merge_relu") in flow for p in paths)
     with pytest.raises(ValueError, match="divide"):
@@ -118,13 +139,21 @@ def test_pyramid_has_one_path_per_bin_between_pooled_features_and_merge() -> Non
 
 
 def test_attention_psp_adds_one_gate_per_skip_queried_from_one_level_deeper() -> None:
-    plain, gated = diagrams.pspnet(base_filters=8, depth=3), diagrams.attention_psp(base_filters=8, depth=3)
+    plain, gated = (
+        diagrams.pspnet(base_filters=8, depth=3),
+        diagrams.attention_psp(base_filters=8, depth=3),
+    )
     gates = sorted(set(_boxes(gated)) - set(_boxes(plain)))
     assert gates == ["dec1_gate", "dec2_gate", "dec3_gate"]
     assert sorted(_arrows(gated, "query")) == [
-        ("dec2_b_relu", "dec1_gate"), ("dec3_b_relu", "dec2_gate"), ("ppm_merge_relu", "dec3_gate"),
+        ("dec2_b_relu", "dec1_gate"),
+        ("dec3_b_relu", "dec2_gate"),
+        ("ppm_merge_relu", "dec3_gate"),
     ]
-    assert ("enc1_b_relu", "dec1_gate") in _arrows(gated, "skip") and ("dec1_gate", "dec1_b_relu") in _arrows(gated, "skip")
+    assert ("enc1_b_relu", "dec1_gate") in _arrows(gated, "skip") and (
+        "dec1_gate",
+        "dec1_b_relu",
+    ) in _arrows(gated, "skip")
 
 
 def test_attention_gate_shapes_match_the_layer() -> None:
@@ -132,7 +161,9 @@ def test_attention_gate_shapes_match_the_layer() -> None:
     gating = np.zeros((1, 8, 16, 64), dtype="float32")
     gate = AttentionGate(filters=16)
     gate([skip, gating])
-    boxes = _boxes(diagrams.attention_gate(skip_shape=(16, 32, 32), gating_shape=(8, 16, 64), filters=16))
+    boxes = _boxes(
+        diagrams.attention_gate(skip_shape=(16, 32, 32), gating_shape=(8, 16, 64), filters=16)
+    )
     assert len(boxes) == 8
     assert _shape(boxes["key"]) == tuple(gate.key(skip).shape[1:])
     assert _shape(boxes["query"]) == tuple(gate.query(gating).shape[1:])
@@ -143,8 +174,13 @@ def test_attention_gate_shapes_match_the_layer() -> None:
 
 
 def test_legend_lists_exactly_the_kinds_drawn() -> None:
-    legend = [t.get_text() for t in diagrams.unet(base_filters=4, depth=2).axes[0].get_legend().get_texts()]
-    expected = [diagrams.BOX_KINDS[k][1] for k in ("io", "encoder", "bottleneck", "decoder", "head")]
+    legend = [
+        t.get_text()
+        for t in diagrams.unet(base_filters=4, depth=2).axes[0].get_legend().get_texts()
+    ]
+    expected = [
+        diagrams.BOX_KINDS[k][1] for k in ("io", "encoder", "bottleneck", "decoder", "head")
+    ]
     assert legend == expected + [diagrams.ARROW_KINDS[k][2] for k in ("flow", "skip")]
 
 
@@ -181,6 +217,12 @@ def test_atrous_taps_are_nine_pixels_rate_apart(rate: int) -> None:
 
 def test_atrous_kernels_draws_one_panel_per_rate() -> None:
     figure = diagrams.atrous_kernels((1, 2, 4))
-    assert [ax.get_title() for ax in figure.axes] == ["rate 1: sees 3×3", "rate 2: sees 5×5", "rate 4: sees 9×9"]
+    assert [ax.get_title() for ax in figure.axes] == [
+        "rate 1: sees 3×3",
+        "rate 2: sees 5×5",
+        "rate 4: sees 9×9",
+    ]
     for ax, rate in zip(figure.axes, (1, 2, 4)):
-        np.testing.assert_array_equal(ax.get_images()[0].get_array(), diagrams.atrous_taps(rate, 11))
+        np.testing.assert_array_equal(
+            ax.get_images()[0].get_array(), diagrams.atrous_taps(rate, 11)
+        )

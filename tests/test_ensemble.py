@@ -8,12 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from marslib.evaluation import ensemble
-from marslib import models
-
-from marslib import metrics
+from marslib import metrics, models
 from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.data import to_model_input
+from marslib.evaluation import ensemble
 
 
 def images(count: int = 4, seed: int = 0) -> np.ndarray:
@@ -24,9 +22,17 @@ def lopsided_model() -> keras.Model:
     """A model that is not flip-equivariant: its logits lean on the column index and on a
     left-right asymmetric convolution, so the mirror of an image gets another answer."""
     inputs = keras.Input((*IMAGE_SHAPE, 1))
-    columns = keras.ops.ones_like(inputs) * np.linspace(-3.0, 3.0, IMAGE_SHAPE[1], dtype=np.float32)[None, None, :, None]
+    columns = (
+        keras.ops.ones_like(inputs)
+        * np.linspace(-3.0, 3.0, IMAGE_SHAPE[1], dtype=np.float32)[None, None, :, None]
+    )
     features = keras.layers.Concatenate()([inputs, columns])
-    logits = keras.layers.Conv2D(NUM_CLASSES, (3, 5), padding="same", kernel_initializer=keras.initializers.RandomNormal(seed=4))(features)
+    logits = keras.layers.Conv2D(
+        NUM_CLASSES,
+        (3, 5),
+        padding="same",
+        kernel_initializer=keras.initializers.RandomNormal(seed=4),
+    )(features)
     return keras.Model(inputs, keras.layers.Softmax()(logits))
 
 
@@ -34,7 +40,9 @@ def test_flip_averaging_undoes_the_mirror_exactly() -> None:
     model, pictures = lopsided_model(), images()
     x = to_model_input(pictures)
     plain, of_mirror = model.predict(x, verbose=0), model.predict(x[:, :, ::-1], verbose=0)
-    assert not np.allclose(plain, of_mirror[:, :, ::-1], atol=1e-3)  # the test model is not flip-equivariant
+    assert not np.allclose(
+        plain, of_mirror[:, :, ::-1], atol=1e-3
+    )  # the test model is not flip-equivariant
     expected = np.argmax((plain + of_mirror[:, :, ::-1]) / 2, axis=-1)
     not_undone = np.argmax((plain + of_mirror) / 2, axis=-1)
     assert np.mean(expected != not_undone) > 0.05  # forgetting to mirror back would be caught
@@ -47,7 +55,9 @@ def test_flip_averaged_labels_mirror_with_the_image() -> None:
     of_mirrors = models.predict(model, np.ascontiguousarray(pictures[:, :, ::-1]), flip=True)
     np.testing.assert_array_equal(of_mirrors, averaged[:, :, ::-1])
     plain = models.predict(model, pictures)
-    assert not np.array_equal(models.predict(model, np.ascontiguousarray(pictures[:, :, ::-1])), plain[:, :, ::-1])
+    assert not np.array_equal(
+        models.predict(model, np.ascontiguousarray(pictures[:, :, ::-1])), plain[:, :, ::-1]
+    )
 
 
 def members(count: int = 3) -> list[keras.Model]:
@@ -86,8 +96,10 @@ def test_evaluate_models_scores_each_model_with_and_without_flips() -> None:
     predicted = models.predict(lopsided_model(), pictures, flip=True)
     row = table.loc[("lopsided", True)]
     assert row["mIoU"] == pytest.approx(metrics.competition_miou(masks, predicted))
-    np.testing.assert_allclose(row[["Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"]].to_numpy(float),
-                               metrics.per_class_iou(masks, predicted))
+    np.testing.assert_allclose(
+        row[["Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"]].to_numpy(float),
+        metrics.per_class_iou(masks, predicted),
+    )
     assert {"background recall", "terrain called background", "5-class mIoU"} <= set(table.columns)
     with pytest.raises(ValueError, match="no model"):
         ensemble.evaluate_models({}, pictures, masks)

@@ -14,14 +14,12 @@ from sklearn.metrics import jaccard_score
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from marslib import metrics
-from marslib.models import inference
-from marslib import models
-from marslib.figures import results
-from marslib.analysis import table1
-from marslib import training
 
-from marslib.data import to_model_input # noqa: E402
+from marslib import metrics, models, training
+from marslib.analysis import table1
+from marslib.data import to_model_input  # noqa: E402
+from marslib.figures import results
+from marslib.models import inference
 
 RNG = np.random.default_rng(0)
 IMAGES = RNG.integers(0, 256, (7, 64, 128), dtype=np.uint8)
@@ -34,7 +32,9 @@ def model() -> keras.Model:
     return models.build("unet", base_filters=4, depth=2)
 
 
-def test_predict_is_the_argmax_of_keras_predict_across_chunks(model: keras.Model, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_predict_is_the_argmax_of_keras_predict_across_chunks(
+    model: keras.Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(inference, "CHUNK", 3)  # 7 images: chunks of 3, 3 and 1
     expected = model.predict(to_model_input(IMAGES), verbose=0).argmax(axis=-1)
     predicted = models.predict(model, IMAGES, batch_size=2)
@@ -46,7 +46,9 @@ def test_flip_averages_with_the_mirrored_prediction(model: keras.Model) -> None:
     inputs = to_model_input(IMAGES)
     plain = model.predict(inputs, verbose=0)
     mirrored = model.predict(inputs[:, :, ::-1], verbose=0)[:, :, ::-1]
-    np.testing.assert_array_equal(models.predict(model, IMAGES, flip=True), ((plain + mirrored) / 2).argmax(axis=-1))
+    np.testing.assert_array_equal(
+        models.predict(model, IMAGES, flip=True), ((plain + mirrored) / 2).argmax(axis=-1)
+    )
 
 
 def test_predict_refuses_float_images(model: keras.Model) -> None:
@@ -55,13 +57,18 @@ def test_predict_refuses_float_images(model: keras.Model) -> None:
 
 
 def test_scores_match_scikit_learn_on_the_scored_pixels() -> None:
-    predicted = np.where(RNG.random(MASKS.shape) < 0.6, MASKS, RNG.integers(0, 5, MASKS.shape)).astype(np.uint8)
+    predicted = np.where(
+        RNG.random(MASKS.shape) < 0.6, MASKS, RNG.integers(0, 5, MASKS.shape)
+    ).astype(np.uint8)
     found = metrics.scores(MASKS, predicted)
     scored = MASKS != 0
     expected = jaccard_score(MASKS[scored], predicted[scored], labels=[1, 2, 3, 4], average=None)
     np.testing.assert_allclose(list(found["per_class_iou"].values()), expected)
     assert found["miou"] == pytest.approx(expected.mean())
-    assert list(found["per_class_iou"]) == ["Soil", "Bedrock", "Sand", "Big Rock"] and found["images"] == 7
+    assert (
+        list(found["per_class_iou"]) == ["Soil", "Bedrock", "Sand", "Big Rock"]
+        and found["images"] == 7
+    )
 
 
 def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
@@ -69,8 +76,12 @@ def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
     guess = np.array([[[1, 2, 2, 2]], [[1, 1, 1, 1]], [[3, 0, 4, 4]]], dtype=np.uint8)
     # Image 0: soil 1/2, bedrock 2/3. Image 1: only background truth. Image 2: sand 1/2, Big Rock 1/1
     # (the pixel predicted Big Rock over true background is ignored).
-    np.testing.assert_allclose(metrics.per_image_miou(truth, guess), [(1 / 2 + 2 / 3) / 2, np.nan, (1 / 2 + 1) / 2])
-    predicted = np.where(RNG.random(MASKS.shape) < 0.5, MASKS, RNG.integers(0, 5, MASKS.shape)).astype(np.uint8)
+    np.testing.assert_allclose(
+        metrics.per_image_miou(truth, guess), [(1 / 2 + 2 / 3) / 2, np.nan, (1 / 2 + 1) / 2]
+    )
+    predicted = np.where(
+        RNG.random(MASKS.shape) < 0.5, MASKS, RNG.integers(0, 5, MASKS.shape)
+    ).astype(np.uint8)
     for index, value in enumerate(metrics.per_image_miou(MASKS, predicted)):
         keep = MASKS[index] != 0
         t, p = MASKS[index][keep], predicted[index][keep]
@@ -81,12 +92,22 @@ def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
 def test_confusion_heatmap_shows_row_shares_of_the_confusion_matrix() -> None:
     predicted = np.roll(MASKS, 1, axis=2)
     ax = results.confusion_heatmap(MASKS, predicted)
-    expected = sk_confusion_matrix(MASKS.ravel(), predicted.ravel(), labels=range(5), normalize="true")
+    expected = sk_confusion_matrix(
+        MASKS.ravel(), predicted.ravel(), labels=range(5), normalize="true"
+    )
     shown = np.array([float(text.get_text()) for text in ax.texts]).reshape(5, 5)
     np.testing.assert_allclose(shown, expected, atol=0.005)
-    assert [t.get_text() for t in ax.get_xticklabels()] == ["Background", "Soil", "Bedrock", "Sand", "Big Rock"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "Background",
+        "Soil",
+        "Bedrock",
+        "Sand",
+        "Big Rock",
+    ]
     counts = results.confusion_heatmap(MASKS, predicted, normalize=False)
-    assert [int(t.get_text()) for t in counts.texts] == metrics.confusion_matrix(MASKS, predicted).ravel().tolist()
+    assert [int(t.get_text()) for t in counts.texts] == metrics.confusion_matrix(
+        MASKS, predicted
+    ).ravel().tolist()
     plt.close("all")
 
 
@@ -108,7 +129,13 @@ def test_prediction_gallery_has_four_panels_per_image() -> None:
 
 
 HISTORY = pd.DataFrame(
-    {"epoch": [0, 1, 2], "loss": [1.0, 0.8, 0.7], "miou": [0.2, 0.3, 0.4], "val_loss": [1.1, 0.9, 0.95], "val_miou": [0.1, 0.3, 0.25]}
+    {
+        "epoch": [0, 1, 2],
+        "loss": [1.0, 0.8, 0.7],
+        "miou": [0.2, 0.3, 0.4],
+        "val_loss": [1.1, 0.9, 0.95],
+        "val_miou": [0.1, 0.3, 0.25],
+    }
 )
 
 
@@ -116,15 +143,31 @@ def _record(name: str, val: float | None, test: float | None, seconds: float) ->
     def split(value: float | None) -> dict | None:
         if value is None:
             return None
-        return {"miou": value, "per_class_iou": {"Soil": value, "Bedrock": 0.5, "Sand": 0.6, "Big Rock": 0.1}, "images": 3}
+        return {
+            "miou": value,
+            "per_class_iou": {"Soil": value, "Bedrock": 0.5, "Sand": 0.6, "Big Rock": 0.1},
+            "images": 3,
+        }
 
-    experiment = training.Experiment(name=name, model="pspnet", variant="cleaned", loss="scce", epochs=3)
+    experiment = training.Experiment(
+        name=name, model="pspnet", variant="cleaned", loss="scce", epochs=3
+    )
     return training.RunRecord(
         directory=Path(name),
         experiment=experiment,
         history=HISTORY,
-        metrics={"val": split(val), "test": split(test), "best_epoch": 1, "epochs_run": 3, "parameters": 1234},
-        provenance={"train_seconds": seconds, "data_source": "synthetic", "device": "CPU: x86_64, 2 cores"},
+        metrics={
+            "val": split(val),
+            "test": split(test),
+            "best_epoch": 1,
+            "epochs_run": 3,
+            "parameters": 1234,
+        },
+        provenance={
+            "train_seconds": seconds,
+            "data_source": "synthetic",
+            "device": "CPU: x86_64, 2 cores",
+        },
     )
 
 
@@ -147,7 +190,9 @@ def test_results_table_one_row_per_record() -> None:
     assert table.loc["first", "val mIoU"] == 0.3 and np.isnan(table.loc["final", "val mIoU"])
     assert table.loc["final", "test mIoU"] == 0.4 and table.loc["final", "Soil IoU"] == 0.4
     assert (table["per-class split"] == "test").all() and table.loc["first", "Big Rock IoU"] == 0.1
-    assert table.loc["first", "training time (s)"] == 10.0 and table.loc["first", "parameters"] == 1234
+    assert (
+        table.loc["first", "training time (s)"] == 10.0 and table.loc["first", "parameters"] == 1234
+    )
     assert {"model", "dataset", "loss", "data source", "profile", "device"} <= set(table.columns)
     by_val = table1.results_table(records, per_class="val")
     assert by_val.loc["first", "Soil IoU"] == 0.3 and np.isnan(by_val.loc["final", "Soil IoU"])

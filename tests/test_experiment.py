@@ -28,18 +28,29 @@ TINY = {
 def test_profile_values_fill_what_is_left_open() -> None:
     quick = training.Experiment(name="a", model="unet", profile="quick")
     full = training.Experiment(name="a", model="unet", profile="full")
-    for experiment, chosen in ((quick, marslib.PROFILES["quick"]), (full, marslib.PROFILES["full"])):
+    for experiment, chosen in (
+        (quick, marslib.PROFILES["quick"]),
+        (full, marslib.PROFILES["full"]),
+    ):
         assert experiment.epochs == chosen.epochs and experiment.batch_size == chosen.batch_size
         assert experiment.model_size == chosen.model_size and experiment.patience == chosen.patience
-        assert experiment.train_limit == (chosen.train_limit or 0) and experiment.learning_rate == chosen.learning_rate
+        assert (
+            experiment.train_limit == (chosen.train_limit or 0)
+            and experiment.learning_rate == chosen.learning_rate
+        )
         assert experiment.schedule == chosen.schedule
     assert training.Experiment(name="a", model="unet", profile="quick", epochs=2).epochs == 2
-    assert training.Experiment(name="a", model="unet", profile="quick", schedule="constant").schedule == "constant"
+    assert (
+        training.Experiment(name="a", model="unet", profile="quick", schedule="constant").schedule
+        == "constant"
+    )
     assert (quick.schedule, full.schedule) == ("cosine", "constant")
 
 
 def test_round_trip_through_a_dict_and_json() -> None:
-    experiment = training.Experiment.from_dict({**TINY, "loss": "weighted_scce", "class_weights": [0, 1, 1, 1, 5.5]})
+    experiment = training.Experiment.from_dict(
+        {**TINY, "loss": "weighted_scce", "class_weights": [0, 1, 1, 1, 5.5]}
+    )
     again = training.Experiment.from_dict(json.loads(json.dumps(experiment.to_dict())))
     assert again == experiment and again.class_weights == (0.0, 1.0, 1.0, 1.0, 5.5)
 

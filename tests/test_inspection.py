@@ -11,13 +11,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from marslib.figures import attention
-from marslib.figures import results
+from marslib import models  # noqa: E402
 from marslib.analysis import inspection
-
-from marslib import models # noqa: E402
-from marslib.core.classes import colorize # noqa: E402
-from marslib.data import to_model_input # noqa: E402
+from marslib.core.classes import colorize  # noqa: E402
+from marslib.data import to_model_input  # noqa: E402
+from marslib.figures import attention, results
 
 
 @pytest.fixture(autouse=True)
@@ -48,16 +46,25 @@ def _images(count: int = 2, shape: tuple[int, int] = (8, 16)) -> np.ndarray:
 
 
 @pytest.mark.parametrize(("convs", "side"), [(1, 3), (2, 5), (3, 7)])
-def test_receptive_field_of_stacked_3x3_convolutions_is_a_square_of_known_side(convs: int, side: int) -> None:
+def test_receptive_field_of_stacked_3x3_convolutions_is_a_square_of_known_side(
+    convs: int, side: int
+) -> None:
     field = inspection.receptive_field(_convs(convs), row=4, column=8, image=_images(1)[0])
     rows, columns = np.nonzero(field > 1e-9)
     half = side // 2
-    assert (rows.min(), rows.max(), columns.min(), columns.max()) == (4 - half, 4 + half, 8 - half, 8 + half)
+    assert (rows.min(), rows.max(), columns.min(), columns.max()) == (
+        4 - half,
+        4 + half,
+        8 - half,
+        8 + half,
+    )
     assert field.shape == (8, 16) and field.sum() == pytest.approx(1.0)
 
 
 def test_global_pooling_makes_the_receptive_field_the_whole_image() -> None:
-    field = inspection.receptive_field(_convs(1, pooled_branch=True), row=0, column=0, image=_images(1)[0])
+    field = inspection.receptive_field(
+        _convs(1, pooled_branch=True), row=0, column=0, image=_images(1)[0]
+    )
     assert (field > 0).all()
     with pytest.raises(ValueError, match="outside"):
         inspection.receptive_field(_convs(1), row=8, column=0)
@@ -65,17 +72,23 @@ def test_global_pooling_makes_the_receptive_field_the_whole_image() -> None:
 
 def test_default_image_gives_an_untrained_unet_a_field() -> None:
     keras.utils.set_random_seed(3)
-    field = inspection.receptive_field(models.build("unet", depth=2, base_filters=4), row=32, column=64)
+    field = inspection.receptive_field(
+        models.build("unet", depth=2, base_filters=4), row=32, column=64
+    )
     assert field.sum() == pytest.approx(1.0) and field[32, 64] > 0
 
 
-def test_gate_coefficients_are_what_the_gate_multiplies_its_skip_by(gated_model: keras.Model) -> None:
+def test_gate_coefficients_are_what_the_gate_multiplies_its_skip_by(
+    gated_model: keras.Model,
+) -> None:
     model = gated_model
     images = _images(2, (64, 128))
     alpha = inspection.gate_coefficients(model, images, "dec1_gate")
     assert alpha.shape == (2, 64, 128) and alpha.min() >= 0 and alpha.max() <= 1
     gate = model.get_layer("dec1_gate")
-    skip, gated = keras.Model(model.input, [gate.input[0], gate.output]).predict(to_model_input(images), verbose=0)
+    skip, gated = keras.Model(model.input, [gate.input[0], gate.output]).predict(
+        to_model_input(images), verbose=0
+    )
     np.testing.assert_allclose(gated, skip * alpha[..., None], rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="no attention gate"):
         inspection.gate_coefficients(model, images, "enc1_b_relu")
@@ -98,7 +111,12 @@ def test_comparison_gallery_shows_truth_and_each_model_per_row() -> None:
     perfect, wrong = masks.copy(), np.full_like(masks, 2)
     figure = results.comparison_gallery(images, masks, {"A": perfect, "B": wrong}, indices=[2, 0])
     axes = np.array(figure.axes).reshape(2, 4)
-    assert [ax.get_title() for ax in axes[0]] == ["image 2", "truth", "A (mIoU 1.00)", "B (mIoU 0.00)"]
+    assert [ax.get_title() for ax in axes[0]] == [
+        "image 2",
+        "truth",
+        "A (mIoU 1.00)",
+        "B (mIoU 0.00)",
+    ]
     np.testing.assert_allclose(axes[1, 3].get_images()[0].get_array(), colorize(wrong[0]))
     with pytest.raises(ValueError, match="shape"):
         results.comparison_gallery(images, masks, {"A": perfect[:1]}, indices=[0])
@@ -128,4 +146,6 @@ def test_attention_gallery_shows_every_gate_coarsest_first(gated_model: keras.Mo
     expected = inspection.gate_coefficients(model, images[[0]], "dec1_gate")[0]
     np.testing.assert_allclose(panels[9].get_images()[0].get_array(), expected, rtol=1e-5)
     with pytest.raises(ValueError, match="attention gates"):
-        attention.attention_gallery(models.build("pspnet", size="quick"), images, masks, indices=[0])
+        attention.attention_gallery(
+            models.build("pspnet", size="quick"), images, masks, indices=[0]
+        )

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from marslib.data import cleaning, label_audit
 from marslib.core.classes import BEDROCK, SAND, SOIL
+from marslib.data import cleaning, label_audit
 
 H, W = 64, 128
 
@@ -30,7 +30,11 @@ def _texture(label: int, rng: np.random.Generator) -> np.ndarray:
     if label == SOIL:
         picture = 128 + 25 * rng.standard_normal((H, W))
     elif label == SAND:
-        picture = 128 + 30 * np.sin(2 * np.pi * y / rng.uniform(7, 11) + rng.uniform(0, 6)) + 3 * rng.standard_normal((H, W))
+        picture = (
+            128
+            + 30 * np.sin(2 * np.pi * y / rng.uniform(7, 11) + rng.uniform(0, 6))
+            + 3 * rng.standard_normal((H, W))
+        )
     else:
         plates = rng.uniform(100, 160, (4, 8))[y // 16, x // 16]
         cracks = (y % 16 == 0) | (x % 16 == 0)
@@ -44,8 +48,12 @@ def _textured_set() -> tuple[TinyData, dict[int, int]]:
     Returns the data and {index: true class} of the wrong labels."""
     rng = np.random.default_rng(0)
     labels = np.repeat([SOIL, BEDROCK, SAND], 12)
-    images = np.stack([_texture(c, rng) for c in labels] + [_texture(SAND, rng), _texture(SAND, rng)])
-    masks = np.concatenate([np.broadcast_to(labels[:, None, None], (36, H, W)), np.full((2, H, W), SAND)]).astype(np.uint8)
+    images = np.stack(
+        [_texture(c, rng) for c in labels] + [_texture(SAND, rng), _texture(SAND, rng)]
+    )
+    masks = np.concatenate(
+        [np.broadcast_to(labels[:, None, None], (36, H, W)), np.full((2, H, W), SAND)]
+    ).astype(np.uint8)
     masks[36:, : H // 2] = 0
     images[36:, : H // 2] = 200
     wrong = {4: SOIL, 17: BEDROCK, 30: SAND}
@@ -92,8 +100,17 @@ def audited() -> tuple[TinyData, dict[int, int], object]:
 
 def test_audit_table_has_one_row_per_terrain_region(audited) -> None:
     data, _, table = audited
-    assert len(table) == 38, "36 single-class images and 2 two-class images with one terrain region each"
-    assert list(table.columns) == ["index", "label", "classes_in_mask", "patches", "agreement", "suggested"]
+    assert len(table) == 38, (
+        "36 single-class images and 2 two-class images with one terrain region each"
+    )
+    assert list(table.columns) == [
+        "index",
+        "label",
+        "classes_in_mask",
+        "patches",
+        "agreement",
+        "suggested",
+    ]
     assert table["agreement"].is_monotonic_increasing and table["agreement"].between(0, 1).all()
     whole = table[table["classes_in_mask"] == 1]
     assert (whole["patches"] == 21).all(), "3 x 7 patches of 32x32 at stride 16 in a 64x128 image"
@@ -109,14 +126,20 @@ def test_audit_finds_exactly_the_wrong_single_class_labels_and_their_classes(aud
 def test_audit_finds_the_wrong_region_of_a_two_class_mask(audited) -> None:
     _, _, table = audited
     found = label_audit.bicolor_candidates(table)
-    assert found["index"].tolist() == [37] and found["label"].tolist() == [SOIL] and found["suggested"].tolist() == [SAND]
+    assert (
+        found["index"].tolist() == [37]
+        and found["label"].tolist() == [SOIL]
+        and found["suggested"].tolist() == [SAND]
+    )
 
 
 def test_the_audit_judges_no_image_with_a_model_that_saw_it() -> None:
     data, _ = _textured_set()
     # With one soil image only, the soil class is absent while that image is held out: soil
     # gets probability 0 there, so the lone soil image cannot agree with its own label.
-    keep = np.r_[0, 18:30, 31:36]  # image 0 is the only soil label here (17, a wrong soil label, is left out)
+    keep = np.r_[
+        0, 18:30, 31:36
+    ]  # image 0 is the only soil label here (17, a wrong soil label, is left out)
     table = label_audit.audit(data, keep)
     assert table.loc[table["index"] == 0, "agreement"].item() == 0.0
 
@@ -138,11 +161,15 @@ def test_score_against_matches_hand_counts() -> None:
 
 def test_threshold_curve_counts_candidates_and_scores_them(audited) -> None:
     _, wrong, table = audited
-    curve = label_audit.threshold_curve(table, np.array(list(wrong)), thresholds=np.array([0.3, 0.999999]))
+    curve = label_audit.threshold_curve(
+        table, np.array(list(wrong)), thresholds=np.array([0.3, 0.999999])
+    )
     assert curve["threshold"].tolist() == [0.3, 0.999999]
     at_default = label_audit.monocolor_candidates(table, 0.3)
     assert curve.loc[0, "candidates"] == len(at_default)
-    assert (curve.loc[0, "precision"], curve.loc[0, "recall"]) == cleaning.score_against(at_default["index"], list(wrong))
+    assert (curve.loc[0, "precision"], curve.loc[0, "recall"]) == cleaning.score_against(
+        at_default["index"], list(wrong)
+    )
     assert curve["candidates"].is_monotonic_increasing
 
 
@@ -151,12 +178,17 @@ def test_audit_command_writes_candidates_pictures_and_a_draft(tmp_path, capsys) 
     from marslib import data as mars_data
 
     data, wrong = _textured_set()
-    real_format = mars_data.MarsData(data.train_images, data.train_masks, data.train_images[:2], None, "hand-made")
+    real_format = mars_data.MarsData(
+        data.train_images, data.train_masks, data.train_images[:2], None, "hand-made"
+    )
     path = mars_data.save_npz(real_format, tmp_path / "textures.npz")
     assert cli.main(["audit", "--path", str(path), "--out", str(tmp_path / "review")]) == 0
     loaded = mars_data.load(path)
     draft = cleaning.read_fixes(tmp_path / "review" / f"{loaded.fingerprint}.draft.json")
     assert draft.monocolor == wrong and draft.bicolor == {37: {SOIL: SAND}}
     assert draft.review.startswith("DRAFT")
-    assert sorted(p.name for p in (tmp_path / "review").glob("*.png")) == ["bicolor-00.png", "monocolor-00.png"]
+    assert sorted(p.name for p in (tmp_path / "review").glob("*.png")) == [
+        "bicolor-00.png",
+        "monocolor-00.png",
+    ]
     assert str(cleaning.fixes_path(loaded)) in capsys.readouterr().out

@@ -16,8 +16,20 @@ import marslib
 PACKAGE = Path(marslib.__file__).resolve().parent
 # Bottom to top: a module may import its own layer and those before it, never one after it.
 LAYERS: tuple[str, ...] = (
-    "core", "data", "augment", "models", "losses", "metrics", "datasets",
-    "training", "evaluation", "analysis", "bench", "figures", "commands", "cli",
+    "core",
+    "data",
+    "augment",
+    "models",
+    "losses",
+    "metrics",
+    "datasets",
+    "training",
+    "evaluation",
+    "analysis",
+    "bench",
+    "figures",
+    "commands",
+    "cli",
 )
 TOP_LEVEL = {"__init__": "core", "__main__": "cli", "cli": "cli"}  # files directly in marslib/
 
@@ -39,7 +51,11 @@ def imported(path: Path, known: set[str]) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names if alias.name.split(".")[0] == "marslib"}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "marslib":
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] == "marslib"
+        ):
             for alias in node.names:
                 candidate = f"{node.module}.{alias.name}"
                 found.add(candidate if candidate in known else node.module)
@@ -62,7 +78,9 @@ def graph() -> dict[str, set[str]]:
 def upward_imports(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
     """The (importer, imported) pairs where a lower layer imports a higher one."""
     rank = {name: position for position, name in enumerate(LAYERS)}
-    return sorted((a, b) for a, targets in edges.items() for b in targets if rank[layer(b)] > rank[layer(a)])
+    return sorted(
+        (a, b) for a, targets in edges.items() for b in targets if rank[layer(b)] > rank[layer(a)]
+    )
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -137,5 +155,7 @@ def test_cheap_entry_points_import_no_tensorflow(code: str) -> None:
     script = "import sys, contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n"
     script += "".join(f"    {line}\n" for line in code.splitlines())
     script += "print('tensorflow' in sys.modules, 'keras' in sys.modules)"
-    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    found = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     assert found.stdout.split() == ["False", "False"], found.stderr[-2000:]

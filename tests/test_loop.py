@@ -15,15 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from marslib.training import loop
-from marslib import data as mars_data
-from marslib.training import registry
-from marslib.training import run_records
-from marslib import training
 import marslib
-from marslib.training import checkpoint
-from marslib import cli, data
+from marslib import cli, data, training
+from marslib import data as mars_data
 from marslib.data import stats
+from marslib.training import checkpoint, loop, registry, run_records
 
 TINY = {
     "name": "tiny",
@@ -40,7 +36,9 @@ HISTORY_COLUMNS = ["epoch", "loss", "miou", "val_loss", "val_miou", "learning_ra
 
 @pytest.fixture(scope="module")
 def tiny_record(tiny_data: data.MarsData, module_folders: Path) -> training.RunRecord:
-    return training.run(training.Experiment.from_dict(TINY), tiny_data, module_folders / "first", verbose=0)
+    return training.run(
+        training.Experiment.from_dict(TINY), tiny_data, module_folders / "first", verbose=0
+    )
 
 
 # ---------------------------------------------------------------- the training loop's bookkeeping
@@ -62,7 +60,9 @@ def test_checkpoint_ignores_files_a_kill_left_behind(tmp_path: Path) -> None:
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2), keras.layers.Dropout(0.5)])
     model.compile(keras.optimizers.AdamW(), "mse")
     saver = checkpoint.Checkpoint(tmp_path)
-    state = checkpoint.TrainingState(history=[{"epoch": 0, "val_miou": 0.5}], best_epoch=0, best_value=0.5)
+    state = checkpoint.TrainingState(
+        history=[{"epoch": 0, "val_miou": 0.5}], best_epoch=0, best_value=0.5
+    )
     saver.save(model, state, best=True)
     saved = [np.array(v) for v in model.variables]
     # A later epoch wrote its arrays, then was killed before state.json named them.
@@ -95,16 +95,26 @@ def test_cosine_schedule_decays_to_zero_over_all_steps() -> None:
 # ---------------------------------------------------------------- end to end
 
 
-def test_tiny_experiment_writes_a_complete_record(tiny_record: training.RunRecord, tiny_data: data.MarsData) -> None:
+def test_tiny_experiment_writes_a_complete_record(
+    tiny_record: training.RunRecord, tiny_data: data.MarsData
+) -> None:
     directory = tiny_record.directory
-    assert directory.name == f"tiny-{run_records.run_key(tiny_record.experiment, tiny_data.fingerprint)}"
+    assert (
+        directory.name
+        == f"tiny-{run_records.run_key(tiny_record.experiment, tiny_data.fingerprint)}"
+    )
     assert all((directory / name).exists() for name in run_records.RECORD_FILES)
     assert not (directory / loop.CHECKPOINT_DIR).exists()
     history = pd.read_csv(directory / "history.csv")
-    assert list(history.columns[:6]) == HISTORY_COLUMNS and len(history) == tiny_record.metrics["epochs_run"] <= 3
+    assert (
+        list(history.columns[:6]) == HISTORY_COLUMNS
+        and len(history) == tiny_record.metrics["epochs_run"] <= 3
+    )
     best = int(history["val_miou"].idxmax())
     assert tiny_record.metrics["best_epoch"] == best
-    assert history["loss"].iloc[-1] < history["loss"].iloc[0], "a tiny model should still lower its loss"
+    assert history["loss"].iloc[-1] < history["loss"].iloc[0], (
+        "a tiny model should still lower its loss"
+    )
     for split in ("val", "test"):
         scores = tiny_record.metrics[split]
         assert 0.0 <= scores["miou"] <= 1.0
@@ -112,7 +122,10 @@ def test_tiny_experiment_writes_a_complete_record(tiny_record: training.RunRecor
         assert scores["miou"] == pytest.approx(np.mean(list(scores["per_class_iou"].values())))
     assert tiny_record.metrics["test"]["images"] == 4  # the public quarter of 16 test images
     provenance = tiny_record.provenance
-    assert provenance["data_source"] == "synthetic" and provenance["data_fingerprint"] == tiny_data.fingerprint
+    assert (
+        provenance["data_source"] == "synthetic"
+        and provenance["data_fingerprint"] == tiny_data.fingerprint
+    )
     assert provenance["profile"] == "quick" and provenance["device"].startswith("CPU")
     assert provenance["marslib_version"] == marslib.__version__ and provenance["train_seconds"] > 0
 
@@ -130,23 +143,33 @@ def test_saved_model_gives_the_recorded_test_score_on_the_public_quarter(
     on_public = metrics.competition_miou(tiny_data.test_masks[public], predicted[public])
     assert on_public == pytest.approx(tiny_record.test_miou)
     private = np.setdiff1d(np.arange(16), public)
-    assert metrics.competition_miou(tiny_data.test_masks[private], predicted[private]) != pytest.approx(on_public)
+    assert metrics.competition_miou(
+        tiny_data.test_masks[private], predicted[private]
+    ) != pytest.approx(on_public)
 
 
 def test_validation_images_are_the_cleaned_val_split(tiny_data: data.MarsData) -> None:
     from marslib.data import cleaning
 
-    train_indices, val_indices = training.split_indices(training.Experiment.from_dict(TINY), tiny_data)
+    train_indices, val_indices = training.split_indices(
+        training.Experiment.from_dict(TINY), tiny_data
+    )
     split_train, split_val = data.split(tiny_data, val_fraction=0.2, seed=0)
     np.testing.assert_array_equal(train_indices, split_train)
-    np.testing.assert_array_equal(val_indices, split_val[~np.isin(split_val, cleaning.alien_indices(tiny_data.train_masks))])
-    everything, none = training.split_indices(training.Experiment.from_dict({**TINY, "validation": False}), tiny_data)
+    np.testing.assert_array_equal(
+        val_indices, split_val[~np.isin(split_val, cleaning.alien_indices(tiny_data.train_masks))]
+    )
+    everything, none = training.split_indices(
+        training.Experiment.from_dict({**TINY, "validation": False}), tiny_data
+    )
     assert none is None and len(everything) == len(tiny_data.train_images)
 
 
 def test_named_class_weights_come_from_the_training_masks(tiny_data: data.MarsData) -> None:
     weights = {"method": "balanced", "ignore_background": True, "cap": 10.0}
-    experiment = training.Experiment.from_dict({**TINY, "loss": "weighted_scce", "class_weights": weights})
+    experiment = training.Experiment.from_dict(
+        {**TINY, "loss": "weighted_scce", "class_weights": weights}
+    )
     split = loop._training_split(experiment, tiny_data)
     expected = stats.class_weights(split.train_masks, "balanced", ignore_background=True, cap=10.0)
     np.testing.assert_array_equal(loop._class_weights(experiment, split.train_masks), expected)
@@ -154,23 +177,34 @@ def test_named_class_weights_come_from_the_training_masks(tiny_data: data.MarsDa
 
 
 def test_a_finished_record_is_loaded_not_retrained(
-    tiny_record: training.RunRecord, tiny_data: data.MarsData, module_folders: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_record: training.RunRecord,
+    tiny_data: data.MarsData,
+    module_folders: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished experiment was trained again")
 
     monkeypatch.setattr(loop, "_fit", refuse)
     mtime = (tiny_record.directory / "model.keras").stat().st_mtime_ns
-    again = training.run(training.Experiment.from_dict(TINY), tiny_data, module_folders / "first", verbose=0)
+    again = training.run(
+        training.Experiment.from_dict(TINY), tiny_data, module_folders / "first", verbose=0
+    )
     assert again.metrics == tiny_record.metrics and again.directory == tiny_record.directory
     assert (tiny_record.directory / "model.keras").stat().st_mtime_ns == mtime
     assert training.find_record(tiny_record.directory).metrics == tiny_record.metrics
 
 
-def test_same_seed_same_data_same_record(tiny_record: training.RunRecord, tiny_data: data.MarsData, module_folders: Path) -> None:
-    second = training.run(training.Experiment.from_dict(TINY), tiny_data, module_folders / "second", verbose=0)
+def test_same_seed_same_data_same_record(
+    tiny_record: training.RunRecord, tiny_data: data.MarsData, module_folders: Path
+) -> None:
+    second = training.run(
+        training.Experiment.from_dict(TINY), tiny_data, module_folders / "second", verbose=0
+    )
     assert second.metrics == tiny_record.metrics
-    pd.testing.assert_frame_equal(second.history[HISTORY_COLUMNS], tiny_record.history[HISTORY_COLUMNS])
+    pd.testing.assert_frame_equal(
+        second.history[HISTORY_COLUMNS], tiny_record.history[HISTORY_COLUMNS]
+    )
 
 
 def test_a_killed_run_resumes_to_the_same_record(
@@ -182,9 +216,24 @@ def test_a_killed_run_resumes_to_the_same_record(
     config = tmp_path / "tiny.json"
     config.write_text(json.dumps(TINY))
     runs = tmp_path / "runs"
-    command = [sys.executable, "-m", "marslib", "experiments", "run", "--config", str(config),
-               "--runs-dir", str(runs), "--data", str(data_file), "--verbose", "0"]
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    command = [
+        sys.executable,
+        "-m",
+        "marslib",
+        "experiments",
+        "run",
+        "--config",
+        str(config),
+        "--runs-dir",
+        str(runs),
+        "--data",
+        str(data_file),
+        "--verbose",
+        "0",
+    ]
+    child = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
+    )
     directory = runs / tiny_record.directory.name
     state_file = directory / loop.CHECKPOINT_DIR / "state.json"
     deadline = time.monotonic() + 120
@@ -204,7 +253,9 @@ def test_a_killed_run_resumes_to_the_same_record(
     assert resumed.metrics["test"] is None  # the file format has no test labels
     assert resumed.metrics["best_epoch"] == tiny_record.metrics["best_epoch"]
     assert resumed.metrics["epochs_run"] == tiny_record.metrics["epochs_run"]
-    pd.testing.assert_frame_equal(resumed.history[HISTORY_COLUMNS], tiny_record.history[HISTORY_COLUMNS])
+    pd.testing.assert_frame_equal(
+        resumed.history[HISTORY_COLUMNS], tiny_record.history[HISTORY_COLUMNS]
+    )
 
 
 def test_tensorboard_logs(tiny_data: data.MarsData, tmp_path: Path) -> None:
@@ -218,7 +269,12 @@ def test_tensorboard_logs(tiny_data: data.MarsData, tmp_path: Path) -> None:
 
     record = training.run(experiment, tiny_data, tmp_path, verbose=0, tensorboard=True)
     events = [str(p) for p in (record.directory / "tensorboard").glob("events.out.tfevents*")]
-    logged = [(v.tag, e.step) for path in events for e in tf.compat.v1.train.summary_iterator(path) for v in e.summary.value]
+    logged = [
+        (v.tag, e.step)
+        for path in events
+        for e in tf.compat.v1.train.summary_iterator(path)
+        for v in e.summary.value
+    ]
     assert ("val_miou", 0) in logged and ("loss", 0) in logged
 
 

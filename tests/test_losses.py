@@ -63,9 +63,13 @@ def test_weighted_cross_entropy_divides_by_the_sum_of_pixel_weights() -> None:
 def test_focal_loss_by_hand() -> None:
     # (1 - p)^2 * -ln p for p = 0.9, 0.5, 0.25
     terms = [0.01 * -math.log(0.9), 0.25 * LN2, 0.5625 * 2 * LN2]
-    assert value(losses.get("focal"), TINY_LABELS, TINY_PROBS) == pytest.approx(sum(terms) / 3, rel=1e-5)
+    assert value(losses.get("focal"), TINY_LABELS, TINY_PROBS) == pytest.approx(
+        sum(terms) / 3, rel=1e-5
+    )
     weighted = losses.get("weighted_focal", class_weights=(0, 1, 1, 1, 2))
-    assert value(weighted, TINY_LABELS, TINY_PROBS) == pytest.approx((terms[1] + 2 * terms[2]) / 3, rel=1e-5)
+    assert value(weighted, TINY_LABELS, TINY_PROBS) == pytest.approx(
+        (terms[1] + 2 * terms[2]) / 3, rel=1e-5
+    )
 
 
 def test_dice_by_hand() -> None:
@@ -74,10 +78,14 @@ def test_dice_by_hand() -> None:
     probs = one_hot(np.array([[[1, 2, 2, 2]]]))
     soil, bedrock = 2 * 1 / (2 + 1), 2 * 2 / (2 + 3)
     # smooth 0: the three absent classes score 0.
-    assert value(losses.SoftDice(smooth=0), labels, probs) == pytest.approx(1 - (soil + bedrock) / 5, rel=1e-5)
+    assert value(losses.SoftDice(smooth=0), labels, probs) == pytest.approx(
+        1 - (soil + bedrock) / 5, rel=1e-5
+    )
     # smooth 1: (2 * overlap + 1) / (sizes + 1); the absent classes score 1.
     smooth = [1.0, 3 / 4, 5 / 6, 1.0, 1.0]
-    assert value(losses.SoftDice(smooth=1), labels, probs) == pytest.approx(1 - sum(smooth) / 5, rel=1e-5)
+    assert value(losses.SoftDice(smooth=1), labels, probs) == pytest.approx(
+        1 - sum(smooth) / 5, rel=1e-5
+    )
     # weights leave classes out of the mean (0) or count them more (2).
     weighted = losses.SoftDice(smooth=0, class_weights=(0, 1, 2, 0, 0))
     assert value(weighted, labels, probs) == pytest.approx(1 - (soil + 2 * bedrock) / 3, rel=1e-5)
@@ -118,13 +126,19 @@ def test_background_weight_zero_matches_keras_ignore_class() -> None:
 @pytest.mark.parametrize("gamma", [0.0, 0.5, 2.0, 5.0])
 def test_focal_matches_keras_categorical_focal_on_one_hot_labels(gamma: float) -> None:
     labels, probs = random_batch(3)
-    reference = keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=gamma)(one_hot(labels), probs)
-    assert value(losses.get("focal", gamma=gamma), labels, probs) == pytest.approx(float(reference), rel=1e-5)
+    reference = keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=gamma)(
+        one_hot(labels), probs
+    )
+    assert value(losses.get("focal", gamma=gamma), labels, probs) == pytest.approx(
+        float(reference), rel=1e-5
+    )
 
 
 def test_weighted_focal_is_the_weighted_mean_of_keras_pixel_losses() -> None:
     labels, probs = random_batch(4)
-    per_pixel = keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=2.0, reduction=None)(one_hot(labels), probs)
+    per_pixel = keras.losses.CategoricalFocalCrossentropy(alpha=1.0, gamma=2.0, reduction=None)(
+        one_hot(labels), probs
+    )
     weights = np.asarray(WEIGHTS)[labels]
     expected = (np.asarray(per_pixel) * weights).sum() / weights.sum()
     ours = losses.get("weighted_focal", class_weights=WEIGHTS)
@@ -134,12 +148,18 @@ def test_weighted_focal_is_the_weighted_mean_of_keras_pixel_losses() -> None:
 def test_dice_matches_keras_dice_per_class() -> None:
     labels, probs = random_batch(5)
     per_class = keras.losses.Dice(axis=(0, 1, 2), reduction=None)(one_hot(labels), probs)
-    assert value(losses.SoftDice(smooth=0), labels, probs) == pytest.approx(float(np.mean(per_class)), rel=1e-5)
+    assert value(losses.SoftDice(smooth=0), labels, probs) == pytest.approx(
+        float(np.mean(per_class)), rel=1e-5
+    )
     # Without background: Keras' Dice on the terrain pixels only, averaged over classes 1..4.
     terrain = labels != 0
-    kept = keras.losses.Dice(axis=(0, 1, 2), reduction=None)(one_hot(labels) * terrain[..., None], probs * terrain[..., None])
+    kept = keras.losses.Dice(axis=(0, 1, 2), reduction=None)(
+        one_hot(labels) * terrain[..., None], probs * terrain[..., None]
+    )
     ours = losses.SoftDice(smooth=0, class_weights=NO_BACKGROUND)
-    assert value(ours, labels, probs) == pytest.approx(float(np.mean(np.asarray(kept)[1:])), rel=1e-5)
+    assert value(ours, labels, probs) == pytest.approx(
+        float(np.mean(np.asarray(kept)[1:])), rel=1e-5
+    )
 
 
 def test_keras_dice_pools_classes_so_a_missed_rare_class_hardly_shows() -> None:
@@ -148,7 +168,9 @@ def test_keras_dice_pools_classes_so_a_missed_rare_class_hardly_shows() -> None:
     probs = np.full((1, 1, 20, NUM_CLASSES), 0.025, dtype=np.float32)
     probs[..., 1] = 0.9
     pooled = float(keras.losses.Dice()(one_hot(labels), probs))
-    assert pooled == pytest.approx(1 - (18 * 0.9 + 2 * 0.025) / 20, rel=1e-5)  # 1 - mean p(true class)
+    assert pooled == pytest.approx(
+        1 - (18 * 0.9 + 2 * 0.025) / 20, rel=1e-5
+    )  # 1 - mean p(true class)
     soil, big_rock = 2 * 18 * 0.9 / (18 + 18), 2 * 2 * 0.025 / (2 + 20 * 0.025)
     ours = value(losses.SoftDice(smooth=0, class_weights=(0, 1, 0, 0, 1)), labels, probs)
     assert ours == pytest.approx(1 - (soil + big_rock) / 2, rel=1e-5)
@@ -188,7 +210,9 @@ def test_all_background_batch_without_background_costs_nothing() -> None:
     labels = np.zeros((2, 4, 4), dtype=np.int32)
     _, probs = random_batch(10, shape=(2, 4, 4))
     for name in ("weighted_scce", "weighted_focal", "weighted_dice"):
-        assert value(losses.get(name, class_weights=NO_BACKGROUND), labels, probs) == pytest.approx(0.0, abs=1e-6), name
+        assert value(losses.get(name, class_weights=NO_BACKGROUND), labels, probs) == pytest.approx(
+            0.0, abs=1e-6
+        ), name
 
 
 def test_dice_scores_an_absent_class_by_how_little_of_it_is_predicted() -> None:
@@ -206,7 +230,9 @@ def test_dice_scores_an_absent_class_by_how_little_of_it_is_predicted() -> None:
 
 def test_inline_weights_of_a_spec_weigh_its_terms() -> None:
     labels, probs = random_batch(11)
-    combined = value(losses.get("0.3*dice+0.7*weighted_focal", class_weights=WEIGHTS, gamma=1.0), labels, probs)
+    combined = value(
+        losses.get("0.3*dice+0.7*weighted_focal", class_weights=WEIGHTS, gamma=1.0), labels, probs
+    )
     dice = value(losses.get("dice"), labels, probs)
     focal = value(losses.get("weighted_focal", class_weights=WEIGHTS, gamma=1.0), labels, probs)
     assert combined == pytest.approx(0.3 * dice + 0.7 * focal, rel=1e-5)
@@ -230,7 +256,9 @@ def mixed_precision():
     keras.config.set_dtype_policy(previous)
 
 
-@pytest.mark.parametrize("spec", ["scce", "weighted_scce", "focal", "weighted_focal", "dice", "weighted_dice+focal"])
+@pytest.mark.parametrize(
+    "spec", ["scce", "weighted_scce", "focal", "weighted_focal", "dice", "weighted_dice+focal"]
+)
 def test_float16_predictions_give_a_float32_loss(mixed_precision, spec: str) -> None:
     labels, probs = random_batch(13)
     loss = losses.get(spec, class_weights=WEIGHTS if "weighted" in spec else None)
@@ -289,7 +317,9 @@ def test_unknown_name_lists_the_known_ones() -> None:
 def test_wrong_shapes_are_refused(true_shape: tuple, pred_shape: tuple) -> None:
     for name in ("scce", "focal", "dice", "dice+focal"):
         with pytest.raises(ValueError, match="shape"):
-            losses.get(name)(np.zeros(true_shape, dtype=np.int32), np.zeros(pred_shape, dtype=np.float32))
+            losses.get(name)(
+                np.zeros(true_shape, dtype=np.int32), np.zeros(pred_shape, dtype=np.float32)
+            )
 
 
 def test_sample_weight_is_refused() -> None:
@@ -301,7 +331,14 @@ def test_sample_weight_is_refused() -> None:
 
 # ---- serialization ---------------------------------------------------------------------------
 
-SPECS = ["scce", "weighted_scce", "weighted_focal", "weighted_dice", "weighted_focal+scce", "0.5*dice+0.5*focal"]
+SPECS = [
+    "scce",
+    "weighted_scce",
+    "weighted_focal",
+    "weighted_dice",
+    "weighted_focal+scce",
+    "0.5*dice+0.5*focal",
+]
 
 
 def build(spec: str) -> keras.losses.Loss:
@@ -329,7 +366,9 @@ def test_a_saved_model_reloads_with_its_loss(tmp_path, spec: str) -> None:
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
     assert reloaded.loss.get_config() == model.loss.get_config()
-    assert reloaded.evaluate(images, labels, verbose=0) == pytest.approx(model.evaluate(images, labels, verbose=0), rel=1e-5)
+    assert reloaded.evaluate(images, labels, verbose=0) == pytest.approx(
+        model.evaluate(images, labels, verbose=0), rel=1e-5
+    )
 
 
 def test_losses_train_under_xla() -> None:
@@ -337,7 +376,11 @@ def test_losses_train_under_xla() -> None:
     images = np.random.default_rng(17).random((4, 8, 10, 1)).astype(np.float32)
     inputs = keras.Input((8, 10, 1))
     model = keras.Model(inputs, keras.layers.Conv2D(NUM_CLASSES, 1, activation="softmax")(inputs))
-    model.compile(optimizer="adam", loss=losses.get("weighted_dice+weighted_focal+scce", class_weights=WEIGHTS), jit_compile=True)
+    model.compile(
+        optimizer="adam",
+        loss=losses.get("weighted_dice+weighted_focal+scce", class_weights=WEIGHTS),
+        jit_compile=True,
+    )
     history = model.fit(images, labels, epochs=2, batch_size=2, verbose=0).history
     assert np.all(np.isfinite(history["loss"]))
 
@@ -352,8 +395,12 @@ def test_terms_of_a_spec_with_their_weights() -> None:
 
 @pytest.mark.parametrize(
     "spec, label",
-    [("scce", "SCCE"), ("weighted_scce", "Weighted SCCE"), ("weighted_focal+scce", "W. Focal+SCCE"),
-     ("0.5*dice+0.5*focal", "0.5*Dice+0.5*Focal")],
+    [
+        ("scce", "SCCE"),
+        ("weighted_scce", "Weighted SCCE"),
+        ("weighted_focal+scce", "W. Focal+SCCE"),
+        ("0.5*dice+0.5*focal", "0.5*Dice+0.5*Focal"),
+    ],
 )
 def test_loss_labels(spec: str, label: str) -> None:
     assert losses.label(spec) == label

@@ -23,7 +23,9 @@ def random_labels(seed: int, shape: tuple[int, ...] = (4, 8, 10)) -> tuple[np.nd
 def sklearn_miou(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Per-class IoU of classes 1..4 on the pixels whose truth is not background (empty union -> 1)."""
     scored = y_true != 0
-    return jaccard_score(y_true[scored], y_pred[scored], labels=TERRAIN, average=None, zero_division=1.0)
+    return jaccard_score(
+        y_true[scored], y_pred[scored], labels=TERRAIN, average=None, zero_division=1.0
+    )
 
 
 def as_probs(labels: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -32,9 +34,13 @@ def as_probs(labels: np.ndarray, seed: int = 0) -> np.ndarray:
     return (noise + np.eye(NUM_CLASSES)[labels]).astype(np.float32)
 
 
-def streamed(metric: keras.metrics.Metric, y_true: np.ndarray, y_pred: np.ndarray, batch: int) -> float:
+def streamed(
+    metric: keras.metrics.Metric, y_true: np.ndarray, y_pred: np.ndarray, batch: int
+) -> float:
     for start in range(0, len(y_true), batch):
-        metric.update_state(y_true[start : start + batch], as_probs(y_pred[start : start + batch], start))
+        metric.update_state(
+            y_true[start : start + batch], as_probs(y_pred[start : start + batch], start)
+        )
     return float(metric.result())
 
 
@@ -45,21 +51,29 @@ def test_confusion_matrix_matches_scikit_learn() -> None:
     y_true, y_pred = random_labels(0)
     ours = metrics.confusion_matrix(y_true, y_pred)
     assert ours.dtype == np.int64 and ours.shape == (5, 5)
-    np.testing.assert_array_equal(ours, sklearn_confusion_matrix(y_true.ravel(), y_pred.ravel(), labels=range(5)))
+    np.testing.assert_array_equal(
+        ours, sklearn_confusion_matrix(y_true.ravel(), y_pred.ravel(), labels=range(5))
+    )
 
 
 def test_hand_computed_example() -> None:
     truth = np.array([[0, 1, 1, 2], [3, 3, 4, 2]])
     prediction = np.array([[2, 1, 2, 2], [3, 0, 4, 4]])
-    np.testing.assert_allclose(metrics.per_class_iou(truth, prediction), [1 / 2, 1 / 3, 1 / 2, 1 / 2])
-    assert metrics.competition_miou(truth, prediction) == pytest.approx((1 / 2 + 1 / 3 + 1 / 2 + 1 / 2) / 4)
+    np.testing.assert_allclose(
+        metrics.per_class_iou(truth, prediction), [1 / 2, 1 / 3, 1 / 2, 1 / 2]
+    )
+    assert metrics.competition_miou(truth, prediction) == pytest.approx(
+        (1 / 2 + 1 / 3 + 1 / 2 + 1 / 2) / 4
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
 def test_mean_iou_matches_scikit_learn_jaccard(seed: int) -> None:
     y_true, y_pred = random_labels(seed)
     np.testing.assert_allclose(metrics.per_class_iou(y_true, y_pred), sklearn_miou(y_true, y_pred))
-    assert metrics.competition_miou(y_true, y_pred) == pytest.approx(sklearn_miou(y_true, y_pred).mean())
+    assert metrics.competition_miou(y_true, y_pred) == pytest.approx(
+        sklearn_miou(y_true, y_pred).mean()
+    )
 
 
 def test_predictions_on_true_background_pixels_do_not_count() -> None:
@@ -72,9 +86,13 @@ def test_absent_classes() -> None:
     # No Big Rock in the truth: never predicted -> IoU 1 (empty union); predicted once -> IoU 0.
     y_true = np.array([[1, 1, 2, 3]])
     np.testing.assert_allclose(metrics.per_class_iou(y_true, y_true), [1, 1, 1, 1])
-    np.testing.assert_allclose(metrics.per_class_iou(y_true, np.array([[1, 4, 2, 3]])), [1 / 2, 1, 1, 0])
+    np.testing.assert_allclose(
+        metrics.per_class_iou(y_true, np.array([[1, 4, 2, 3]])), [1 / 2, 1, 1, 0]
+    )
     for y_pred in (y_true, np.array([[1, 4, 2, 3]]), np.array([[2, 2, 2, 2]])):
-        np.testing.assert_allclose(metrics.per_class_iou(y_true, y_pred), sklearn_miou(y_true, y_pred))
+        np.testing.assert_allclose(
+            metrics.per_class_iou(y_true, y_pred), sklearn_miou(y_true, y_pred)
+        )
 
 
 def test_all_background_truth_scores_one_and_the_course_metric_zero() -> None:
@@ -128,8 +146,12 @@ def test_bad_confusion_shape_is_refused() -> None:
 def test_streaming_over_batches_equals_the_one_shot_value(batch: int) -> None:
     y_true, y_pred = random_labels(5, shape=(7, 6, 8))
     metric = metrics.CompetitionMeanIoU()
-    assert streamed(metric, y_true, y_pred, batch) == pytest.approx(metrics.competition_miou(y_true, y_pred), rel=1e-6)
-    np.testing.assert_array_equal(metric.confusion_matrix(), metrics.confusion_matrix(y_true, y_pred))
+    assert streamed(metric, y_true, y_pred, batch) == pytest.approx(
+        metrics.competition_miou(y_true, y_pred), rel=1e-6
+    )
+    np.testing.assert_array_equal(
+        metric.confusion_matrix(), metrics.confusion_matrix(y_true, y_pred)
+    )
 
 
 def test_streaming_metric_matches_keras_iou_when_every_class_is_present() -> None:
@@ -138,7 +160,9 @@ def test_streaming_metric_matches_keras_iou_when_every_class_is_present() -> Non
         num_classes=NUM_CLASSES, target_class_ids=TERRAIN, ignore_class=0, sparse_y_pred=False
     )
     reference.update_state(y_true, as_probs(y_pred))
-    assert streamed(metrics.CompetitionMeanIoU(), y_true, y_pred, 2) == pytest.approx(float(reference.result()), rel=1e-5)
+    assert streamed(metrics.CompetitionMeanIoU(), y_true, y_pred, 2) == pytest.approx(
+        float(reference.result()), rel=1e-5
+    )
 
 
 def test_streaming_metric_resets() -> None:
@@ -147,12 +171,16 @@ def test_streaming_metric_resets() -> None:
     streamed(metric, y_true, 1 - y_true % 2, len(y_true))
     metric.reset_state()
     assert not metric.confusion_matrix().any()
-    assert streamed(metric, y_true, y_pred, 2) == pytest.approx(metrics.competition_miou(y_true, y_pred), rel=1e-6)
+    assert streamed(metric, y_true, y_pred, 2) == pytest.approx(
+        metrics.competition_miou(y_true, y_pred), rel=1e-6
+    )
 
 
 def test_streaming_metrics_on_the_worked_example() -> None:
     y_true, y_pred = metrics.course_vs_competition_example()
-    assert streamed(metrics.CompetitionMeanIoU(), y_true, y_pred, 1) == pytest.approx(0.875, rel=1e-6)
+    assert streamed(metrics.CompetitionMeanIoU(), y_true, y_pred, 1) == pytest.approx(
+        0.875, rel=1e-6
+    )
     assert streamed(metrics.CourseMeanIoU(), y_true, y_pred, 1) == pytest.approx(0.700, rel=1e-6)
 
 
@@ -164,7 +192,9 @@ def test_course_metric_matches_its_numpy_twin_and_averages_over_present_classes(
     assert course == pytest.approx(metrics.course_miou(y_true, y_pred), rel=1e-5)
     # Independent reference: scikit-learn's IoU of all five classes on the terrain pixels, class 0 scoring 0.
     scored = y_true != 0
-    five = jaccard_score(y_true[scored], y_pred[scored], labels=range(5), average=None, zero_division=0.0)
+    five = jaccard_score(
+        y_true[scored], y_pred[scored], labels=range(5), average=None, zero_division=0.0
+    )
     assert course == pytest.approx(five.mean(), rel=1e-5)
 
 
@@ -201,9 +231,16 @@ def tiny_model() -> keras.Model:
 
 def test_evaluate_with_xla_reports_the_global_score_of_the_predictions() -> None:
     rng = np.random.default_rng(11)
-    images, labels = rng.random((10, 8, 10, 1)).astype(np.float32), rng.integers(0, NUM_CLASSES, (10, 8, 10))
+    images, labels = (
+        rng.random((10, 8, 10, 1)).astype(np.float32),
+        rng.integers(0, NUM_CLASSES, (10, 8, 10)),
+    )
     model = tiny_model()
-    model.compile(loss="sparse_categorical_crossentropy", metrics=[metrics.CompetitionMeanIoU()], jit_compile=True)
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        metrics=[metrics.CompetitionMeanIoU()],
+        jit_compile=True,
+    )
     scores = model.evaluate(images, labels, batch_size=3, verbose=0, return_dict=True)
     predicted = model.predict(images, verbose=0).argmax(axis=-1)
     assert scores["miou"] == pytest.approx(metrics.competition_miou(labels, predicted), rel=1e-5)
@@ -211,7 +248,10 @@ def test_evaluate_with_xla_reports_the_global_score_of_the_predictions() -> None
 
 def test_a_saved_model_reloads_with_its_metrics(tmp_path) -> None:
     rng = np.random.default_rng(12)
-    images, labels = rng.random((4, 8, 10, 1)).astype(np.float32), rng.integers(0, NUM_CLASSES, (4, 8, 10))
+    images, labels = (
+        rng.random((4, 8, 10, 1)).astype(np.float32),
+        rng.integers(0, NUM_CLASSES, (4, 8, 10)),
+    )
     model = tiny_model()
     model.compile(
         optimizer="adam",

@@ -62,7 +62,9 @@ def test_names_are_the_reports_architectures_in_order() -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_output_is_a_probability_map_at_two_input_sizes(name: str, quick_models: dict[str, keras.Model]) -> None:
+def test_output_is_a_probability_map_at_two_input_sizes(
+    name: str, quick_models: dict[str, keras.Model]
+) -> None:
     images, _ = block_data((64, 128), 2)
     probabilities = keras.ops.convert_to_numpy(quick_models[name](images, training=False))
     assert probabilities.shape == (2, 64, 128, 5) and probabilities.dtype == np.float32
@@ -73,7 +75,11 @@ def test_output_is_a_probability_map_at_two_input_sizes(name: str, quick_models:
 
 @pytest.fixture(scope="module")
 def parameter_counts() -> dict[tuple[str, str], int]:
-    return {(name, size): models.build(name, size=size).count_params() for name in NAMES for size in ("quick", "full")}
+    return {
+        (name, size): models.build(name, size=size).count_params()
+        for name in NAMES
+        for size in ("quick", "full")
+    }
 
 
 @pytest.mark.parametrize("size", ["quick", "full"])
@@ -86,8 +92,14 @@ def test_parameter_count_in_its_stated_range(name: str, size: str, parameter_cou
 def test_quick_is_smaller_than_full_and_options_override_the_size(parameter_counts: dict) -> None:
     for name in NAMES:
         assert parameter_counts[(name, "quick")] < parameter_counts[(name, "full")] / 5
-    assert models.build("unet", base_filters=4).count_params() < parameter_counts[("unet", "quick")] / 3
-    assert models.build("unet", depth=2).get_layer("bottleneck_a_conv").output.shape[1:3] == (16, 32)
+    assert (
+        models.build("unet", base_filters=4).count_params()
+        < parameter_counts[("unet", "quick")] / 3
+    )
+    assert models.build("unet", depth=2).get_layer("bottleneck_a_conv").output.shape[1:3] == (
+        16,
+        32,
+    )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -95,7 +107,11 @@ def test_one_training_step_lowers_the_loss(name: str, quick_models: dict[str, ke
     model = quick_models[name]
     images, masks = block_data((64, 128), 4, seed=1)
     # Eager: two steps do not repay tracing the training function.
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", run_eagerly=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss="sparse_categorical_crossentropy",
+        run_eagerly=True,
+    )
     # train_on_batch returns the loss of the forward pass before its update: the second call
     # measures the same batch after exactly one step.
     before = float(model.train_on_batch(images, masks))
@@ -121,7 +137,9 @@ def test_a_small_model_overfits_eight_images(name: str, options: dict) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_save_and_reload_gives_identical_predictions(name: str, quick_models: dict[str, keras.Model], tmp_path) -> None:
+def test_save_and_reload_gives_identical_predictions(
+    name: str, quick_models: dict[str, keras.Model], tmp_path
+) -> None:
     model = quick_models[name]
     images, _ = block_data((64, 128), 2, seed=2)
     path = tmp_path / f"{name}.keras"
@@ -141,7 +159,9 @@ def test_output_is_float32_under_mixed_precision(name: str, mixed_precision: Non
     assert all(layer.compute_dtype == "float16" for layer in convolutions)
     probabilities = model(block_data((64, 64), 1)[0], training=False)
     assert keras.backend.standardize_dtype(probabilities.dtype) == "float32"
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(probabilities).sum(axis=-1), 1.0, atol=1e-3)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(probabilities).sum(axis=-1), 1.0, atol=1e-3
+    )
 
 
 def test_mixed_precision_fixture_restores_the_policy() -> None:
@@ -181,8 +201,12 @@ def test_attention_psp_gates_every_skip_with_the_deeper_decoder_features() -> No
     queries = {3: "ppm_merge_relu", 2: "dec3_b_relu", 1: "dec2_b_relu"}
     for stage, query in queries.items():
         skip, gating = gates[f"dec{stage}_gate"].input
-        assert skip is model.get_layer(f"enc{stage}_b_relu").output  # key and value: the encoder's features
-        assert gating is model.get_layer(query).output  # query: the decoder's features one level deeper
+        assert (
+            skip is model.get_layer(f"enc{stage}_b_relu").output
+        )  # key and value: the encoder's features
+        assert (
+            gating is model.get_layer(query).output
+        )  # query: the decoder's features one level deeper
     assert model.get_layer("ppm_pool8").output.shape[1:3] == (8, 8)
 
 
@@ -203,9 +227,13 @@ def test_squeeze_excitation_rescales_each_channel_as_computed_by_hand() -> None:
     y = keras.ops.convert_to_numpy(layer(x))
     assert y.shape == x.shape
     scales = y / x  # the same factor for every pixel of a channel
-    np.testing.assert_allclose(scales, np.broadcast_to(scales[:, :1, :1, :], scales.shape), rtol=1e-4)
+    np.testing.assert_allclose(
+        scales, np.broadcast_to(scales[:, :1, :1, :], scales.shape), rtol=1e-4
+    )
     assert np.all((scales > 0) & (scales < 1))
-    w1, b1, w2, b2 = (keras.ops.convert_to_numpy(w) for w in (*layer.squeeze.weights, *layer.excite.weights))
+    w1, b1, w2, b2 = (
+        keras.ops.convert_to_numpy(w) for w in (*layer.squeeze.weights, *layer.excite.weights)
+    )
     assert w1.shape == (8, 4)
     hidden = np.maximum(x.mean(axis=(1, 2)) @ w1 + b1, 0.0)
     expected = 1.0 / (1.0 + np.exp(-(hidden @ w2 + b2)))
@@ -237,7 +265,9 @@ def test_attention_gate_weights_the_skip_by_coefficients_in_zero_one() -> None:
 
 def test_attention_gate_needs_a_gating_signal_at_half_resolution() -> None:
     with pytest.raises(ValueError, match="twice"):
-        blocks.AttentionGate(filters=2)([np.zeros((1, 8, 8, 2), np.float32), np.zeros((1, 8, 8, 2), np.float32)])
+        blocks.AttentionGate(filters=2)(
+            [np.zeros((1, 8, 8, 2), np.float32), np.zeros((1, 8, 8, 2), np.float32)]
+        )
 
 
 def test_forward_flops_of_one_convolution_by_hand() -> None:
@@ -263,7 +293,9 @@ def test_benchmark_reports_every_figure_per_model_and_size(
     monkeypatch.setattr(bench, "table", lambda scale: frame)
     measurements = bench.benchmark("full")
     assert len(measurements) == 2 * len(bench.COLUMNS)
-    assert ("deeplabv3 full: training", 50.0, "images/s") in [(m.what, m.value, m.unit) for m in measurements]
+    assert ("deeplabv3 full: training", 50.0, "images/s") in [
+        (m.what, m.value, m.unit) for m in measurements
+    ]
 
 
 @pytest.mark.parametrize(
@@ -281,7 +313,10 @@ def test_benchmark_reports_every_figure_per_model_and_size(
         (lambda: models.build("pspnet", (64, 96, 1)), r"multiples of 64.*bins"),
         (lambda: models.build("attention_psp", bins=(1, 3)), r"multiples of 24"),
         (lambda: models.build("wnet", depth=0), r"depth must be a positive integer"),
-        (lambda: models.build("unet", base_filters=8.0), r"base_filters must be a positive integer"),
+        (
+            lambda: models.build("unet", base_filters=8.0),
+            r"base_filters must be a positive integer",
+        ),
         (lambda: models.build("unet", num_classes=1), r"num_classes"),
         (lambda: models.build("deeplabv3", atrous_rates=(2, 0)), r"atrous rate"),
     ],

@@ -39,7 +39,9 @@ def test_ipynb_twin_has_same_cells_and_no_outputs(md: Path) -> None:
         (c.cell_type, c.source) for c in paired.cells
     ], f"{twin.name} is out of sync with {md.name}: run `jupytext --sync {md}`"
     raw = json.loads(twin.read_text())
-    carrying = [i for i, c in enumerate(raw["cells"]) if c.get("outputs") or c.get("execution_count")]
+    carrying = [
+        i for i, c in enumerate(raw["cells"]) if c.get("outputs") or c.get("execution_count")
+    ]
     assert not carrying, f"{twin.name} carries outputs in cells {carrying}"
 
 
@@ -52,7 +54,9 @@ def test_chapter_starts_with_the_shared_setup_and_parameters_cells(md: Path) -> 
         f"{md.name}: the second code cell must be the parameters cell"
     )
     tags = [c.metadata.get("tags", []) for c in jupytext.read(md).cells if c.cell_type == "code"]
-    assert "parameters" in tags[1], f"{md.name}: the parameters cell must carry the 'parameters' tag"
+    assert "parameters" in tags[1], (
+        f"{md.name}: the parameters cell must carry the 'parameters' tag"
+    )
 
 
 def test_setup_cell_clones_the_repository_named_in_config() -> None:
@@ -68,4 +72,6 @@ def test_toc_and_notebooks_agree() -> None:
     for entry in listed:
         assert (ROOT / f"{entry}.md").exists(), f"_toc.yml lists {entry}, which has no .md"
     chapters = {f"notebooks/{md.stem}" for md in SOURCES}
-    assert chapters <= set(listed), f"chapters missing from _toc.yml: {sorted(chapters - set(listed))}"
+    assert chapters <= set(listed), (
+        f"chapters missing from _toc.yml: {sorted(chapters - set(listed))}"
+    )

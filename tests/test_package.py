@@ -72,7 +72,9 @@ def test_python_dash_m_marslib_runs() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert f"marslib {marslib.__version__}" in result.stdout and "profile     quick" in result.stdout
+    assert (
+        f"marslib {marslib.__version__}" in result.stdout and "profile     quick" in result.stdout
+    )
 
 
 def test_bench_rejects_unknown_areas(capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,9 +23,13 @@ def test_region_counts_by_hand() -> None:
     uniform = np.full((1, 4, 8), 2, dtype=np.uint8)
     assert patchiness.region_counts(uniform).tolist() == [1]
     assert patchiness.region_counts(_halves()).tolist() == [2]
-    assert patchiness.region_counts(_checkerboard()).tolist() == [16]  # no two equal pixels share a side
+    assert patchiness.region_counts(_checkerboard()).tolist() == [
+        16
+    ]  # no two equal pixels share a side
     diagonal = np.array([[[1, 2], [2, 1]]], dtype=np.uint8)
-    assert patchiness.region_counts(diagonal).tolist() == [4]  # corners do not connect (4-neighbourhood)
+    assert patchiness.region_counts(diagonal).tolist() == [
+        4
+    ]  # corners do not connect (4-neighbourhood)
 
 
 def test_regions_never_connect_across_images_and_where_cuts_them() -> None:
@@ -59,7 +63,10 @@ def test_table_compares_predictions_with_the_truth_on_scored_pixels() -> None:
     assert result.loc["speckled", "regions / truth's"] == pytest.approx(1.5)
     assert result.loc["background noise"].tolist() == result.loc["truth"].tolist()
     everywhere = patchiness.table(truth, {"background noise": noisy_background}, scored_only=False)
-    assert everywhere.loc["background noise", "regions per image"] > everywhere.loc["truth", "regions per image"]
+    assert (
+        everywhere.loc["background noise", "regions per image"]
+        > everywhere.loc["truth", "regions per image"]
+    )
 
 
 def test_bad_input_is_refused() -> None:

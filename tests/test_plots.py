@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from marslib.figures import plots # noqa: E402
-from marslib.core.classes import PALETTE, colorize # noqa: E402
+from marslib.core.classes import PALETTE, colorize  # noqa: E402
+from marslib.figures import plots  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -46,7 +46,9 @@ def test_overlay_blends_colour_and_leaves_background_grey() -> None:
 
 def test_gallery_with_masks_beside_shows_each_image_and_its_colours() -> None:
     images, masks = _set(5)
-    figure = plots.show_gallery(images, masks, columns=3, titles=[f"#{i}" for i in range(5)], title="five")
+    figure = plots.show_gallery(
+        images, masks, columns=3, titles=[f"#{i}" for i in range(5)], title="five"
+    )
     axes = figure.axes
     assert len(axes) == 2 * 3 * 2  # two rows of three (image, mask) pairs
     shown = [ax for ax in axes if ax.get_images()]
@@ -54,14 +56,22 @@ def test_gallery_with_masks_beside_shows_each_image_and_its_colours() -> None:
     np.testing.assert_array_equal(shown[2].get_images()[0].get_array(), images[1])
     np.testing.assert_allclose(shown[3].get_images()[0].get_array(), colorize(masks[1]))
     assert shown[2].get_title() == "#1" and figure._suptitle.get_text() == "five"
-    assert [t.get_text() for t in figure.legends[0].get_texts()] == ["Background", "Soil", "Bedrock", "Sand", "Big Rock"]
+    assert [t.get_text() for t in figure.legends[0].get_texts()] == [
+        "Background",
+        "Soil",
+        "Bedrock",
+        "Sand",
+        "Big Rock",
+    ]
 
 
 def test_gallery_overlay_and_images_alone() -> None:
     images, masks = _set(4)
     figure = plots.show_gallery(images, masks, overlay_masks=True, columns=2)
     assert len(figure.axes) == 4
-    np.testing.assert_allclose(figure.axes[3].get_images()[0].get_array(), plots.overlay(images[3], masks[3]))
+    np.testing.assert_allclose(
+        figure.axes[3].get_images()[0].get_array(), plots.overlay(images[3], masks[3])
+    )
     alone = plots.show_gallery(images)
     assert len(alone.axes) == 4 and not alone.legends
     np.testing.assert_array_equal(alone.axes[0].get_images()[0].get_array(), images[0])

@@ -10,15 +10,12 @@ import pandas as pd
 import pytest
 from sklearn.metrics import jaccard_score
 
-from marslib import data, metrics, models
-
+from marslib import data, metrics, models, training
+from marslib.core.classes import BACKGROUND, NUM_CLASSES
+from marslib.data import to_model_input
 from marslib.evaluation import refine
 from marslib.figures import results
-from marslib.training import tasks
-from marslib import training
-from marslib.data import to_model_input
-from marslib.training import registry
-from marslib.core.classes import BACKGROUND, NUM_CLASSES
+from marslib.training import registry, tasks
 
 
 def as_numpy(tensor) -> np.ndarray:
@@ -31,9 +28,27 @@ def as_numpy(tensor) -> np.ndarray:
 def test_combine_follows_the_rule_on_hand_made_pixels() -> None:
     probabilities = np.array(
         [
-            [0.90, 0.05, 0.03, 0.01, 0.01],  # the model says background, the net says terrain: best terrain class
-            [0.10, 0.10, 0.10, 0.60, 0.10],  # the model says sand, the net says background: background
-            [0.20, 0.10, 0.50, 0.10, 0.10],  # the net's probability equals the threshold: not background
+            [
+                0.90,
+                0.05,
+                0.03,
+                0.01,
+                0.01,
+            ],  # the model says background, the net says terrain: best terrain class
+            [
+                0.10,
+                0.10,
+                0.10,
+                0.60,
+                0.10,
+            ],  # the model says sand, the net says background: background
+            [
+                0.20,
+                0.10,
+                0.50,
+                0.10,
+                0.10,
+            ],  # the net's probability equals the threshold: not background
             [0.00, 0.25, 0.25, 0.20, 0.30],  # the model says Big Rock, the net is unsure: Big Rock
         ],
         dtype=np.float32,
@@ -68,7 +83,10 @@ def tiny_models() -> tuple[keras.Model, keras.Model]:
 def test_refined_model_applies_the_rule_to_both_outputs(tmp_path: Path) -> None:
     multi, background = tiny_models()
     images = np.random.default_rng(0).random((3, 64, 128, 1)).astype(np.float32)
-    p_multi, p_background = multi.predict(images, verbose=0), background.predict(images, verbose=0)[..., 0]
+    p_multi, p_background = (
+        multi.predict(images, verbose=0),
+        background.predict(images, verbose=0)[..., 0],
+    )
     threshold = float(np.median(p_background))  # so that both branches of the rule occur
     refined = refine.Refined(multi, background, threshold)
     labels = refined.predict(images, verbose=0).argmax(-1)
@@ -78,7 +96,9 @@ def test_refined_model_applies_the_rule_to_both_outputs(tmp_path: Path) -> None:
     refined.save(tmp_path / "refined.keras")
     again = keras.saving.load_model(tmp_path / "refined.keras", compile=False)
     assert isinstance(again, refine.Refined) and again.threshold == threshold
-    np.testing.assert_array_equal(again.predict(images, verbose=0), refined.predict(images, verbose=0))
+    np.testing.assert_array_equal(
+        again.predict(images, verbose=0), refined.predict(images, verbose=0)
+    )
 
 
 def test_refined_model_checks_its_parts() -> None:
@@ -88,7 +108,10 @@ def test_refined_model_checks_its_parts() -> None:
     with pytest.raises(ValueError, match="5 classes"):
         refine.Refined(background, background)
     with pytest.raises(ValueError, match="same input"):
-        refine.Refined(multi, models.build("unet", input_shape=(32, 64, 1), num_classes=2, base_filters=2, depth=1))
+        refine.Refined(
+            multi,
+            models.build("unet", input_shape=(32, 64, 1), num_classes=2, base_filters=2, depth=1),
+        )
 
 
 # ---------------------------------------------------------------- scores
@@ -101,7 +124,9 @@ def test_background_scores_by_hand_and_against_scikit_learn() -> None:
     assert found["background recall"] == pytest.approx(2 / 3)
     assert found["background precision"] == pytest.approx(2 / 4)
     assert found["terrain called background"] == pytest.approx(2 / 5)
-    reference = jaccard_score(masks.ravel(), predicted.ravel(), labels=range(NUM_CLASSES), average="macro")
+    reference = jaccard_score(
+        masks.ravel(), predicted.ravel(), labels=range(NUM_CLASSES), average="macro"
+    )
     assert found["5-class mIoU"] == pytest.approx(reference)
 
 
@@ -110,7 +135,12 @@ def test_binary_scores_by_hand() -> None:
     probability = np.array([[[0.9, 0.6, 0.1, 0.7, 0.2]]])
     found = refine.binary_scores(masks, probability, threshold=0.5)
     assert found == pytest.approx(
-        {"background recall": 2 / 3, "background precision": 2 / 3, "background IoU": 2 / 4, "images": 1}
+        {
+            "background recall": 2 / 3,
+            "background precision": 2 / 3,
+            "background IoU": 2 / 4,
+            "images": 1,
+        }
     )
     with pytest.raises(ValueError, match="shape"):
         refine.binary_scores(masks, probability[..., :3])
@@ -129,15 +159,29 @@ def test_threshold_sweep_trades_background_recall_for_terrain() -> None:
     assert sweep.loc[1.0, "background recall"] == 0  # nothing is above 1
     labels = np.where(background > 0.5, 0, probabilities[..., 1:].argmax(-1) + 1)
     assert sweep.loc[0.5, "mIoU"] == pytest.approx(metrics.competition_miou(masks, labels))
-    assert sweep.loc[0.5, "5-class mIoU"] == pytest.approx(refine.background_scores(masks, labels)["5-class mIoU"])
+    assert sweep.loc[0.5, "5-class mIoU"] == pytest.approx(
+        refine.background_scores(masks, labels)["5-class mIoU"]
+    )
     with pytest.raises(ValueError, match="probabilities"):
         refine.threshold_sweep(masks, probabilities[..., :4], background, thresholds)
 
 
 def test_sweep_figure_draws_each_score_and_the_model_alone() -> None:
-    sweep = pd.DataFrame({"mIoU": [0.2, 0.3], "5-class mIoU": [0.4, 0.35], "background recall": [0.9, 0.5],
-                          "terrain called background": [0.2, 0.1]}, index=pd.Index([0.25, 0.75], name="threshold"))
-    alone = {"mIoU": 0.31, "5-class mIoU": 0.3, "background recall": 0.1, "terrain called background": 0.01}
+    sweep = pd.DataFrame(
+        {
+            "mIoU": [0.2, 0.3],
+            "5-class mIoU": [0.4, 0.35],
+            "background recall": [0.9, 0.5],
+            "terrain called background": [0.2, 0.1],
+        },
+        index=pd.Index([0.25, 0.75], name="threshold"),
+    )
+    alone = {
+        "mIoU": 0.31,
+        "5-class mIoU": 0.3,
+        "background recall": 0.1,
+        "terrain called background": 0.01,
+    }
     figure = results.sweep_figure(sweep, alone)
     left, right = figure.axes
     curves = {line.get_label(): line for line in left.lines + right.lines}
@@ -161,17 +205,35 @@ def test_background_targets_mark_background_zero() -> None:
         tasks.background_targets(np.array([[[0.5]]]))
 
 
-TINY = {"epochs": 2, "batch_size": 32, "patience": 2, "learning_rate": 0.003, "model_options": {"base_filters": 2, "depth": 1}}
+TINY = {
+    "epochs": 2,
+    "batch_size": 32,
+    "patience": 2,
+    "learning_rate": 0.003,
+    "model_options": {"base_filters": 2, "depth": 1},
+}
 
 
-def test_background_net_is_a_run_of_the_background_task(tiny_data: data.MarsData, module_folders: Path) -> None:
-    experiment = training.Experiment.from_dict({**registry.get("background_net", "quick").to_dict(), **TINY})
+def test_background_net_is_a_run_of_the_background_task(
+    tiny_data: data.MarsData, module_folders: Path
+) -> None:
+    experiment = training.Experiment.from_dict(
+        {**registry.get("background_net", "quick").to_dict(), **TINY}
+    )
     first = training.run(experiment, tiny_data, module_folders / "a", verbose=0)
     assert first.directory == training.run_directory(experiment, tiny_data, module_folders / "a")
     assert training.records(module_folders / "a") == []  # never mistaken for a five-class record
-    assert [r.directory for r in training.records(module_folders / "a", task="background")] == [first.directory]
+    assert [r.directory for r in training.records(module_folders / "a", task="background")] == [
+        first.directory
+    ]
     assert list(first.history.columns) == [
-        "epoch", "background_iou", "loss", "val_background_iou", "val_loss", "learning_rate", "seconds",
+        "epoch",
+        "background_iou",
+        "loss",
+        "val_background_iou",
+        "val_loss",
+        "learning_rate",
+        "seconds",
     ]
     assert first.metrics["epochs_run"] == 2 and 0 <= first.metrics["val"]["background recall"] <= 1
     assert first.val_miou is None and first.metrics["val"]["images"] > 0

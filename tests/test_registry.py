@@ -13,7 +13,13 @@ from marslib import cli, training
 from marslib.commands.experiments import _expand
 from marslib.training import registry
 
-TINY = {"name": "tiny", "model": "unet", "model_options": {"base_filters": 4, "depth": 2}, "epochs": 3, "profile": "quick"}
+TINY = {
+    "name": "tiny",
+    "model": "unet",
+    "model_options": {"base_filters": 4, "depth": 2},
+    "epochs": 3,
+    "profile": "quick",
+}
 IDENTITY = {"name", "description"}
 
 
@@ -44,11 +50,15 @@ def test_each_beyond_run_changes_the_recipe_in_what_it_names(name: str) -> None:
         assert registry.get(name, "quick").task == "background"
         return
     assert run.base == registry.RECIPE
-    assert _differing(registry.get(run.base, "quick"), registry.get(name, "quick")) == set(run.fields)
+    assert _differing(registry.get(run.base, "quick"), registry.get(name, "quick")) == set(
+        run.fields
+    )
 
 
 @pytest.mark.parametrize("name", ["attention_psp_baseline_recipe", "unet_best_recipe"])
-def test_each_ablation_corner_takes_the_model_of_one_run_and_the_rest_of_the_other(name: str) -> None:
+def test_each_ablation_corner_takes_the_model_of_one_run_and_the_rest_of_the_other(
+    name: str,
+) -> None:
     model_from, recipe_from = registry.ABLATION[name]
     corner = registry.get(name, "quick")
     recipe, model = registry.get(recipe_from, "quick"), registry.get(model_from, "quick")
@@ -58,7 +68,11 @@ def test_each_ablation_corner_takes_the_model_of_one_run_and_the_rest_of_the_oth
 
 
 def test_the_two_by_two_design_has_every_corner_once() -> None:
-    assert set(registry.ABLATION.values()) == {(a, b) for a in (registry.BASELINE, registry.BEST) for b in (registry.BASELINE, registry.BEST)}
+    assert set(registry.ABLATION.values()) == {
+        (a, b)
+        for a in (registry.BASELINE, registry.BEST)
+        for b in (registry.BASELINE, registry.BEST)
+    }
     assert set(registry.ABLATION) <= set(registry.names())
 
 
@@ -73,7 +87,9 @@ def test_ensemble_members_are_table_1_runs() -> None:
 
 def test_run_all_expands_to_every_named_run_once_and_groups_to_their_runs() -> None:
     assert _expand(["all"]) == registry.names()
-    assert _expand(["table1", "unet_baseline", "ablation"]) == list(registry.TABLE1) + registry.names("ablation")
+    assert _expand(["table1", "unet_baseline", "ablation"]) == list(
+        registry.TABLE1
+    ) + registry.names("ablation")
 
 
 def test_cli_lists_runs_by_group(capsys: pytest.CaptureFixture[str]) -> None:
@@ -86,10 +102,22 @@ def test_cli_lists_runs_by_group(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_named_experiments_follow_table_1() -> None:
-    assert registry.names("table1") == list(registry.TABLE1) == [
-        "unet_baseline", "deeplabv3", "wnet", "pspnet", "deeplabv3_bigrock", "attention_psp",
+    assert (
+        registry.names("table1")
+        == list(registry.TABLE1)
+        == [
+            "unet_baseline",
+            "deeplabv3",
+            "wnet",
+            "pspnet",
+            "deeplabv3_bigrock",
+            "attention_psp",
+        ]
+    )
+    table = [
+        (e.model, e.variant, e.loss, e.class_weights is not None)
+        for e in registry.experiments("quick", "table1")
     ]
-    table = [(e.model, e.variant, e.loss, e.class_weights is not None) for e in registry.experiments("quick", "table1")]
     assert table[:6] == [
         ("unet", "cleaned", "scce", False),
         ("deeplabv3", "cleaned", "scce", False),
@@ -100,7 +128,12 @@ def test_named_experiments_follow_table_1() -> None:
     ]
     final, best = registry.get("final", "full"), registry.get("attention_psp", "full")
     assert not final.validation and best.validation
-    assert (final.model, final.variant, final.loss, final.class_weights) == (best.model, best.variant, best.loss, best.class_weights)
+    assert (final.model, final.variant, final.loss, final.class_weights) == (
+        best.model,
+        best.variant,
+        best.loss,
+        best.class_weights,
+    )
     assert final.profile == "full" and final.epochs == marslib.PROFILES["full"].epochs
 
 
@@ -120,8 +153,17 @@ def test_experiments_from_yaml_and_json_files(tmp_path: Path) -> None:
         "  - {name: unet_dice, model: unet, loss: dice, epochs: 2, profile: full}\n"
     )
     slow, dice = registry.load_experiments(tmp_path / "more.yaml", profile="quick")
-    assert slow.to_dict() == {**registry.get("pspnet", "quick").to_dict(), "name": "pspnet_slow", "learning_rate": 0.0003}
-    assert (dice.loss, dice.epochs, dice.profile, dice.batch_size) == ("dice", 2, "full", marslib.PROFILES["full"].batch_size)
+    assert slow.to_dict() == {
+        **registry.get("pspnet", "quick").to_dict(),
+        "name": "pspnet_slow",
+        "learning_rate": 0.0003,
+    }
+    assert (dice.loss, dice.epochs, dice.profile, dice.batch_size) == (
+        "dice",
+        2,
+        "full",
+        marslib.PROFILES["full"].batch_size,
+    )
     (tmp_path / "one.json").write_text(json.dumps(TINY))
     assert registry.load_experiments(tmp_path / "one.json") == [training.Experiment.from_dict(TINY)]
     (tmp_path / "bad.json").write_text("{not json")

@@ -17,7 +17,10 @@ def test_scoring_set_is_a_seeded_choice_of_test_images(tiny_data: data.MarsData)
     chosen = scoring.scoring_set(tiny_data, count=5, seed=1)
     again = scoring.scoring_set(tiny_data, count=5, seed=1)
     np.testing.assert_array_equal(chosen.images, again.images)
-    positions = [int(np.flatnonzero((tiny_data.test_images == image).all(axis=(1, 2)))[0]) for image in chosen.images]
+    positions = [
+        int(np.flatnonzero((tiny_data.test_images == image).all(axis=(1, 2)))[0])
+        for image in chosen.images
+    ]
     assert positions == sorted(positions) and len(set(positions)) == 5
     np.testing.assert_array_equal(chosen.masks, tiny_data.test_masks[positions])
     assert chosen.description.startswith("5 test images")

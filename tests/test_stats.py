@@ -72,7 +72,9 @@ def test_class_weights_by_hand(method: str, ignore_background: bool, expected: l
 
 
 def test_cap_limits_every_weight() -> None:
-    np.testing.assert_allclose(stats.class_weights(MASKS, "balanced", cap=2.0), [1.2, 0.6, 2.0, 0.6, 2.0])
+    np.testing.assert_allclose(
+        stats.class_weights(MASKS, "balanced", cap=2.0), [1.2, 0.6, 2.0, 0.6, 2.0]
+    )
     np.testing.assert_allclose(
         stats.class_weights(MASKS, "inverse_frequency", ignore_background=True, cap=5),
         [0, 2.5, 5, 2.5, 5],
@@ -92,7 +94,9 @@ def test_balanced_equals_scikit_learn(random_masks: np.ndarray) -> None:
     np.testing.assert_allclose(stats.class_weights(random_masks, "balanced"), reference, rtol=1e-6)
 
 
-def test_balanced_without_background_equals_scikit_learn_on_the_other_pixels(random_masks: np.ndarray) -> None:
+def test_balanced_without_background_equals_scikit_learn_on_the_other_pixels(
+    random_masks: np.ndarray,
+) -> None:
     pixels = random_masks.ravel()
     pixels = pixels[pixels != 0]
     reference = compute_class_weight("balanced", classes=np.arange(1, 5), y=pixels)
@@ -121,7 +125,12 @@ def test_balanced_is_inverse_frequency_over_the_number_of_classes(random_masks: 
     ],
 )
 def test_bad_masks_are_refused(masks: np.ndarray, message: str) -> None:
-    for function in (stats.pixel_counts, stats.presence, stats.frequency_table, stats.class_weights):
+    for function in (
+        stats.pixel_counts,
+        stats.presence,
+        stats.frequency_table,
+        stats.class_weights,
+    ):
         with pytest.raises(ValueError, match=message):
             function(masks)
 
@@ -141,19 +150,27 @@ def test_a_missing_class_is_refused_unless_it_is_ignored_background() -> None:
     no_background = np.array([[[1, 2], [3, 4]]], dtype=np.uint8)
     with pytest.raises(ValueError, match="Background"):
         stats.class_weights(no_background)
-    np.testing.assert_allclose(stats.class_weights(no_background, ignore_background=True), [0, 1, 1, 1, 1])
+    np.testing.assert_allclose(
+        stats.class_weights(no_background, ignore_background=True), [0, 1, 1, 1, 1]
+    )
 
 
 def test_loss_shares_by_hand_and_for_balanced_weights(random_masks: np.ndarray) -> None:
     np.testing.assert_allclose(stats.loss_shares(MASKS, np.ones(5)), np.array([2, 4, 1, 4, 1]) / 12)
     # weights 0, 1, 2, 0, 2 -> weighted counts 0, 4, 2, 0, 2 out of 8
     np.testing.assert_allclose(stats.loss_shares(MASKS, [0, 1, 2, 0, 2]), [0, 0.5, 0.25, 0, 0.25])
-    np.testing.assert_allclose(stats.loss_shares(random_masks, stats.class_weights(random_masks)), np.full(5, 0.2))
+    np.testing.assert_allclose(
+        stats.loss_shares(random_masks, stats.class_weights(random_masks)), np.full(5, 0.2)
+    )
     balanced_without = stats.class_weights(random_masks, ignore_background=True)
-    np.testing.assert_allclose(stats.loss_shares(random_masks, balanced_without), [0, 0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(
+        stats.loss_shares(random_masks, balanced_without), [0, 0.25, 0.25, 0.25, 0.25]
+    )
 
 
-@pytest.mark.parametrize("weights", [np.ones(4), [1, 1, 1, 1, -1], [1, 1, 1, 1, np.nan], np.zeros(5)])
+@pytest.mark.parametrize(
+    "weights", [np.ones(4), [1, 1, 1, 1, -1], [1, 1, 1, 1, np.nan], np.zeros(5)]
+)
 def test_loss_shares_refuse_bad_weights(weights) -> None:
     with pytest.raises(ValueError, match="weights"):
         stats.loss_shares(MASKS, weights)

@@ -12,9 +12,8 @@ import pytest
 
 from marslib import cli, metrics, models
 from marslib import data as mars_data
-
-from marslib.evaluation import submission
 from marslib.data import MarsData
+from marslib.evaluation import submission
 
 RNG = np.random.default_rng(1)
 TEST_MASKS = RNG.integers(0, 5, (12, 64, 128), dtype=np.uint8)
@@ -32,7 +31,9 @@ def _data(test_masks: np.ndarray | None = TEST_MASKS) -> MarsData:
 
 
 def _guess() -> np.ndarray:
-    return np.where(RNG.random(TEST_MASKS.shape) < 0.7, TEST_MASKS, RNG.integers(0, 5, TEST_MASKS.shape)).astype(np.uint8)
+    return np.where(
+        RNG.random(TEST_MASKS.shape) < 0.7, TEST_MASKS, RNG.integers(0, 5, TEST_MASKS.shape)
+    ).astype(np.uint8)
 
 
 def test_csv_has_the_competition_columns_and_rows(tmp_path: Path) -> None:
@@ -64,20 +65,32 @@ def test_predict_submission_writes_the_models_predictions(tmp_path: Path) -> Non
     model = models.build("unet", base_filters=4, depth=2)
     data = _data()
     path = submission.predict_submission(model, data, tmp_path / "s.csv", progress=False)
-    np.testing.assert_array_equal(submission.read_submission(path), models.predict(model, data.test_images))
+    np.testing.assert_array_equal(
+        submission.read_submission(path), models.predict(model, data.test_images)
+    )
 
 
 def test_score_is_the_competition_metric(tmp_path: Path) -> None:
     guess = _guess()
-    found = submission.score_submission(submission.write_submission(guess, tmp_path / "s.csv"), _data())
+    found = submission.score_submission(
+        submission.write_submission(guess, tmp_path / "s.csv"), _data()
+    )
     assert found["miou"] == pytest.approx(metrics.competition_miou(TEST_MASKS, guess))
-    np.testing.assert_allclose(list(found["per_class_iou"].values()), metrics.per_class_iou(TEST_MASKS, guess))
+    np.testing.assert_allclose(
+        list(found["per_class_iou"].values()), metrics.per_class_iou(TEST_MASKS, guess)
+    )
     public = mars_data.public_indices(12)
     assert len(public) == 3 and len(set(public)) == 3
     private = np.setdiff1d(np.arange(12), public)
-    assert found["public_miou"] == pytest.approx(metrics.competition_miou(TEST_MASKS[public], guess[public]))
-    assert found["private_miou"] == pytest.approx(metrics.competition_miou(TEST_MASKS[private], guess[private]))
-    perfect = submission.score_submission(submission.write_submission(TEST_MASKS, tmp_path / "p.csv"), _data())
+    assert found["public_miou"] == pytest.approx(
+        metrics.competition_miou(TEST_MASKS[public], guess[public])
+    )
+    assert found["private_miou"] == pytest.approx(
+        metrics.competition_miou(TEST_MASKS[private], guess[private])
+    )
+    perfect = submission.score_submission(
+        submission.write_submission(TEST_MASKS, tmp_path / "p.csv"), _data()
+    )
     assert perfect["miou"] == perfect["public_miou"] == 1.0
 
 
@@ -94,7 +107,11 @@ HEADER = ["id"] + [str(i) for i in range(8192)]
     [
         (["Id"] + HEADER[1:], [[0] + [1] * 8192], "header"),
         (HEADER[:-1], [[0] + [1] * 8191], "8193 columns"),
-        (["id"] + [f"pixel_{i}" for i in range(8192)], [[0] + [1] * 8192], "first difference at column 1"),
+        (
+            ["id"] + [f"pixel_{i}" for i in range(8192)],
+            [[0] + [1] * 8192],
+            "first difference at column 1",
+        ),
         (HEADER, [[0] + [1] * 8192, [1] + [5] * 8192], "labels must lie in 0..4"),
         (HEADER, [[0] + [-1] * 8192], "labels must lie in 0..4"),
         (HEADER, [[0] + [1.5] * 8192], "whole numbers"),
@@ -102,7 +119,9 @@ HEADER = ["id"] + [str(i) for i in range(8192)]
         (HEADER, [[1] + [1] * 8192, [0] + [1] * 8192], "ids must be 0, 1, 2"),
     ],
 )
-def test_malformed_csv_is_refused(tmp_path: Path, header: list[str], rows: list[list[object]], message: str) -> None:
+def test_malformed_csv_is_refused(
+    tmp_path: Path, header: list[str], rows: list[list[object]], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         submission.read_submission(_write_text(tmp_path / "bad.csv", header, rows))
 
@@ -126,13 +145,17 @@ def test_write_refuses_bad_labels(tmp_path: Path) -> None:
         submission.write_submission(np.zeros((1, 64, 64), dtype=np.uint8), tmp_path / "s.csv")
 
 
-def test_score_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_score_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     guess = _guess()
     path = submission.write_submission(guess, tmp_path / "s.csv")
     data = _data()
     monkeypatch.setattr("marslib.data.load", lambda path=None: data)
     assert cli.main(["score", str(path)]) == 0
-    assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(metrics.competition_miou(TEST_MASKS, guess))
+    assert json.loads(capsys.readouterr().out)["miou"] == pytest.approx(
+        metrics.competition_miou(TEST_MASKS, guess)
+    )
     monkeypatch.setattr("marslib.data.load", lambda path=None: _data(test_masks=None))
     assert cli.main(["score", str(path)]) == 2
     assert "no test labels" in capsys.readouterr().err

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from marslib.data import synthetic
 from marslib.core.classes import BACKGROUND, BIG_ROCK, NUM_CLASSES, SAND, SOIL
+from marslib.data import synthetic
 
 # The real file's numbers (facts: 2505 cleaned images) and the tolerances the generator promises.
 REAL_SHARES = np.array([24.31, 33.90, 23.28, 18.38, 0.13])  # % of the pixels, aliens removed
@@ -55,22 +55,32 @@ def test_image_level_statistics_match_the_real_file(full: synthetic.SyntheticSet
     # Big Rock and background counted over all 2615 images, as facts.md does.
     everything = _presence(full.train_masks)
     assert abs(100 * everything[:, BIG_ROCK].mean() - REAL_BIG_ROCK_IMAGES) <= BIG_ROCK_TOLERANCE
-    assert abs(100 * everything[:, BACKGROUND].mean() - REAL_BACKGROUND_IMAGES) <= BACKGROUND_TOLERANCE
-    assert abs(100 * (present.sum(axis=1) == 1).mean() - REAL_SINGLE_CLASS) <= SINGLE_CLASS_TOLERANCE
+    assert (
+        abs(100 * everything[:, BACKGROUND].mean() - REAL_BACKGROUND_IMAGES) <= BACKGROUND_TOLERANCE
+    )
+    assert (
+        abs(100 * (present.sum(axis=1) == 1).mean() - REAL_SINGLE_CLASS) <= SINGLE_CLASS_TOLERANCE
+    )
     # Few Big Rock images, but a sizeable rock in each: a few hundred pixels on average.
     rock_pixels = (full.train_masks == BIG_ROCK).sum(axis=(1, 2))
     assert 150 <= rock_pixels[rock_pixels > 0].mean() <= 1000
 
 
 def test_test_set_statistics_are_alike_and_free_of_aliens(full: synthetic.SyntheticSet) -> None:
-    shares = 100 * np.bincount(full.test_masks.ravel(), minlength=NUM_CLASSES) / full.test_masks.size
+    shares = (
+        100 * np.bincount(full.test_masks.ravel(), minlength=NUM_CLASSES) / full.test_masks.size
+    )
     assert np.all(np.abs(shares - REAL_SHARES) <= 1.5 * SHARE_TOLERANCE), shares
     multi = _presence(full.test_masks).sum(axis=1) >= 2
-    _, counts = np.unique(full.test_masks[multi].reshape(multi.sum(), -1), axis=0, return_counts=True)
+    _, counts = np.unique(
+        full.test_masks[multi].reshape(multi.sum(), -1), axis=0, return_counts=True
+    )
     assert counts.max() < 5
 
 
-def test_the_110_aliens_share_one_identical_mask_but_not_their_images(full: synthetic.SyntheticSet) -> None:
+def test_the_110_aliens_share_one_identical_mask_but_not_their_images(
+    full: synthetic.SyntheticSet,
+) -> None:
     aliens = np.array(full.meta["alien_indices"])
     assert len(aliens) == len(set(aliens.tolist())) == 110
     alien_masks = full.train_masks[aliens]
@@ -78,7 +88,12 @@ def test_the_110_aliens_share_one_identical_mask_but_not_their_images(full: synt
     assert len(np.unique(alien_masks[0])) >= 2
     # Independently: the largest group of identical multi-class masks is exactly the aliens.
     multi = np.flatnonzero(_presence(full.train_masks).sum(axis=1) >= 2)
-    unique, inverse, counts = np.unique(full.train_masks[multi].reshape(len(multi), -1), axis=0, return_inverse=True, return_counts=True)
+    unique, inverse, counts = np.unique(
+        full.train_masks[multi].reshape(len(multi), -1),
+        axis=0,
+        return_inverse=True,
+        return_counts=True,
+    )
     np.testing.assert_array_equal(np.sort(multi[inverse.ravel() == counts.argmax()]), aliens)
     # Hashing the images does not find them: every alien picture differs.
     assert len(np.unique(full.train_images[aliens].reshape(len(aliens), -1), axis=0)) == len(aliens)
@@ -86,7 +101,10 @@ def test_the_110_aliens_share_one_identical_mask_but_not_their_images(full: synt
 
 def test_mislabeled_single_class_masks(full: synthetic.SyntheticSet) -> None:
     meta = full.meta
-    indices, true, given = (np.array(meta[k]) for k in ("mislabeled_indices", "mislabeled_true_class", "mislabeled_given_class"))
+    indices, true, given = (
+        np.array(meta[k])
+        for k in ("mislabeled_indices", "mislabeled_true_class", "mislabeled_given_class")
+    )
     assert len(indices) == len(true) == len(given) > 20
     assert np.all(true != given) and set(true) <= {1, 2, 3} and set(given) <= {1, 2, 3}
     assert not set(indices.tolist()) & set(meta["alien_indices"])
@@ -94,7 +112,9 @@ def test_mislabeled_single_class_masks(full: synthetic.SyntheticSet) -> None:
         assert (full.train_masks[index] == label).all()
 
 
-def test_coarse_masks_have_their_region_edges_turned_to_background(full: synthetic.SyntheticSet) -> None:
+def test_coarse_masks_have_their_region_edges_turned_to_background(
+    full: synthetic.SyntheticSet,
+) -> None:
     coarse = np.array(full.meta["coarse_indices"])
     assert 300 <= len(coarse) <= 1000
 
@@ -103,18 +123,24 @@ def test_coarse_masks_have_their_region_edges_turned_to_background(full: synthet
         return any(((a != b) & (a != BACKGROUND) & (b != BACKGROUND)).any() for a, b in pairs)
 
     assert not any(terrain_classes_touch(full.train_masks[i]) for i in coarse)
-    others = np.setdiff1d(np.flatnonzero(_presence(full.train_masks)[:, 1:].sum(axis=1) >= 2), coarse)
+    others = np.setdiff1d(
+        np.flatnonzero(_presence(full.train_masks)[:, 1:].sum(axis=1) >= 2), coarse
+    )
     others = np.setdiff1d(others, full.meta["alien_indices"])
     touching = np.mean([terrain_classes_touch(full.train_masks[i]) for i in others])
     assert touching > 0.9
 
 
-def test_grey_levels_alone_do_not_tell_the_terrain_classes_apart(full: synthetic.SyntheticSet) -> None:
+def test_grey_levels_alone_do_not_tell_the_terrain_classes_apart(
+    full: synthetic.SyntheticSet,
+) -> None:
     """The best rule "grey level -> class" barely beats always answering soil."""
     masks = full.train_masks
     terrain = (masks >= SOIL) & (masks <= SAND)
     levels, labels = full.train_images[terrain].astype(np.int64), masks[terrain].astype(np.int64)
-    table = np.bincount(levels * NUM_CLASSES + labels, minlength=256 * NUM_CLASSES).reshape(256, NUM_CLASSES)
+    table = np.bincount(levels * NUM_CLASSES + labels, minlength=256 * NUM_CLASSES).reshape(
+        256, NUM_CLASSES
+    )
     best_rule_accuracy = table.max(axis=1).sum() / table.sum()
     majority = np.bincount(labels).max() / len(labels)
     assert best_rule_accuracy < majority + 0.12, (best_rule_accuracy, majority)
@@ -133,7 +159,11 @@ def test_ground_metres_per_pixel_grow_toward_the_horizon() -> None:
 
 
 def test_same_seed_same_arrays_other_seed_other_arrays() -> None:
-    first, again, other = synthetic.generate(3, 40, 12), synthetic.generate(3, 40, 12), synthetic.generate(4, 40, 12)
+    first, again, other = (
+        synthetic.generate(3, 40, 12),
+        synthetic.generate(3, 40, 12),
+        synthetic.generate(4, 40, 12),
+    )
     for name in ("train_images", "train_masks", "test_images", "test_masks"):
         np.testing.assert_array_equal(getattr(first, name), getattr(again, name))
         assert not np.array_equal(getattr(first, name), getattr(other, name))
@@ -157,13 +187,17 @@ def test_default_alien_count() -> None:
     assert synthetic.default_alien_count(20) == 4
 
 
-@pytest.mark.parametrize("arguments", [(-1, 50, 10), (0, 5, 10), (0, 50, 0), (0, 50.0, 10), (True, 50, 10)])
+@pytest.mark.parametrize(
+    "arguments", [(-1, 50, 10), (0, 5, 10), (0, 50, 0), (0, 50.0, 10), (True, 50, 10)]
+)
 def test_bad_sizes_are_refused(arguments: tuple) -> None:
     with pytest.raises(ValueError, match="must be an integer"):
         synthetic.generate(*arguments)
 
 
-def test_cache_is_written_once_and_read_back(folders: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cache_is_written_once_and_read_back(
+    folders: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     made = synthetic.load_or_generate(6, 30, 8)
     path = synthetic.cache_path(6, 30, 8)
     assert path.parent == folders / "cache" and path.exists()

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import precision_score, recall_score
-from marslib.analysis import errors
+
 from marslib import datasets, losses, models
-from marslib.training import registry
-from marslib.analysis import table1
+from marslib.analysis import errors, table1
 from marslib.core.classes import CLASS_NAMES
+from marslib.training import registry
 from marslib.training.run_records import RunRecord
 
 RNG = np.random.default_rng(0)
@@ -31,9 +31,19 @@ def _record(name: str, val: float | None, test: float | None, big_rock: float = 
         directory=Path("/nowhere") / name,
         experiment=experiment,
         history=pd.DataFrame({"epoch": [0], "loss": [1.0]}),
-        metrics={"val": split(val) if val is not None else None, "test": split(test) if test is not None else None,
-                 "best_epoch": 0, "epochs_run": 1, "parameters": 1000},
-        provenance={"train_seconds": 1.0, "data_source": "synthetic", "device": "CPU", "train_images": 123},
+        metrics={
+            "val": split(val) if val is not None else None,
+            "test": split(test) if test is not None else None,
+            "best_epoch": 0,
+            "epochs_run": 1,
+            "parameters": 1000,
+        },
+        provenance={
+            "train_seconds": 1.0,
+            "data_source": "synthetic",
+            "device": "CPU",
+            "train_images": 123,
+        },
     )
 
 
@@ -45,12 +55,19 @@ def test_report_rows_are_the_table1_experiments_named_as_the_report_names_them()
         assert row["dataset"] == datasets.get(recipe.variant).label
         assert row["loss"] == losses.label(recipe.loss)
         assert row["model"].endswith(models.label(recipe.model))
-    assert ((theirs[["val mIoU", "test mIoU"]] > 0) & (theirs[["val mIoU", "test mIoU"]] < 1)).all().all()
+    assert (
+        ((theirs[["val mIoU", "test mIoU"]] > 0) & (theirs[["val mIoU", "test mIoU"]] < 1))
+        .all()
+        .all()
+    )
 
 
 def test_one_change_pairs_of_the_report_table_by_hand() -> None:
     pairs = table1.one_change_pairs(table1.report_table1(), "test mIoU")
-    found = {(row["from"], row["to"]): (row["changed"], round(row["gain"], 4)) for _, row in pairs.iterrows()}
+    found = {
+        (row["from"], row["to"]): (row["changed"], round(row["gain"], 4))
+        for _, row in pairs.iterrows()
+    }
     # Read off the report's Table 1: only these rows differ in the model alone or in the data and loss alone.
     assert found == {
         ("unet_baseline", "deeplabv3"): ("model", round(0.4877 - 0.4301, 4)),
@@ -61,18 +78,33 @@ def test_one_change_pairs_of_the_report_table_by_hand() -> None:
 
 def test_one_change_pairs_of_a_two_by_two_design_are_its_four_edges() -> None:
     table = pd.DataFrame(
-        {"model": ["a", "b", "a", "b"], "dataset": ["x", "x", "y", "y"], "loss": ["l", "l", "l", "l"], "score": [0.1, 0.2, 0.5, 0.7]},
+        {
+            "model": ["a", "b", "a", "b"],
+            "dataset": ["x", "x", "y", "y"],
+            "loss": ["l", "l", "l", "l"],
+            "score": [0.1, 0.2, 0.5, 0.7],
+        },
         index=["ax", "bx", "ay", "by"],
     )
     pairs = table1.one_change_pairs(table, "score").set_index(["from", "to"])
     assert sorted(pairs.index) == [("ax", "ay"), ("ax", "bx"), ("ay", "by"), ("bx", "by")]
     np.testing.assert_allclose(pairs.loc[("ax", "bx"), "gain"], 0.1)
     np.testing.assert_allclose(pairs.loc[("ay", "by"), "gain"], 0.2)
-    np.testing.assert_allclose(pairs.groupby("changed")["gain"].mean()[["model", "data + loss"]], [0.15, 0.45])  # model: (0.1 + 0.2) / 2; data + loss: (0.4 + 0.5) / 2
+    np.testing.assert_allclose(
+        pairs.groupby("changed")["gain"].mean()[["model", "data + loss"]], [0.15, 0.45]
+    )  # model: (0.1 + 0.2) / 2; data + loss: (0.4 + 0.5) / 2
 
 
 def test_one_change_pairs_counts_any_column_of_a_group() -> None:
-    table = pd.DataFrame({"model": ["a", "b"], "dataset": ["x", "x"], "loss": ["l", "l"], "n": [1, 2], "score": [0.1, 0.2]})
+    table = pd.DataFrame(
+        {
+            "model": ["a", "b"],
+            "dataset": ["x", "x"],
+            "loss": ["l", "l"],
+            "n": [1, 2],
+            "score": [0.1, 0.2],
+        }
+    )
     assert len(table1.one_change_pairs(table, "score")) == 1
     both = {"model": ["model"], "data + loss": ["dataset", "loss", "n"]}
     assert table1.one_change_pairs(table, "score", both).empty
@@ -84,15 +116,33 @@ def test_one_change_pairs_names_a_missing_column() -> None:
 
 
 def test_table1_puts_the_report_beside_ours_and_leaves_unknown_test_scores_empty() -> None:
-    records = [_record("unet_baseline", 0.30, 0.28, big_rock=0.0), _record("attention_psp", 0.60, None, big_rock=0.2)]
-    records.append(RunRecord(**{**records[0].__dict__, "experiment": registry.get("unet_best_recipe", "quick")}))
+    records = [
+        _record("unet_baseline", 0.30, 0.28, big_rock=0.0),
+        _record("attention_psp", 0.60, None, big_rock=0.2),
+    ]
+    records.append(
+        RunRecord(
+            **{**records[0].__dict__, "experiment": registry.get("unet_best_recipe", "quick")}
+        )
+    )
     table = table1.table1(records, per_class="val")
     assert list(table.index) == ["unet_baseline", "attention_psp", "unet_best_recipe"]
-    assert table.loc["attention_psp", ["model", "dataset", "loss"]].tolist() == ["Attention + PSP", "Aug. Big Rocks", "W. Focal+SCCE"]
-    assert table.loc["unet_best_recipe", "model"] == "U-Net" and table.loc["unet_best_recipe", "loss"] == "W. Focal+SCCE"
-    assert table.loc["unet_baseline", "val mIoU"] == 0.30 and np.isnan(table.loc["attention_psp", "test mIoU"])
+    assert table.loc["attention_psp", ["model", "dataset", "loss"]].tolist() == [
+        "Attention + PSP",
+        "Aug. Big Rocks",
+        "W. Focal+SCCE",
+    ]
+    assert (
+        table.loc["unet_best_recipe", "model"] == "U-Net"
+        and table.loc["unet_best_recipe", "loss"] == "W. Focal+SCCE"
+    )
+    assert table.loc["unet_baseline", "val mIoU"] == 0.30 and np.isnan(
+        table.loc["attention_psp", "test mIoU"]
+    )
     assert table["Big Rock IoU"].tolist() == [0.0, 0.2, 0.0]
-    assert table.loc["attention_psp", "report Kaggle mIoU"] == table1.REPORT_ROWS["attention_psp"][4]
+    assert (
+        table.loc["attention_psp", "report Kaggle mIoU"] == table1.REPORT_ROWS["attention_psp"][4]
+    )
     assert np.isnan(table.loc["unet_best_recipe", "report val mIoU"])
     assert table["training images"].tolist() == [123, 123, 123]
 
@@ -106,15 +156,33 @@ def test_background_in_loss() -> None:
     assert table1.background_in_loss(registry.get("pspnet", "quick")) == "no"
     assert table1.background_in_loss(registry.get("attention_psp", "quick")) == "partly"
     assert table1.background_in_loss(registry.get("unet_baseline", "quick")) == "yes"
-    fixed = registry.from_config({"base": "unet_baseline", "name": "w", "loss": "0.5*weighted_dice+0.5*weighted_focal", "class_weights": [0, 1, 1, 1, 1]}, "quick")
+    fixed = registry.from_config(
+        {
+            "base": "unet_baseline",
+            "name": "w",
+            "loss": "0.5*weighted_dice+0.5*weighted_focal",
+            "class_weights": [0, 1, 1, 1, 1],
+        },
+        "quick",
+    )
     assert table1.background_in_loss(fixed) == "no"
-    balanced = registry.from_config({"base": "unet_baseline", "name": "b", "loss": "weighted_scce", "class_weights": {"method": "balanced"}}, "quick")
+    balanced = registry.from_config(
+        {
+            "base": "unet_baseline",
+            "name": "b",
+            "loss": "weighted_scce",
+            "class_weights": {"method": "balanced"},
+        },
+        "quick",
+    )
     assert table1.background_in_loss(balanced) == "yes"
 
 
 def test_background_use_against_scikit_learn() -> None:
     masks = RNG.integers(0, 5, (6, 8, 16)).astype(np.uint8)
-    predicted = np.where(RNG.random(masks.shape) < 0.5, masks, RNG.integers(0, 5, masks.shape)).astype(np.uint8)
+    predicted = np.where(
+        RNG.random(masks.shape) < 0.5, masks, RNG.integers(0, 5, masks.shape)
+    ).astype(np.uint8)
     found = errors.background_use(masks, predicted)
     is_true, is_predicted = masks.ravel() == 0, predicted.ravel() == 0
     assert found["true background share"] == pytest.approx(is_true.mean())
@@ -134,8 +202,12 @@ def test_background_use_when_no_background_is_predicted() -> None:
 
 def test_confusions_against_scikit_learn() -> None:
     masks = RNG.integers(0, 5, (4, 8, 16)).astype(np.uint8)
-    predicted = np.where(RNG.random(masks.shape) < 0.6, masks, RNG.integers(0, 5, masks.shape)).astype(np.uint8)
-    normalised = sk_confusion_matrix(masks.ravel(), predicted.ravel(), labels=range(5), normalize="true")
+    predicted = np.where(
+        RNG.random(masks.shape) < 0.6, masks, RNG.integers(0, 5, masks.shape)
+    ).astype(np.uint8)
+    normalised = sk_confusion_matrix(
+        masks.ravel(), predicted.ravel(), labels=range(5), normalize="true"
+    )
     found = errors.confusions(masks, predicted)
     assert len(found) == 16 and found["share"].is_monotonic_decreasing
     for _, row in found.iterrows():
@@ -151,7 +223,11 @@ def test_mistake_kinds_by_hand() -> None:
     # Mistakes on scored pixels: soil->bedrock (terrain), bedrock->background, sand->Big Rock, Big Rock->soil.
     # The two true-background pixels are not scored, whatever was predicted there.
     found = errors.mistake_kinds(masks, predicted)
-    assert found.to_dict() == {"terrain for terrain": 0.25, "called background": 0.25, "involves Big Rock": 0.5}
+    assert found.to_dict() == {
+        "terrain for terrain": 0.25,
+        "called background": 0.25,
+        "involves Big Rock": 0.5,
+    }
 
 
 def test_mistake_kinds_without_mistakes_is_nan() -> None:

@@ -7,6 +7,7 @@ import json
 import warnings
 from pathlib import Path
 
+import fingerprints
 import numpy as np
 import pytest
 
@@ -14,23 +15,39 @@ from marslib import data, datasets, training
 from marslib.core import versions
 from marslib.training import run_records
 
-import fingerprints
-
-TINY = {"name": "tiny", "model": "unet", "model_options": {"base_filters": 4, "depth": 2}, "epochs": 3, "profile": "quick"}
+TINY = {
+    "name": "tiny",
+    "model": "unet",
+    "model_options": {"base_filters": 4, "depth": 2},
+    "epochs": 3,
+    "profile": "quick",
+}
 
 
 def test_hash_follows_config_and_data_but_not_description() -> None:
     experiment = training.Experiment.from_dict(TINY)
     base = run_records.run_key(experiment, "data1")
-    assert len(base) == 10 and base == run_records.run_key(training.Experiment.from_dict(TINY), "data1")
+    assert len(base) == 10 and base == run_records.run_key(
+        training.Experiment.from_dict(TINY), "data1"
+    )
     assert run_records.run_key(experiment, "data2") != base
     assert run_records.run_key(training.Experiment.from_dict({**TINY, "seed": 1}), "data1") != base
-    assert run_records.run_key(training.Experiment.from_dict({**TINY, "learning_rate": 0.01}), "data1") != base
-    assert run_records.run_key(training.Experiment.from_dict({**TINY, "description": "other words"}), "data1") == base
+    assert (
+        run_records.run_key(training.Experiment.from_dict({**TINY, "learning_rate": 0.01}), "data1")
+        != base
+    )
+    assert (
+        run_records.run_key(
+            training.Experiment.from_dict({**TINY, "description": "other words"}), "data1"
+        )
+        == base
+    )
 
 
 @pytest.mark.parametrize("part", versions.RUN_PARTS)
-def test_a_run_key_changes_with_each_code_version_and_only_with_it(part: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_key_changes_with_each_code_version_and_only_with_it(
+    part: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     experiment = training.Experiment.from_dict(TINY)
     current = run_records.run_key(experiment, "data")
     assert run_records.run_key(experiment, "data", versions.versions(versions.RUN_PARTS)) == current
@@ -40,12 +57,16 @@ def test_a_run_key_changes_with_each_code_version_and_only_with_it(part: str, mo
     assert run_records.run_key(experiment, "data") == current
 
 
-def test_a_dataset_key_changes_with_the_builders_version(tiny_data: data.MarsData, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_dataset_key_changes_with_the_builders_version(
+    tiny_data: data.MarsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
     indices = np.arange(10)
     current = datasets.cache_key("cleaned", tiny_data, indices, 0)
     assert datasets.cache_key("cleaned", tiny_data, indices, 0) == current
     monkeypatch.setitem(versions.CODE_VERSIONS, "models", versions.CODE_VERSIONS["models"] + 1)
-    assert datasets.cache_key("cleaned", tiny_data, indices, 0) == current, "a model change must not rebuild datasets"
+    assert datasets.cache_key("cleaned", tiny_data, indices, 0) == current, (
+        "a model change must not rebuild datasets"
+    )
     monkeypatch.setitem(versions.CODE_VERSIONS, "datasets", versions.CODE_VERSIONS["datasets"] + 1)
     assert datasets.cache_key("cleaned", tiny_data, indices, 0) != current
 
@@ -61,7 +82,13 @@ def _fake_record(folder: Path, code_versions: dict[str, int]) -> Path:
     (folder / "history.csv").write_text("epoch,loss\n0,1.0\n")
     (folder / "metrics.json").write_text(json.dumps({"val": {"miou": 0.5}, "test": None}))
     (folder / "provenance.json").write_text(
-        json.dumps({"marslib_version": "0.0.1", "code_versions": code_versions, "finished": "2026-01-01T00:00:00+00:00"})
+        json.dumps(
+            {
+                "marslib_version": "0.0.1",
+                "code_versions": code_versions,
+                "finished": "2026-01-01T00:00:00+00:00",
+            }
+        )
     )
     (folder / "DONE").write_text("complete\n")
     return folder
@@ -85,15 +112,22 @@ def measured() -> dict[str, dict]:
 
 
 @pytest.mark.parametrize("part", versions.RUN_PARTS)
-def test_behaviour_changes_only_with_a_new_code_version(part: str, measured: dict[str, dict]) -> None:
+def test_behaviour_changes_only_with_a_new_code_version(
+    part: str, measured: dict[str, dict]
+) -> None:
     recorded = json.loads(fingerprints.FILE.read_text())[part]
     now = measured[part]
     if now["version"] != recorded["version"]:
-        pytest.fail(f"{part} is at version {now['version']}, the fingerprint at {recorded['version']}: "
-                    "record it again with `python tests/fingerprints.py`")
+        pytest.fail(
+            f"{part} is at version {now['version']}, the fingerprint at {recorded['version']}: "
+            "record it again with `python tests/fingerprints.py`"
+        )
     assert len(now["values"]) == len(recorded["values"])
     np.testing.assert_allclose(
-        now["values"], recorded["values"], rtol=1e-4, atol=1e-6,
+        now["values"],
+        recorded["values"],
+        rtol=1e-4,
+        atol=1e-6,
         err_msg=f"what the {part} code computes changed: bump CODE_VERSIONS[{part!r}] in marslib/core/versions.py "
         "and record the fingerprints again with `python tests/fingerprints.py`",
     )

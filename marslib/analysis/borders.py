@@ -35,7 +35,9 @@ def distance_to_border(masks: np.ndarray) -> np.ndarray:
     """
     masks = np.asarray(masks)
     if masks.ndim != 3 or not np.issubdtype(masks.dtype, np.integer):
-        raise ValueError(f"masks must be an integer stack (N, H, W), got {masks.dtype} with shape {masks.shape}")
+        raise ValueError(
+            f"masks must be an integer stack (N, H, W), got {masks.dtype} with shape {masks.shape}"
+        )
     distances = np.empty(masks.shape, dtype=np.int64)
     far = sum(masks.shape[1:])
     for index, mask in enumerate(masks):
@@ -44,7 +46,9 @@ def distance_to_border(masks: np.ndarray) -> np.ndarray:
             inside = mask == value
             if not inside.all():
                 # distance from each pixel of the class to the nearest pixel outside it
-                distance[inside] = ndimage.distance_transform_cdt(inside, metric="chessboard")[inside]
+                distance[inside] = ndimage.distance_transform_cdt(inside, metric="chessboard")[
+                    inside
+                ]
         distances[index] = distance
     return distances
 
@@ -74,12 +78,22 @@ def accuracy_by_distance(
     scored = masks != BACKGROUND
     bins = np.digitize(distances, edges, right=True)  # bin i holds edges[i-1] < d <= edges[i]
     lows = [1, *(e + 1 for e in edges)]
-    labels = [f"{low}" if low == high else f"{low}-{high}" for low, high in zip(lows, edges)] + [f"> {edges[-1]}"]
+    labels = [f"{low}" if low == high else f"{low}-{high}" for low, high in zip(lows, edges)] + [
+        f"> {edges[-1]}"
+    ]
     table = pd.DataFrame(index=pd.Index(labels, name="distance to border"))
     table["pixels"] = np.bincount(bins[scored], minlength=len(labels))
     for name, labels_predicted in predictions.items():
         if np.shape(labels_predicted) != masks.shape:
-            raise ValueError(f"predictions of {name!r} have shape {np.shape(labels_predicted)}, the masks {masks.shape}")
-        right = np.bincount(bins[scored], weights=(np.asarray(labels_predicted) == masks)[scored], minlength=len(labels))
-        table[name] = np.divide(right, table["pixels"], out=np.full(len(labels), np.nan), where=table["pixels"] > 0)
+            raise ValueError(
+                f"predictions of {name!r} have shape {np.shape(labels_predicted)}, the masks {masks.shape}"
+            )
+        right = np.bincount(
+            bins[scored],
+            weights=(np.asarray(labels_predicted) == masks)[scored],
+            minlength=len(labels),
+        )
+        table[name] = np.divide(
+            right, table["pixels"], out=np.full(len(labels), np.nan), where=table["pixels"] > 0
+        )
     return table

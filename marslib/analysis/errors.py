@@ -1,8 +1,8 @@
 """What a model's mistakes are: background use, confusions, kinds of mistakes, wrong labels followed.
 
-    errors.background_use(val_masks, predicted)   # how much background a model predicts, against the truth
-    errors.confusions(val_masks, predicted, top=5) # which class is taken for which, largest first
-    errors.mistake_kinds(val_masks, predicted)     # terrain for terrain, called background, Big Rock
+errors.background_use(val_masks, predicted)   # how much background a model predicts, against the truth
+errors.confusions(val_masks, predicted, top=5) # which class is taken for which, largest first
+errors.mistake_kinds(val_masks, predicted)     # terrain for terrain, called background, Big Rock
 """
 
 from __future__ import annotations
@@ -33,15 +33,22 @@ def background_use(masks: np.ndarray, predicted: np.ndarray) -> dict[str, float]
     """
     confusion = metrics.confusion_matrix(masks, predicted).astype(np.float64)
     total = confusion.sum()
-    true_background, predicted_background = confusion[BACKGROUND].sum(), confusion[:, BACKGROUND].sum()
+    true_background, predicted_background = (
+        confusion[BACKGROUND].sum(),
+        confusion[:, BACKGROUND].sum(),
+    )
     hits = confusion[BACKGROUND, BACKGROUND]
     terrain = total - true_background
     return {
         "true background share": true_background / total,
         "predicted background share": predicted_background / total,
         "background recall": hits / true_background if true_background else float("nan"),
-        "background precision": hits / predicted_background if predicted_background else float("nan"),
-        "terrain called background": (predicted_background - hits) / terrain if terrain else float("nan"),
+        "background precision": hits / predicted_background
+        if predicted_background
+        else float("nan"),
+        "terrain called background": (predicted_background - hits) / terrain
+        if terrain
+        else float("nan"),
     }
 
 
@@ -65,9 +72,15 @@ def confusions(masks: np.ndarray, predicted: np.ndarray, *, top: int | None = No
         for guess in range(NUM_CLASSES):
             if guess != true:
                 share = confusion[true, guess] / pixels if pixels else float("nan")
-                rows.append({"true": CLASS_NAMES[true], "predicted": CLASS_NAMES[guess], "share": share})
-    found = pd.DataFrame(rows).sort_values("share", ascending=False, kind="stable", na_position="last")
-    return found.head(top).reset_index(drop=True) if top is not None else found.reset_index(drop=True)
+                rows.append(
+                    {"true": CLASS_NAMES[true], "predicted": CLASS_NAMES[guess], "share": share}
+                )
+    found = pd.DataFrame(rows).sort_values(
+        "share", ascending=False, kind="stable", na_position="last"
+    )
+    return (
+        found.head(top).reset_index(drop=True) if top is not None else found.reset_index(drop=True)
+    )
 
 
 def mistake_kinds(masks: np.ndarray, predicted: np.ndarray) -> pd.Series:
@@ -86,15 +99,21 @@ def mistake_kinds(masks: np.ndarray, predicted: np.ndarray) -> pd.Series:
     confusion = metrics.confusion_matrix(masks, predicted).astype(np.float64)
     terrain = [c for c in range(1, NUM_CLASSES) if c != BIG_ROCK]
     kinds = {
-        "terrain for terrain": confusion[np.ix_(terrain, terrain)].sum() - np.trace(confusion[np.ix_(terrain, terrain)]),
+        "terrain for terrain": confusion[np.ix_(terrain, terrain)].sum()
+        - np.trace(confusion[np.ix_(terrain, terrain)]),
         "called background": confusion[1:, BACKGROUND].sum(),
-        "involves Big Rock": confusion[BIG_ROCK, terrain].sum() + confusion[terrain, BIG_ROCK].sum(),
+        "involves Big Rock": confusion[BIG_ROCK, terrain].sum()
+        + confusion[terrain, BIG_ROCK].sum(),
     }
     total = sum(kinds.values())
-    return pd.Series({kind: count / total if total else float("nan") for kind, count in kinds.items()})
+    return pd.Series(
+        {kind: count / total if total else float("nan") for kind, count in kinds.items()}
+    )
 
 
-def label_following(predicted: np.ndarray, true_classes: Sequence[int], given_classes: Sequence[int]) -> pd.DataFrame:
+def label_following(
+    predicted: np.ndarray, true_classes: Sequence[int], given_classes: Sequence[int]
+) -> pd.DataFrame:
     """On images whose single-class label is wrong: does the model follow the label or the picture?
 
     Args:

@@ -18,7 +18,9 @@ import tensorflow as tf
 from marslib.core.classes import BACKGROUND, BIG_ROCK
 
 
-def receptive_field(model: keras.Model, *, row: int, column: int, image: np.ndarray | None = None) -> np.ndarray:
+def receptive_field(
+    model: keras.Model, *, row: int, column: int, image: np.ndarray | None = None
+) -> np.ndarray:
     """How much each input pixel moves one output pixel: |d output / d input|, normalised to sum 1.
 
     The gradient of the sum of the log-probabilities at (row, column) with respect to every input
@@ -37,7 +39,9 @@ def receptive_field(model: keras.Model, *, row: int, column: int, image: np.ndar
     """
     height, width = model.input_shape[1:3]
     if not (0 <= row < height and 0 <= column < width):
-        raise ValueError(f"pixel ({row}, {column}) lies outside the model's {height}x{width} output")
+        raise ValueError(
+            f"pixel ({row}, {column}) lies outside the model's {height}x{width} output"
+        )
     if image is None:
         image = np.random.default_rng(0).integers(0, 256, (height, width), dtype=np.uint8)
     if np.asarray(image).shape != (height, width):
@@ -64,7 +68,9 @@ def layer_model(model: keras.Model, layer: str) -> keras.Model:
     return keras.Model(model.input, model.get_layer(layer).output, name=f"{model.name}_{layer}")
 
 
-def gate_coefficients(model: keras.Model, images: np.ndarray, gate: str, *, batch_size: int = 64) -> np.ndarray:
+def gate_coefficients(
+    model: keras.Model, images: np.ndarray, gate: str, *, batch_size: int = 64
+) -> np.ndarray:
     """The weights alpha an attention gate puts on its skip connection's pixels.
 
     Args:
@@ -78,11 +84,17 @@ def gate_coefficients(model: keras.Model, images: np.ndarray, gate: str, *, batc
     from marslib.data import to_model_input
     from marslib.models.blocks import AttentionGate
 
-    layer = model.get_layer(gate) if gate in [candidate.name for candidate in model.layers] else None
+    layer = (
+        model.get_layer(gate) if gate in [candidate.name for candidate in model.layers] else None
+    )
     if not isinstance(layer, AttentionGate):
-        gates = [candidate.name for candidate in model.layers if isinstance(candidate, AttentionGate)]
+        gates = [
+            candidate.name for candidate in model.layers if isinstance(candidate, AttentionGate)
+        ]
         raise ValueError(f"{model.name} has no attention gate {gate!r}; its gates: {gates}")
-    inputs = keras.Model(model.input, layer.input).predict(to_model_input(images), batch_size=batch_size, verbose=0)
+    inputs = keras.Model(model.input, layer.input).predict(
+        to_model_input(images), batch_size=batch_size, verbose=0
+    )
     alpha = layer.coefficients(*inputs)
     return keras.ops.convert_to_numpy(alpha)[..., 0].astype(np.float32)
 
@@ -106,5 +118,3 @@ def showcase_indices(masks: np.ndarray, *, mixed: int = 3, big_rock: int = 1) ->
     chosen = [int(i) for i in np.flatnonzero(terrain_classes >= 3)[:mixed]]
     rocks = [int(i) for i in np.flatnonzero(present[:, BIG_ROCK]) if i not in chosen]
     return chosen + rocks[:big_rock]
-
-

@@ -35,8 +35,8 @@ import keras
 import numpy as np
 import pandas as pd
 
-from marslib.data import stats
 from marslib.core.classes import BACKGROUND, CLASS_NAMES, NUM_CLASSES
+from marslib.data import stats
 
 TERRAIN_NAMES: tuple[str, ...] = CLASS_NAMES[1:]
 SCORES: tuple[str, ...] = ("contradicted", "disagreement")
@@ -54,7 +54,9 @@ def terrain_probabilities(probabilities: np.ndarray) -> np.ndarray:
     """
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.shape[-1] != NUM_CLASSES:
-        raise ValueError(f"probabilities must end in {NUM_CLASSES} classes, got shape {probabilities.shape}")
+        raise ValueError(
+            f"probabilities must end in {NUM_CLASSES} classes, got shape {probabilities.shape}"
+        )
     terrain = probabilities[..., 1:]
     return terrain / np.maximum(terrain.sum(axis=-1, keepdims=True), np.finfo(np.float32).tiny)
 
@@ -75,7 +77,9 @@ def confidence_sums(probabilities: np.ndarray, masks: np.ndarray) -> tuple[np.nd
     return sums.astype(np.float64), np.bincount(given[labelled], minlength=4).astype(np.int64)
 
 
-def image_scores(probabilities: np.ndarray, masks: np.ndarray, thresholds: np.ndarray) -> pd.DataFrame:
+def image_scores(
+    probabilities: np.ndarray, masks: np.ndarray, thresholds: np.ndarray
+) -> pd.DataFrame:
     """Each image's disagreement with its mask (see the module docstring).
 
     Args:
@@ -94,7 +98,9 @@ def image_scores(probabilities: np.ndarray, masks: np.ndarray, thresholds: np.nd
     terrain, given = _terrain_and_given(probabilities, masks)
     labelled = given >= 0
     reaching = terrain >= thresholds
-    confident = np.where(reaching.any(axis=-1), np.argmax(np.where(reaching, terrain, -1.0), axis=-1), -1)
+    confident = np.where(
+        reaching.any(axis=-1), np.argmax(np.where(reaching, terrain, -1.0), axis=-1), -1
+    )
     contradicted = labelled & (confident >= 0) & (confident != given)
     self_confidence = np.take_along_axis(terrain, np.maximum(given, 0)[..., None], axis=-1)[..., 0]
     count = labelled.sum(axis=(1, 2))
@@ -105,20 +111,27 @@ def image_scores(probabilities: np.ndarray, masks: np.ndarray, thresholds: np.nd
                 "given": [", ".join(TERRAIN_NAMES[k] for k in np.unique(g[g >= 0])) for g in given],
                 "terrain pixels": count,
                 "contradicted": contradicted.sum(axis=(1, 2)) / count,
-                "disagreement": np.where(labelled, 1.0 - self_confidence, 0.0).sum(axis=(1, 2)) / count,
+                "disagreement": np.where(labelled, 1.0 - self_confidence, 0.0).sum(axis=(1, 2))
+                / count,
                 "suggested": [TERRAIN_NAMES[v.argmax()] if v.any() else "" for v in votes],
             }
         )
     return table
 
 
-def _terrain_and_given(probabilities: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _terrain_and_given(
+    probabilities: np.ndarray, masks: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Terrain probabilities (N, H, W, 4) and the given terrain class as 0..3 (-1 for background)."""
     masks = stats.check_masks(masks)
     probabilities = np.asarray(probabilities)
     if probabilities.shape != (*masks.shape, NUM_CLASSES):
-        raise ValueError(f"probabilities must be (N, H, W, {NUM_CLASSES}) for masks {masks.shape}, got {probabilities.shape}")
-    return terrain_probabilities(probabilities), np.where(masks == BACKGROUND, -1, masks.astype(np.int64) - 1)
+        raise ValueError(
+            f"probabilities must be (N, H, W, {NUM_CLASSES}) for masks {masks.shape}, got {probabilities.shape}"
+        )
+    return terrain_probabilities(probabilities), np.where(
+        masks == BACKGROUND, -1, masks.astype(np.int64) - 1
+    )
 
 
 @dataclass(frozen=True)
@@ -143,11 +156,15 @@ class Audit:
         if by not in SCORES:
             raise ValueError(f"by must be one of {list(SCORES)}, got {by!r}")
         other = SCORES[1 - SCORES.index(by)]
-        ordered = self.table.sort_values([by, other], ascending=False, na_position="last", kind="stable")
+        ordered = self.table.sort_values(
+            [by, other], ascending=False, na_position="last", kind="stable"
+        )
         return ordered.index.to_numpy()
 
 
-def _chunks(model: keras.Model, images: np.ndarray, batch_size: int) -> Iterator[tuple[slice, np.ndarray]]:
+def _chunks(
+    model: keras.Model, images: np.ndarray, batch_size: int
+) -> Iterator[tuple[slice, np.ndarray]]:
     from marslib.data import to_model_input
 
     for start in range(0, len(images), CHUNK):
@@ -176,23 +193,34 @@ def audit(
     """
     images, masks = np.asarray(images), stats.check_masks(masks)
     if images.shape != masks.shape or images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 with the masks' shape {masks.shape}, got {images.dtype} {images.shape}")
+        raise ValueError(
+            f"images must be uint8 with the masks' shape {masks.shape}, got {images.dtype} {images.shape}"
+        )
     indices = np.arange(len(images)) if indices is None else np.asarray(indices)
     if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0:
-        raise ValueError(f"indices must be a non-empty 1-D integer array, got {indices.dtype} {indices.shape}")
+        raise ValueError(
+            f"indices must be a non-empty 1-D integer array, got {indices.dtype} {indices.shape}"
+        )
     chosen_images, chosen_masks = images[indices], masks[indices]
     sums, counts = np.zeros(4), np.zeros(4, dtype=np.int64)
     for part, probabilities in _chunks(model, chosen_images, batch_size):
         more_sums, more_counts = confidence_sums(probabilities, chosen_masks[part])
         sums, counts = sums + more_sums, counts + more_counts
-    thresholds = np.divide(sums, counts, out=np.ones(4), where=counts > 0)  # an absent class is never confident
-    tables = [image_scores(p, chosen_masks[part], thresholds) for part, p in _chunks(model, chosen_images, batch_size)]
+    thresholds = np.divide(
+        sums, counts, out=np.ones(4), where=counts > 0
+    )  # an absent class is never confident
+    tables = [
+        image_scores(p, chosen_masks[part], thresholds)
+        for part, p in _chunks(model, chosen_images, batch_size)
+    ]
     table = pd.concat(tables, ignore_index=True)
     table.index = pd.Index(indices, name="image")
     return Audit(table, thresholds)
 
 
-def precision_at_k(ranking: Sequence[int] | np.ndarray, truth: Sequence[int] | np.ndarray, ks: Sequence[int]) -> pd.Series:
+def precision_at_k(
+    ranking: Sequence[int] | np.ndarray, truth: Sequence[int] | np.ndarray, ks: Sequence[int]
+) -> pd.Series:
     """Share of the top k of a ranking that are true errors, for each k.
 
     Args:
@@ -206,7 +234,11 @@ def precision_at_k(ranking: Sequence[int] | np.ndarray, truth: Sequence[int] | n
     ranking, wrong = np.asarray(ranking), set(np.asarray(truth).tolist())
     found = {}
     for k in ks:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= len(ranking):
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, (int, np.integer))
+            or not 1 <= k <= len(ranking)
+        ):
             raise ValueError(f"every k must be an integer in 1..{len(ranking)}, got {k!r}")
         found[int(k)] = sum(int(i) in wrong for i in ranking[:k]) / k
     return pd.Series(found, name="precision at k").rename_axis("k")

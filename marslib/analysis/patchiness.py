@@ -30,14 +30,20 @@ _IN_PLANE_CROSS[1] = ndimage.generate_binary_structure(2, 1)
 def _check(labels: np.ndarray, where: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     labels = np.asarray(labels)
     if labels.ndim != 3 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be an integer stack (N, H, W), got {labels.dtype} with shape {labels.shape}")
+        raise ValueError(
+            f"labels must be an integer stack (N, H, W), got {labels.dtype} with shape {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(f"labels must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}")
+        raise ValueError(
+            f"labels must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}"
+        )
     if where is None:
         return labels, np.ones(labels.shape, dtype=bool)
     where = np.asarray(where)
     if where.shape != labels.shape or where.dtype != bool:
-        raise ValueError(f"where must be a boolean array of the labels' shape {labels.shape}, got {where.dtype} {where.shape}")
+        raise ValueError(
+            f"where must be a boolean array of the labels' shape {labels.shape}, got {where.dtype} {where.shape}"
+        )
     return labels, where
 
 
@@ -87,7 +93,9 @@ def boundary_density(labels: np.ndarray, where: np.ndarray | None = None) -> np.
     return np.divide(differ, same_pairs, out=np.full(len(labels), np.nan), where=same_pairs > 0)
 
 
-def table(masks: np.ndarray, predictions: Mapping[str, np.ndarray], *, scored_only: bool = True) -> pd.DataFrame:
+def table(
+    masks: np.ndarray, predictions: Mapping[str, np.ndarray], *, scored_only: bool = True
+) -> pd.DataFrame:
     """Both measures, averaged over the images, for the truth and each model's predictions.
 
     Args:
@@ -107,5 +115,7 @@ def table(masks: np.ndarray, predictions: Mapping[str, np.ndarray], *, scored_on
             "boundary density": float(np.nanmean(boundary_density(labels, where))),
         }
     result = pd.DataFrame(rows).T
-    result["regions / truth's"] = result["regions per image"] / result.loc["truth", "regions per image"]
+    result["regions / truth's"] = (
+        result["regions per image"] / result.loc["truth", "regions per image"]
+    )
     return result

@@ -35,7 +35,11 @@ REPORT_ROWS: dict[str, tuple[str, str, str, float, float]] = {
     "deeplabv3_bigrock": ("DeepLabV3", "Aug. Big Rocks", "Weighted SCCE", 0.7289, 0.6912),
     "attention_psp": ("Attention + PSP", "Aug. Big Rocks", "W. Focal+SCCE", 0.7288, 0.7178),
 }
-SCORE_COLUMNS: tuple[str, ...] = ("val mIoU", "test mIoU", *(f"{name} IoU" for name in SCORED_NAMES))
+SCORE_COLUMNS: tuple[str, ...] = (
+    "val mIoU",
+    "test mIoU",
+    *(f"{name} IoU" for name in SCORED_NAMES),
+)
 
 
 def report_table1() -> pd.DataFrame:
@@ -65,7 +69,9 @@ def table1(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataF
         (NaN for a run that is not one of the report's rows).
     """
     if not records:
-        raise ValueError("no run records given: train the experiments first (marslib.training.loop.run)")
+        raise ValueError(
+            "no run records given: train the experiments first (marslib.training.loop.run)"
+        )
     ours = results_table(records, per_class=per_class)
     theirs = report_table1()
     table = pd.DataFrame(
@@ -102,7 +108,11 @@ def one_change_pairs(
         DataFrame with columns changed (the group), from, to (index labels), from score,
         to score and gain (to score - from score); empty when no pair differs in one group only.
     """
-    groups = dict(groups) if groups is not None else {"model": ["model"], "data + loss": ["dataset", "loss"]}
+    groups = (
+        dict(groups)
+        if groups is not None
+        else {"model": ["model"], "data + loss": ["dataset", "loss"]}
+    )
     needed = [score, *(column for columns in groups.values() for column in columns)]
     missing = [column for column in needed if column not in table.columns]
     if missing:
@@ -143,7 +153,9 @@ def background_in_loss(experiment: Experiment) -> str:
         leaves_out = bool(weights.get("ignore_background", False))
     else:
         leaves_out = weights[BACKGROUND] == 0
-    weighted = [name.startswith(losses.WEIGHTED_PREFIX) for _, name in losses.terms(experiment.loss)]
+    weighted = [
+        name.startswith(losses.WEIGHTED_PREFIX) for _, name in losses.terms(experiment.loss)
+    ]
     if not leaves_out or not any(weighted):
         return "yes"
     return "no" if all(weighted) else "partly"
@@ -189,8 +201,22 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
                 "device": record.provenance["device"],
             }
         )
-    columns = ["experiment", "model", "dataset", "loss", "val mIoU", "test mIoU", *(f"{name} IoU" for name in SCORED_NAMES),
-               "per-class split", "parameters", "training time (s)", "epochs", "data source", "profile", "device"]
+    columns = [
+        "experiment",
+        "model",
+        "dataset",
+        "loss",
+        "val mIoU",
+        "test mIoU",
+        *(f"{name} IoU" for name in SCORED_NAMES),
+        "per-class split",
+        "parameters",
+        "training time (s)",
+        "epochs",
+        "data source",
+        "profile",
+        "device",
+    ]
     table = pd.DataFrame(rows, columns=columns).set_index("experiment")
     score_columns = ["val mIoU", "test mIoU", *(f"{name} IoU" for name in SCORED_NAMES)]
     table[score_columns] = table[score_columns].astype(float)

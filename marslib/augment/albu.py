@@ -39,11 +39,15 @@ TRANSFORMS: dict[str, Callable[[float], A.BasicTransform]] = {
     "hflip": lambda p: A.HorizontalFlip(p=p),
     "vflip": lambda p: A.VerticalFlip(p=p),
     "shift": lambda p: A.Affine(
-        translate_px={"y": (-MAX_SHIFT[0], MAX_SHIFT[0]), "x": (-MAX_SHIFT[1], MAX_SHIFT[1])}, **_BORDER, p=p
+        translate_px={"y": (-MAX_SHIFT[0], MAX_SHIFT[0]), "x": (-MAX_SHIFT[1], MAX_SHIFT[1])},
+        **_BORDER,
+        p=p,
     ),
     "rotate": lambda p: A.Affine(rotate=(-20, 20), **_BORDER, p=p),
     "zoom": lambda p: A.Affine(scale=(0.8, 1.25), **_BORDER, p=p),
-    "brightness": lambda p: A.RandomBrightnessContrast(brightness_limit=0.25, contrast_limit=0.25, p=p),
+    "brightness": lambda p: A.RandomBrightnessContrast(
+        brightness_limit=0.25, contrast_limit=0.25, p=p
+    ),
     "elastic": lambda p: A.ElasticTransform(alpha=30, sigma=6, **_BORDER, p=p),
 }
 

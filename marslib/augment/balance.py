@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from marslib.data import cleaning, stats
 from marslib.augment import albu, hand
 from marslib.core.classes import BIG_ROCK, CLASS_NAMES
+from marslib.data import cleaning, stats
 
 if TYPE_CHECKING:
     from marslib.data import MarsData
@@ -45,7 +45,10 @@ if TYPE_CHECKING:
 TARGET_SHARE = 0.03  # Big Rock share of all pixels after balancing (real data before: 0.13%)
 MIN_BIGROCK_PIXELS = 50  # an image is a source if it holds at least this many Big Rock pixels
 MIN_ROCK_PIXELS = 10  # smaller Big Rock regions are specks, not rocks
-MARGIN_RANGE = (0.2, 0.75)  # a crop window reaches this many rock sizes beyond the rock on each side
+MARGIN_RANGE = (
+    0.2,
+    0.75,
+)  # a crop window reaches this many rock sizes beyond the rock on each side
 MIN_WINDOW_HEIGHT = 16  # so a crop is enlarged at most 4 times
 PATCH_MARGIN = 3  # pixels of surroundings pasted with a rock in CutMix
 MAX_SIDEWAYS = 16  # columns a pasted rock may move sideways
@@ -53,8 +56,12 @@ PATCHES_PER_IMAGE = 3  # rocks pasted into each CutMix image (fewer where no fre
 PLACEMENT_TRIES = 10  # random rocks and places tried for each patch before giving it up
 AUGMENT_PIPELINE = "safe"  # Albumentations pipeline of the augmented BigRock variant
 AUGMENT_COPIES = 1  # augmented copies of balanced BigRock added by that variant
-MAX_NEW_PER_IMAGE = 10  # at most this many new samples per given image, or the target is unreachable
-OVERSAMPLE_TIMES = 15  # an image holding Big Rock appears this many times in the oversampled variant
+MAX_NEW_PER_IMAGE = (
+    10  # at most this many new samples per given image, or the target is unreachable
+)
+OVERSAMPLE_TIMES = (
+    15  # an image holding Big Rock appears this many times in the oversampled variant
+)
 
 
 @dataclass(frozen=True)
@@ -188,7 +195,9 @@ def rock_boxes(mask: np.ndarray, min_pixels: int = MIN_ROCK_PIXELS) -> list[Box]
 
 def _rocks(masks: np.ndarray, min_pixels: int) -> list[tuple[int, Box]]:
     """(source position, rock box) for every rock of every source image; ValueError if none."""
-    rocks = [(int(s), box) for s in source_indices(masks, min_pixels) for box in rock_boxes(masks[s])]
+    rocks = [
+        (int(s), box) for s in source_indices(masks, min_pixels) for box in rock_boxes(masks[s])
+    ]
     if not rocks:
         raise ValueError(
             f"no image holds a Big Rock region of {MIN_ROCK_PIXELS}+ pixels among those with {min_pixels}+ "
@@ -227,7 +236,11 @@ def crop_window(rock: Box, shape: tuple[int, int], rng: np.random.Generator) -> 
     """
     full_h, full_w = shape
     margin = rng.uniform(*MARGIN_RANGE)
-    height = max(MIN_WINDOW_HEIGHT, rock.height * (1 + 2 * margin), rock.width * (1 + 2 * margin) * full_h / full_w)
+    height = max(
+        MIN_WINDOW_HEIGHT,
+        rock.height * (1 + 2 * margin),
+        rock.width * (1 + 2 * margin) * full_h / full_w,
+    )
     height = min(full_h, math.ceil(height))
     width = min(full_w, round(height * full_w / full_h))
 
@@ -237,7 +250,12 @@ def crop_window(rock: Box, shape: tuple[int, int], rng: np.random.Generator) -> 
             return int(np.clip(rock_start + (rock_size - size) // 2, 0, full - size))
         return int(rng.integers(low, high + 1))
 
-    return Box(start(rock.top, rock.height, height, full_h), start(rock.left, rock.width, width, full_w), height, width)
+    return Box(
+        start(rock.top, rock.height, height, full_h),
+        start(rock.left, rock.width, width, full_w),
+        height,
+        width,
+    )
 
 
 def rock_crops(
@@ -281,7 +299,13 @@ def rock_crops(
         source, rock = rocks[rng.integers(len(rocks))]
         window = crop_window(rock, shape, rng)
         image, mask = hand.crop_resize(
-            images[source], masks[source], window.top, window.left, window.height, window.width, size=shape
+            images[source],
+            masks[source],
+            window.top,
+            window.left,
+            window.height,
+            window.width,
+            size=shape,
         )
         flip = bool(rng.random() < 0.5)
         if flip:
@@ -314,18 +338,30 @@ def _grown(box: Box, margin: int, shape: tuple[int, int]) -> Box:
 
 
 def _overlap(a: Box, b: Box) -> bool:
-    return a.top < b.top + b.height and b.top < a.top + a.height and a.left < b.left + b.width and b.left < a.left + a.width
+    return (
+        a.top < b.top + b.height
+        and b.top < a.top + a.height
+        and a.left < b.left + b.width
+        and b.left < a.left + a.width
+    )
 
 
 def _free_patch(
-    rocks: list[tuple[int, Box]], pasted: list[Patch], shape: tuple[int, int], rng: np.random.Generator
+    rocks: list[tuple[int, Box]],
+    pasted: list[Patch],
+    shape: tuple[int, int],
+    rng: np.random.Generator,
 ) -> Patch | None:
     """A random rock with its margin, moved sideways to a place no earlier patch covers (None if
     `PLACEMENT_TRIES` draws find none)."""
     for _ in range(PLACEMENT_TRIES):
         source, rock = rocks[rng.integers(len(rocks))]
         box = _grown(rock, PATCH_MARGIN, shape)
-        left = int(np.clip(box.left + rng.integers(-MAX_SIDEWAYS, MAX_SIDEWAYS + 1), 0, shape[1] - box.width))
+        left = int(
+            np.clip(
+                box.left + rng.integers(-MAX_SIDEWAYS, MAX_SIDEWAYS + 1), 0, shape[1] - box.width
+            )
+        )
         placed = Box(box.top, left, box.height, box.width)
         if not any(_overlap(placed, Box(p.top, p.left, p.box.height, p.box.width)) for p in pasted):
             return Patch(source, box, box.top, left)
@@ -403,7 +439,9 @@ def cutmix(
 # ---------------------------------------------------------------- oversampling
 
 
-def oversampled_positions(masks: np.ndarray, *, times: int = OVERSAMPLE_TIMES, min_pixels: int = MIN_BIGROCK_PIXELS) -> np.ndarray:
+def oversampled_positions(
+    masks: np.ndarray, *, times: int = OVERSAMPLE_TIMES, min_pixels: int = MIN_BIGROCK_PIXELS
+) -> np.ndarray:
     """Positions of the extra copies that make each Big Rock image appear `times` times in all.
 
     Args:
@@ -424,18 +462,24 @@ def oversampled_positions(masks: np.ndarray, *, times: int = OVERSAMPLE_TIMES, m
 # ---------------------------------------------------------------- the dataset variants
 
 
-def balanced_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def balanced_bigrock_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The cleaned images at `indices`, then rock crops made from them up to `TARGET_SHARE` Big Rock.
 
     Returns:
         images uint8 (K' + C, 64, 128) and masks uint8 (K' + C, 64, 128): the K' cleaned images first.
     """
     images, masks = cleaning.cleaned_variant(data, indices)
-    crops = rock_crops(images, masks, target_share=TARGET_SHARE, min_pixels=MIN_BIGROCK_PIXELS, seed=seed)
+    crops = rock_crops(
+        images, masks, target_share=TARGET_SHARE, min_pixels=MIN_BIGROCK_PIXELS, seed=seed
+    )
     return np.concatenate([images, crops.images]), np.concatenate([masks, crops.masks])
 
 
-def augmented_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def augmented_bigrock_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Balanced BigRock, then `AUGMENT_COPIES` copies of it through the `AUGMENT_PIPELINE` pipeline.
 
     Returns:
@@ -444,7 +488,12 @@ def augmented_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int 
     """
     images, masks = balanced_bigrock_variant(data, indices, seed=seed)
     copies = [
-        albu.apply(AUGMENT_PIPELINE, images, masks, seed=int(np.random.default_rng([seed, copy]).integers(2**31)))
+        albu.apply(
+            AUGMENT_PIPELINE,
+            images,
+            masks,
+            seed=int(np.random.default_rng([seed, copy]).integers(2**31)),
+        )
         for copy in range(AUGMENT_COPIES)
     ]
     return (
@@ -453,18 +502,24 @@ def augmented_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int 
     )
 
 
-def cutmix_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def cutmix_bigrock_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The cleaned images at `indices`, then CutMix images made from them up to `TARGET_SHARE` Big Rock.
 
     Returns:
         images uint8 (K' + C, 64, 128) and masks uint8 (K' + C, 64, 128): the K' cleaned images first.
     """
     images, masks = cleaning.cleaned_variant(data, indices)
-    mixed = cutmix(images, masks, target_share=TARGET_SHARE, min_pixels=MIN_BIGROCK_PIXELS, seed=seed)
+    mixed = cutmix(
+        images, masks, target_share=TARGET_SHARE, min_pixels=MIN_BIGROCK_PIXELS, seed=seed
+    )
     return np.concatenate([images, mixed.images]), np.concatenate([masks, mixed.masks])
 
 
-def oversampled_bigrock_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def oversampled_bigrock_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The cleaned images at `indices`, then copies of those holding Big Rock (`OVERSAMPLE_TIMES` in all).
 
     Nothing is drawn at random, so `seed` (part of every builder's signature) changes nothing.

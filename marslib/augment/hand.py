@@ -42,11 +42,15 @@ def check_pair(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndar
     if image.ndim not in (2, 3):
         raise ValueError(f"image must be (H, W) or (N, H, W), got shape {image.shape}")
     if image.shape != mask.shape:
-        raise ValueError(f"image and mask must have the same shape, got {image.shape} and {mask.shape}")
+        raise ValueError(
+            f"image and mask must have the same shape, got {image.shape} and {mask.shape}"
+        )
     if not np.issubdtype(mask.dtype, np.integer):
         raise ValueError(f"mask must hold integer class labels, got dtype {mask.dtype}")
     if mask.size and (mask.min() < 0 or mask.max() >= NUM_CLASSES):
-        raise ValueError(f"mask values must lie in 0..{NUM_CLASSES - 1}, got {mask.min()}..{mask.max()}")
+        raise ValueError(
+            f"mask values must lie in 0..{NUM_CLASSES - 1}, got {mask.min()}..{mask.max()}"
+        )
     return image, mask
 
 
@@ -157,7 +161,13 @@ def rotate90(image: np.ndarray, mask: np.ndarray, k: int = 1) -> tuple[np.ndarra
 
 
 def shift(
-    image: np.ndarray, mask: np.ndarray, dy: int, dx: int, *, mode: str = "constant", fill: int | float = 0
+    image: np.ndarray,
+    mask: np.ndarray,
+    dy: int,
+    dx: int,
+    *,
+    mode: str = "constant",
+    fill: int | float = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Move the picture by whole pixels: dy down, dx right (negative: up, left).
 
@@ -175,7 +185,9 @@ def shift(
     image, mask = check_pair(image, mask)
     height, width = image.shape[-2:]
     if abs(dy) >= height or abs(dx) >= width:
-        raise ValueError(f"shift ({dy}, {dx}) must be smaller than the image size ({height}, {width})")
+        raise ValueError(
+            f"shift ({dy}, {dx}) must be smaller than the image size ({height}, {width})"
+        )
     if mode not in ("constant", "reflect"):
         raise ValueError(f"mode must be 'constant' or 'reflect', got {mode!r}")
     pad = [(0, 0)] * (image.ndim - 2) + [(max(dy, 0), max(-dy, 0)), (max(dx, 0), max(-dx, 0))]
@@ -212,7 +224,14 @@ def crop_resize(
     """
     image, mask = check_pair(image, mask)
     full_h, full_w = image.shape[-2:]
-    if height < 1 or width < 1 or top < 0 or left < 0 or top + height > full_h or left + width > full_w:
+    if (
+        height < 1
+        or width < 1
+        or top < 0
+        or left < 0
+        or top + height > full_h
+        or left + width > full_w
+    ):
         raise ValueError(
             f"window top={top} left={left} height={height} width={width} must lie inside the {full_h}x{full_w} picture"
         )
@@ -223,20 +242,26 @@ def crop_resize(
 
 # ---------------------------------------------------------------- random versions
 
-RandomTransform = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+RandomTransform = Callable[
+    [np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]
+]
 
 MAX_SHIFT = (4, 8)  # at most 4 rows and 8 columns: about 6% of each side
 MIN_ZOOM_SIDE = 0.75  # a random crop keeps at least 75% of each side
 
 
-def random_shift(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_shift(
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Shift by up to `MAX_SHIFT` pixels in each direction; Background fills the uncovered strip."""
     dy = int(rng.integers(-MAX_SHIFT[0], MAX_SHIFT[0] + 1))
     dx = int(rng.integers(-MAX_SHIFT[1], MAX_SHIFT[1] + 1))
     return shift(image, mask, dy, dx)
 
 
-def random_crop_resize(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def random_crop_resize(
+    image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Zoom in: a random window with the picture's aspect, at least `MIN_ZOOM_SIDE` of each side, enlarged back."""
     full_h, full_w = np.shape(image)[-2:]
     side = rng.uniform(MIN_ZOOM_SIDE, 1.0)

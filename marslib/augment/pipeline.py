@@ -29,7 +29,6 @@ from marslib.augment.hand import MAX_SHIFT, check_pair
 from marslib.core.classes import BACKGROUND
 
 
-
 def _shift(pair: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     """Move the stacked pair (H, W, 2) by up to `MAX_SHIFT` pixels; zeros (Background) fill in."""
     height, width = pair.shape[0], pair.shape[1]
@@ -38,7 +37,9 @@ def _shift(pair: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     return tf.image.stateless_random_crop(padded, size=[height, width, 2], seed=seed)
 
 
-def _augment(pair: tf.Tensor, steps: tuple[str, ...], key: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
+def _augment(
+    pair: tf.Tensor, steps: tuple[str, ...], key: tf.Tensor, index: tf.Tensor
+) -> tf.Tensor:
     """Apply the named steps to the stacked pair (H, W, 2), each with its own stateless seed."""
     seeds = tf.random.experimental.stateless_split(tf.stack([key, index]), num=len(steps))
     for step, seed in zip(steps, tf.unstack(seeds), strict=True):
@@ -51,13 +52,19 @@ def _augment(pair: tf.Tensor, steps: tuple[str, ...], key: tf.Tensor, index: tf.
     return pair
 
 
-def _check(images: np.ndarray, masks: np.ndarray, batch_size: int, augment: str | None, seed: int) -> None:
+def _check(
+    images: np.ndarray, masks: np.ndarray, batch_size: int, augment: str | None, seed: int
+) -> None:
     images, masks = check_pair(images, masks)
     if images.ndim != 3 or len(images) == 0:
         raise ValueError(f"images must be a non-empty stack (N, H, W), got shape {images.shape}")
     if images.dtype != np.uint8:
         raise ValueError(f"images must be uint8 (grey levels 0..255), got {images.dtype}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int | np.integer)
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if augment is not None and augment not in AUGMENTATIONS:
         raise ValueError(f"augment must be None or one of {list(AUGMENTATIONS)}, got {augment!r}")
@@ -96,7 +103,9 @@ def make_dataset(
         indices = indices.shuffle(count, seed=seed, reshuffle_each_iteration=True)
 
     if augment is None:
-        dataset = indices.batch(batch_size).map(lambda batch: tf.gather(pairs, batch), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = indices.batch(batch_size).map(
+            lambda batch: tf.gather(pairs, batch), num_parallel_calls=tf.data.AUTOTUNE
+        )
     else:
         steps = AUGMENTATIONS[augment]
         keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
@@ -111,4 +120,6 @@ def make_dataset(
         images = tf.cast(batch[..., :1], tf.float32) / 255.0
         return images, tf.cast(batch[..., 1], tf.int32)
 
-    return dataset.map(to_model, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(to_model, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE
+    )

@@ -17,8 +17,8 @@ from collections.abc import Callable
 import numpy as np
 
 from marslib.augment import albu, hand
-from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.bench.measurement import Measurement
+from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 
 SIZES = {"small": 1024, "full": 4096}
 BATCH_SIZE = 32
@@ -90,6 +90,12 @@ def benchmark(scale: str = "small") -> list[Measurement]:
             images_per_second(lambda: albu.apply("rich", images, masks, seed=0), count),
             "images/s",
         ),
-        Measurement("tf.data, no augmentation", tf_data_images_per_second(images, masks, None), "images/s"),
-        Measurement("tf.data, safe (mirrors + shifts)", tf_data_images_per_second(images, masks, "safe"), "images/s"),
+        Measurement(
+            "tf.data, no augmentation", tf_data_images_per_second(images, masks, None), "images/s"
+        ),
+        Measurement(
+            "tf.data, safe (mirrors + shifts)",
+            tf_data_images_per_second(images, masks, "safe"),
+            "images/s",
+        ),
     ]

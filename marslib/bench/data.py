@@ -25,6 +25,8 @@ def benchmark(scale: str) -> list[Measurement]:
     return [
         Measurement("texture tiles, built once per process", bank_s, "s"),
         Measurement(f"synthetic set {n_train} + {n_test} images, wall clock", total_s, "s"),
-        Measurement(f"synthetic set {n_train} + {n_test} images, CPU time (all threads)", cpu_s, "s"),
+        Measurement(
+            f"synthetic set {n_train} + {n_test} images, CPU time (all threads)", cpu_s, "s"
+        ),
         Measurement("synthetic generation speed", (n_train + n_test) / total_s, "images/s"),
     ]

@@ -17,8 +17,8 @@ import pandas as pd
 import tensorflow as tf
 
 from marslib import models
-from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.bench.measurement import Measurement
+from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 
 BATCH_SIZE = 32
 IMAGES = {"quick": 512, "full": 128}
@@ -48,7 +48,9 @@ def forward_flops(model: keras.Model) -> int:
 def _random_batch(model: keras.Model, count: int) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     images = rng.random((count, *model.input_shape[1:]), dtype=np.float32)
-    masks = rng.integers(0, model.output_shape[-1], (count, *model.output_shape[1:3]), dtype=np.int32)
+    masks = rng.integers(
+        0, model.output_shape[-1], (count, *model.output_shape[1:3]), dtype=np.int32
+    )
     return images, masks
 
 

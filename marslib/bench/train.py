@@ -25,16 +25,13 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-
 from marslib import models
-
+from marslib.bench.measurement import Measurement
+from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
+from marslib.data import to_model_input
 from marslib.evaluation import submission
-
 from marslib.training import loop
 from marslib.training.experiment import Experiment
-from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
-from marslib.bench.measurement import Measurement
-from marslib.data import to_model_input
 
 BATCH_SIZE = 32
 TEST_IMAGES = 10022
@@ -55,8 +52,13 @@ def _random_set(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 def _experiment(model: str, size: str, *, fast: bool = False) -> Experiment:
     return Experiment(
-        name="bench", model=model, model_size=size, batch_size=BATCH_SIZE, profile="full" if fast else "quick",
-        mixed_precision=fast, jit_compile=fast,
+        name="bench",
+        model=model,
+        model_size=size,
+        batch_size=BATCH_SIZE,
+        profile="full" if fast else "quick",
+        mixed_precision=fast,
+        jit_compile=fast,
     )
 
 
@@ -70,7 +72,9 @@ def _best_seconds(step, repeats: int) -> float:
     return min(seconds)
 
 
-def marslib_throughput(model: str, size: str, images: int, repeats: int, *, fast: bool = False) -> float:
+def marslib_throughput(
+    model: str, size: str, images: int, repeats: int, *, fast: bool = False
+) -> float:
     """Images per second of `loop.fit_epoch` for `model` at `size` on random data."""
     keras.utils.clear_session()
     experiment = _experiment(model, size, fast=fast)
@@ -87,7 +91,9 @@ def pipeline_efficiency(model: str, images: int, repeats: int) -> float:
     """
     keras.utils.clear_session()
     experiment = _experiment(model, "quick")
-    compiled = loop.build_model(experiment, None, on_gpu=bool(tf.config.list_physical_devices("GPU")))
+    compiled = loop.build_model(
+        experiment, None, on_gpu=bool(tf.config.list_physical_devices("GPU"))
+    )
     x, y = _random_set(images)
     arrays = (to_model_input(x), y.astype(np.int32))
 
@@ -129,7 +135,9 @@ def submission_seconds(model: keras.Model, *, with_pandas: bool) -> dict[str, fl
         submission.write_submission(labels, path)
         found["write only"] = time.perf_counter() - start
         if with_pandas:
-            table = pd.DataFrame(labels.reshape(len(labels), -1), columns=list(submission.COLUMNS[1:]))
+            table = pd.DataFrame(
+                labels.reshape(len(labels), -1), columns=list(submission.COLUMNS[1:])
+            )
             table.insert(0, "id", np.arange(len(labels)))
             start = time.perf_counter()
             table.to_csv(path, index=False)
@@ -152,25 +160,62 @@ def benchmark(scale: str) -> list[Measurement]:
     found = []
     for name in names:
         for size, count in images.items():
-            found.append(Measurement(f"{name} {size}: training through marslib", marslib_throughput(name, size, count, repeats), "images/s"))
+            found.append(
+                Measurement(
+                    f"{name} {size}: training through marslib",
+                    marslib_throughput(name, size, count, repeats),
+                    "images/s",
+                )
+            )
         found.append(
-            Measurement(f"{name} quick: marslib epoch speed, % of plain model.fit", pipeline_efficiency(name, images["quick"], repeats), "%")
+            Measurement(
+                f"{name} quick: marslib epoch speed, % of plain model.fit",
+                pipeline_efficiency(name, images["quick"], repeats),
+                "%",
+            )
         )
         keras.utils.clear_session()
         quick = models.build(name, size="quick")
-        found.append(Measurement(f"{name} quick: inference (models.predict)", inference_throughput(quick, images["quick"], repeats), "images/s"))
+        found.append(
+            Measurement(
+                f"{name} quick: inference (models.predict)",
+                inference_throughput(quick, images["quick"], repeats),
+                "images/s",
+            )
+        )
     keras.utils.clear_session()
     reference = models.build("unet", size="quick")
     seconds = submission_seconds(reference, with_pandas=scale == "full")
-    found.append(Measurement(f"submission: predict {TEST_IMAGES} images + write CSV (unet quick)", seconds["predict and write"], "s"))
-    found.append(Measurement(f"submission: write the {TEST_IMAGES}-row CSV", seconds["write only"], "s"))
+    found.append(
+        Measurement(
+            f"submission: predict {TEST_IMAGES} images + write CSV (unet quick)",
+            seconds["predict and write"],
+            "s",
+        )
+    )
+    found.append(
+        Measurement(f"submission: write the {TEST_IMAGES}-row CSV", seconds["write only"], "s")
+    )
     if "pandas to_csv" in seconds:
-        found.append(Measurement("submission: the same CSV with pandas DataFrame.to_csv", seconds["pandas to_csv"], "s"))
+        found.append(
+            Measurement(
+                "submission: the same CSV with pandas DataFrame.to_csv",
+                seconds["pandas to_csv"],
+                "s",
+            )
+        )
     if not tf.config.list_physical_devices("GPU"):
-        print("note: no GPU visible, so the mixed precision + XLA speed-up is not measured", flush=True)
+        print(
+            "note: no GPU visible, so the mixed precision + XLA speed-up is not measured",
+            flush=True,
+        )
         return found
     for name in names:
         plain = marslib_throughput(name, "full", images["quick"], repeats)
         fast = marslib_throughput(name, "full", images["quick"], repeats, fast=True)
-        found.append(Measurement(f"{name} full: mixed precision + XLA speed, % of float32", 100.0 * fast / plain, "%"))
+        found.append(
+            Measurement(
+                f"{name} full: mixed precision + XLA speed, % of float32", 100.0 * fast / plain, "%"
+            )
+        )
     return found

@@ -21,19 +21,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from marslib.data import cleaning, label_audit
 from marslib import data as mars_data
 from marslib.core.classes import CLASS_NAMES
+from marslib.data import cleaning, label_audit
 
 PER_PAGE = 20
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `audit` sub-command."""
-    parser = subparsers.add_parser("audit", help="propose label fixes (texture audit) for a person to review")
-    parser.add_argument("--path", default=None, help="a file in the real format (default: what load() finds)")
-    parser.add_argument("--out", required=True, help="folder for the candidate table, picture pages and draft fixes")
-    parser.add_argument("--threshold", type=float, default=label_audit.DEFAULT_THRESHOLD, help="agreement below which a region is a candidate")
+    parser = subparsers.add_parser(
+        "audit", help="propose label fixes (texture audit) for a person to review"
+    )
+    parser.add_argument(
+        "--path", default=None, help="a file in the real format (default: what load() finds)"
+    )
+    parser.add_argument(
+        "--out", required=True, help="folder for the candidate table, picture pages and draft fixes"
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=label_audit.DEFAULT_THRESHOLD,
+        help="agreement below which a region is a candidate",
+    )
     parser.set_defaults(func=run)
 
 
@@ -50,9 +61,14 @@ def _pages(data: mars_data.MarsData, candidates: pd.DataFrame, out: Path, stem: 
     written = []
     for page, start in enumerate(range(0, len(candidates), PER_PAGE)):
         rows = candidates.iloc[start : start + PER_PAGE]
-        titles = [f"#{r.index}: {CLASS_NAMES[r.label]} -> {CLASS_NAMES[r.suggested]} ({r.agreement:.2f})" for r in rows.itertuples()]
+        titles = [
+            f"#{r.index}: {CLASS_NAMES[r.label]} -> {CLASS_NAMES[r.suggested]} ({r.agreement:.2f})"
+            for r in rows.itertuples()
+        ]
         indices = rows["index"].to_numpy()
-        figure = plots.show_gallery(data.train_images[indices], data.train_masks[indices], titles=titles, columns=4)
+        figure = plots.show_gallery(
+            data.train_images[indices], data.train_masks[indices], titles=titles, columns=4
+        )
         path = out / f"{stem}-{page:02d}.png"
         figure.savefig(path, dpi=80)
         plt.close(figure)
@@ -65,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
     data = mars_data.load(args.path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    table = label_audit.audit(data, cleaning.cleaned_indices(data, np.arange(len(data.train_images))))
+    table = label_audit.audit(
+        data, cleaning.cleaned_indices(data, np.arange(len(data.train_images)))
+    )
     mono = label_audit.monocolor_candidates(table, args.threshold)
     bi = label_audit.bicolor_candidates(table, args.threshold)
     pd.concat([mono, bi], ignore_index=True).to_csv(out / "candidates.csv", index=False)
@@ -79,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
     )
     draft_path = out / f"{cleaning.data_key(data)}.draft.json"
     cleaning.write_fixes(draft_path, draft)
-    print(f"{data.source}: {len(mono)} single-class and {len(bi)} two-class candidates; {len(pages)} picture pages in {out}")
-    print(f"review every page, edit {draft_path.name} (drop rejected entries, describe the review), then save it as")
+    print(
+        f"{data.source}: {len(mono)} single-class and {len(bi)} two-class candidates; {len(pages)} picture pages in {out}"
+    )
+    print(
+        f"review every page, edit {draft_path.name} (drop rejected entries, describe the review), then save it as"
+    )
     print(f"  {cleaning.fixes_path(data)}")
     return 0

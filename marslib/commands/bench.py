@@ -7,14 +7,25 @@ from __future__ import annotations
 
 import argparse
 import importlib
+
 from marslib.bench import AREAS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `bench` sub-command."""
     parser = subparsers.add_parser("bench", help="measure throughput on this machine")
-    parser.add_argument("areas", nargs="*", default=list(AREAS), help=f"what to measure: {', '.join(AREAS)} (default: all)")
-    parser.add_argument("--scale", choices=["small", "full"], default="full", help="small: a fast look; full: the real sizes")
+    parser.add_argument(
+        "areas",
+        nargs="*",
+        default=list(AREAS),
+        help=f"what to measure: {', '.join(AREAS)} (default: all)",
+    )
+    parser.add_argument(
+        "--scale",
+        choices=["small", "full"],
+        default="full",
+        help="small: a fast look; full: the real sizes",
+    )
     parser.set_defaults(func=run)
 
 

@@ -1,9 +1,9 @@
 """`python -m marslib data {generate,info,export}`: make, describe and export the data.
 
-    python -m marslib data generate --seed 0         # generate and cache the synthetic set
-    python -m marslib data info                      # what `marslib.data.load()` finds, with statistics
-    python -m marslib data info --path my/copy.npz
-    python -m marslib data export out.npz --seed 1   # the synthetic set in the real file's format
+python -m marslib data generate --seed 0         # generate and cache the synthetic set
+python -m marslib data info                      # what `marslib.data.load()` finds, with statistics
+python -m marslib data info --path my/copy.npz
+python -m marslib data export out.npz --seed 1   # the synthetic set in the real file's format
 """
 
 from __future__ import annotations
@@ -26,21 +26,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.set_defaults(func=run_generate)
 
     info = actions.add_parser("info", help="shapes, source and class statistics of the data")
-    info.add_argument("--path", default=None, help="a file in the real format (default: what load() finds)")
-    info.add_argument("--seed", type=int, default=None, help="describe the synthetic set of this seed instead")
+    info.add_argument(
+        "--path", default=None, help="a file in the real format (default: what load() finds)"
+    )
+    info.add_argument(
+        "--seed", type=int, default=None, help="describe the synthetic set of this seed instead"
+    )
     info.set_defaults(func=run_info)
 
     export = actions.add_parser("export", help="write the data in the real file's format (.npz)")
     export.add_argument("output", help="the .npz file to write")
-    export.add_argument("--path", default=None, help="a file in the real format to re-export (default: what load() finds)")
-    export.add_argument("--seed", type=int, default=None, help="export the synthetic set of this seed instead")
+    export.add_argument(
+        "--path",
+        default=None,
+        help="a file in the real format to re-export (default: what load() finds)",
+    )
+    export.add_argument(
+        "--seed", type=int, default=None, help="export the synthetic set of this seed instead"
+    )
     export.set_defaults(func=run_export)
 
 
 def _synthetic_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
-    parser.add_argument("--train", type=int, default=synthetic.DEFAULT_TRAIN, help="training images (default %(default)s)")
-    parser.add_argument("--test", type=int, default=synthetic.DEFAULT_TEST, help="test images (default %(default)s)")
+    parser.add_argument(
+        "--train",
+        type=int,
+        default=synthetic.DEFAULT_TRAIN,
+        help="training images (default %(default)s)",
+    )
+    parser.add_argument(
+        "--test", type=int, default=synthetic.DEFAULT_TEST, help="test images (default %(default)s)"
+    )
 
 
 def _chosen(args: argparse.Namespace) -> mars_data.MarsData:
@@ -74,5 +91,7 @@ def run_export(args: argparse.Namespace) -> int:
     data = _chosen(args)
     start = time.perf_counter()
     path = mars_data.save_npz(data, args.output)
-    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s) from {data.source}")
+    print(
+        f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s) from {data.source}"
+    )
     return 0

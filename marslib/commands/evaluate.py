@@ -15,12 +15,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print a finished run's scores and save confusion.png, gallery.png and curves.png "
         "(on the validation images, or the test images where the run has no validation split).",
     )
-    parser.add_argument("run", help="a run folder, or a named experiment (its record for --profile and the data)")
-    parser.add_argument("--profile", default=None, help="profile of a named experiment (default: $MARSLIB_PROFILE or auto)")
-    parser.add_argument("--runs-dir", default=None, help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)")
-    parser.add_argument("--data", default=None, help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)")
-    parser.add_argument("--output", default=None, help="folder for the figures (default: <run>/figures)")
-    parser.add_argument("--flip", action="store_true", help="test-time augmentation: average with the mirrored image")
+    parser.add_argument(
+        "run", help="a run folder, or a named experiment (its record for --profile and the data)"
+    )
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="profile of a named experiment (default: $MARSLIB_PROFILE or auto)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        default=None,
+        help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+    )
+    parser.add_argument(
+        "--output", default=None, help="folder for the figures (default: <run>/figures)"
+    )
+    parser.add_argument(
+        "--flip",
+        action="store_true",
+        help="test-time augmentation: average with the mirrored image",
+    )
     parser.set_defaults(func=run)
 
 
@@ -31,30 +51,37 @@ def run(args: argparse.Namespace) -> int:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from marslib import data
-
-    from marslib import metrics, models, training
+    from marslib import data, metrics, models, training
     from marslib.figures import results
-
 
     loaded = data.load(args.data)
     record = training.find_record(args.run, loaded, args.runs_dir, args.profile)
     _, val_indices = training.split_indices(record.experiment, loaded)
     if val_indices is not None:
-        split, images, masks = "validation", loaded.train_images[val_indices], loaded.train_masks[val_indices]
+        split, images, masks = (
+            "validation",
+            loaded.train_images[val_indices],
+            loaded.train_masks[val_indices],
+        )
     elif loaded.test_masks is not None:
         split, images, masks = "test", loaded.test_images, loaded.test_masks
     else:
-        raise ValueError("this run has no validation split and the data has no test labels: nothing to evaluate on")
+        raise ValueError(
+            "this run has no validation split and the data has no test labels: nothing to evaluate on"
+        )
     predicted = models.predict(record.load_model(), images, flip=args.flip, progress=True)
     found = metrics.scores(masks, predicted)
     print(f"{record.experiment.name} on the {split} images ({len(images)}) of {loaded.source}:")
     print(json.dumps(found, indent=2))
     output = Path(args.output) if args.output else record.directory / "figures"
     output.mkdir(parents=True, exist_ok=True)
-    results.confusion_heatmap(masks, predicted).figure.savefig(output / "confusion.png", dpi=120, bbox_inches="tight")
+    results.confusion_heatmap(masks, predicted).figure.savefig(
+        output / "confusion.png", dpi=120, bbox_inches="tight"
+    )
     worst = metrics.per_image_miou(masks, predicted).argsort()[:4]
-    results.prediction_gallery(images, masks, predicted, indices=worst).savefig(output / "gallery.png", dpi=120)
+    results.prediction_gallery(images, masks, predicted, indices=worst).savefig(
+        output / "gallery.png", dpi=120
+    )
     results.learning_curves(record).savefig(output / "curves.png", dpi=120)
     plt.close("all")
     print(f"figures written to {output}")

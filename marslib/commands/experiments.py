@@ -12,12 +12,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="every named run the book trains, by group")
-    listing.add_argument("--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)")
+    listing.add_argument(
+        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
+    )
     listing.set_defaults(func=list_experiments)
 
     show = actions.add_parser("show", help="print an experiment's config, every number resolved")
     show.add_argument("name", help="a named experiment (see `experiments list`)")
-    show.add_argument("--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)")
+    show.add_argument(
+        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
+    )
     show.set_defaults(func=show_experiment)
 
     run = actions.add_parser(
@@ -25,13 +29,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="train experiments (a finished record is reused; an interrupted one resumes)",
         description="Train named experiments or those of a config file, then print their results table.",
     )
-    run.add_argument("names", nargs="*", help="named runs or groups to run ('all': every named run the book trains)")
-    run.add_argument("--config", default=None, help="a JSON or YAML file of experiments (see marslib.training.registry)")
-    run.add_argument("--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)")
-    run.add_argument("--runs-dir", default=None, help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)")
-    run.add_argument("--data", default=None, help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)")
-    run.add_argument("--verbose", type=int, choices=[0, 1, 2], default=2, help="Keras output per epoch: 0 none, 1 bar, 2 a line")
-    run.add_argument("--tensorboard", action="store_true", help="also write TensorBoard logs into each run folder")
+    run.add_argument(
+        "names",
+        nargs="*",
+        help="named runs or groups to run ('all': every named run the book trains)",
+    )
+    run.add_argument(
+        "--config",
+        default=None,
+        help="a JSON or YAML file of experiments (see marslib.training.registry)",
+    )
+    run.add_argument(
+        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
+    )
+    run.add_argument(
+        "--runs-dir",
+        default=None,
+        help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)",
+    )
+    run.add_argument(
+        "--data",
+        default=None,
+        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+    )
+    run.add_argument(
+        "--verbose",
+        type=int,
+        choices=[0, 1, 2],
+        default=2,
+        help="Keras output per epoch: 0 none, 1 bar, 2 a line",
+    )
+    run.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard logs into each run folder",
+    )
     run.set_defaults(func=run_experiments)
 
 
@@ -42,7 +74,9 @@ def list_experiments(args: argparse.Namespace) -> int:
     for group, title in registry.GROUPS.items():
         print(f"{group}: {title}")
         for experiment in registry.experiments(args.profile, group):
-            print(f"  {experiment.name:<30} {experiment.description}  [{experiment.profile}: {experiment.epochs} epochs]")
+            print(
+                f"  {experiment.name:<30} {experiment.description}  [{experiment.profile}: {experiment.epochs} epochs]"
+            )
     return 0
 
 
@@ -68,14 +102,19 @@ def run_experiments(args: argparse.Namespace) -> int:
     if args.config:
         chosen += registry.load_experiments(args.config, args.profile)
     loaded = data.load(args.data)
-    finished = [loop.run(e, loaded, args.runs_dir, verbose=args.verbose, tensorboard=args.tensorboard) for e in chosen]
+    finished = [
+        loop.run(e, loaded, args.runs_dir, verbose=args.verbose, tensorboard=args.tensorboard)
+        for e in chosen
+    ]
     terrain = [record for record in finished if record.experiment.task == "terrain"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
         if terrain:
             print(table1.results_table(terrain))
         for record in finished:
             if record.experiment.task != "terrain":
-                print(f"{record.experiment.name} ({record.experiment.task} task), validation: {record.metrics['val']}")
+                print(
+                    f"{record.experiment.name} ({record.experiment.task} task), validation: {record.metrics['val']}"
+                )
     return 0
 
 
@@ -86,6 +125,12 @@ def _expand(names: list[str]) -> list[str]:
     expanded = [
         name
         for given in names
-        for name in (registry.names() if given == "all" else registry.names(given) if given in registry.GROUPS else [given])
+        for name in (
+            registry.names()
+            if given == "all"
+            else registry.names(given)
+            if given in registry.GROUPS
+            else [given]
+        )
     ]
     return list(dict.fromkeys(expanded))

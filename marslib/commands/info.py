@@ -11,7 +11,9 @@ from marslib.core import paths
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `info` sub-command."""
     parser = subparsers.add_parser("info", help="show version, profile and folders")
-    parser.add_argument("--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)")
+    parser.add_argument(
+        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -23,5 +25,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"cache dir   {paths.cache_dir()}")
     print(f"runs dir    {paths.runs_dir()}")
     real = paths.default_data_file()
-    print(f"real data   {real} ({'present' if real.exists() else 'absent: the synthetic set is used'})")
+    print(
+        f"real data   {real} ({'present' if real.exists() else 'absent: the synthetic set is used'})"
+    )
     return 0

@@ -14,7 +14,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Check a submission CSV and score it with the competition's mean IoU (all, public 25%%, private 75%%).",
     )
     parser.add_argument("csv", help="the submission CSV")
-    parser.add_argument("--data", default=None, help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+    )
     parser.set_defaults(func=run)
 
 

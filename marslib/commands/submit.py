@@ -12,20 +12,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="predict the test set with a run's model and write the submission CSV",
         description="Write id,0..8191 rows, one per test image in order; score it where the test labels are known.",
     )
-    parser.add_argument("run", help="a run folder, or a named experiment (its record for --profile and the data)")
+    parser.add_argument(
+        "run", help="a run folder, or a named experiment (its record for --profile and the data)"
+    )
     parser.add_argument("output", help="the CSV to write")
-    parser.add_argument("--profile", default=None, help="profile of a named experiment (default: $MARSLIB_PROFILE or auto)")
-    parser.add_argument("--runs-dir", default=None, help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)")
-    parser.add_argument("--data", default=None, help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)")
-    parser.add_argument("--flip", action="store_true", help="test-time augmentation: average with the mirrored image")
+    parser.add_argument(
+        "--profile",
+        default=None,
+        help="profile of a named experiment (default: $MARSLIB_PROFILE or auto)",
+    )
+    parser.add_argument(
+        "--runs-dir",
+        default=None,
+        help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+    )
+    parser.add_argument(
+        "--flip",
+        action="store_true",
+        help="test-time augmentation: average with the mirrored image",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Write the CSV, and print its local score where the data has test labels."""
-    from marslib import data
+    from marslib import data, training
     from marslib.evaluation import submission
-    from marslib import training
 
     loaded = data.load(args.data)
     record = training.find_record(args.run, loaded, args.runs_dir, args.profile)

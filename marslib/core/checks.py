@@ -12,7 +12,12 @@ from marslib.core.classes import NUM_CLASSES
 
 
 def labels(
-    name: str, array: Any, *, ndim: int | None = None, classes: int = NUM_CLASSES, empty: bool = True
+    name: str,
+    array: Any,
+    *,
+    ndim: int | None = None,
+    classes: int = NUM_CLASSES,
+    empty: bool = True,
 ) -> np.ndarray:
     """An integer array of class labels 0..classes-1, returned as a NumPy array (not copied).
 
@@ -36,7 +41,9 @@ def labels(
         return array
     low, high = int(array.min()), int(array.max())
     if low < 0 or high >= classes:
-        raise ValueError(f"{name} must hold class labels 0..{classes - 1}, got values in {low}..{high}")
+        raise ValueError(
+            f"{name} must hold class labels 0..{classes - 1}, got values in {low}..{high}"
+        )
     return array
 
 

@@ -36,5 +36,7 @@ def colorize(masks: np.ndarray) -> np.ndarray:
     """
     masks = np.asarray(masks)
     if masks.size and (masks.min() < 0 or masks.max() >= NUM_CLASSES):
-        raise ValueError(f"mask values must lie in 0..{NUM_CLASSES - 1}, got {masks.min()}..{masks.max()}")
+        raise ValueError(
+            f"mask values must lie in 0..{NUM_CLASSES - 1}, got {masks.min()}..{masks.max()}"
+        )
     return PALETTE[masks.astype(np.intp)]

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from marslib.data import stats
 from marslib.core.classes import NUM_CLASSES
+from marslib.data import stats
 
 if TYPE_CHECKING:
     from marslib.data import MarsData
@@ -68,7 +68,9 @@ def array_hashes(arrays: np.ndarray) -> np.ndarray:
     arrays = np.asarray(arrays)
     if arrays.ndim < 2:
         raise ValueError(f"arrays must be a stack (N, ...), got shape {arrays.shape}")
-    return np.array([hashlib.sha1(np.ascontiguousarray(item).tobytes()).hexdigest() for item in arrays])
+    return np.array(
+        [hashlib.sha1(np.ascontiguousarray(item).tobytes()).hexdigest() for item in arrays]
+    )
 
 
 def duplicate_groups(arrays: np.ndarray) -> list[np.ndarray]:
@@ -115,10 +117,14 @@ def alien_indices(masks: np.ndarray, *, min_group: int = MIN_ALIEN_GROUP) -> np.
 def _check_indices(data: MarsData, indices: np.ndarray) -> np.ndarray:
     indices = np.asarray(indices)
     if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer):
-        raise ValueError(f"indices must be a 1-D integer array, got shape {indices.shape} dtype {indices.dtype}")
+        raise ValueError(
+            f"indices must be a 1-D integer array, got shape {indices.shape} dtype {indices.dtype}"
+        )
     count = len(data.train_images)
     if len(indices) and (indices.min() < 0 or indices.max() >= count):
-        raise ValueError(f"indices must lie in 0..{count - 1}, got values in {indices.min()}..{indices.max()}")
+        raise ValueError(
+            f"indices must lie in 0..{count - 1}, got values in {indices.min()}..{indices.max()}"
+        )
     return indices.astype(np.int64)
 
 
@@ -147,7 +153,10 @@ def score_against(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
         (precision, recall): the share of `found` that is in `truth`, and the share of `truth`
         that was found; NaN where the denominator is empty (nothing found, or nothing to find).
     """
-    found_set, truth_set = set(np.asarray(found).ravel().tolist()), set(np.asarray(truth).ravel().tolist())
+    found_set, truth_set = (
+        set(np.asarray(found).ravel().tolist()),
+        set(np.asarray(truth).ravel().tolist()),
+    )
     hits = len(found_set & truth_set)
     precision = hits / len(found_set) if found_set else float("nan")
     recall = hits / len(truth_set) if truth_set else float("nan")
@@ -239,17 +248,27 @@ def read_fixes(path: Path | str) -> LabelFixes:
     path = Path(path)
     record = json.loads(path.read_text())
     if not isinstance(record, dict) or record.get("format") != FIXES_FORMAT:
-        raise ValueError(f"{path}: expected a JSON object with \"format\": {FIXES_FORMAT}")
-    missing = [key for key in ("fingerprint", "source", "review", "monocolor", "bicolor") if key not in record]
+        raise ValueError(f'{path}: expected a JSON object with "format": {FIXES_FORMAT}')
+    missing = [
+        key
+        for key in ("fingerprint", "source", "review", "monocolor", "bicolor")
+        if key not in record
+    ]
     if missing:
         raise ValueError(f"{path}: missing field(s) {missing}")
-    monocolor = {_index(k, "monocolor"): _label(v, f"monocolor[{k}]") for k, v in record["monocolor"].items()}
+    monocolor = {
+        _index(k, "monocolor"): _label(v, f"monocolor[{k}]") for k, v in record["monocolor"].items()
+    }
     bicolor: dict[int, dict[int, int]] = {}
     for key, rule in record["bicolor"].items():
         if not isinstance(rule, dict) or not rule:
-            raise ValueError(f"{path}: bicolor[{key}] must be a non-empty {{wrong class: right class}} object")
+            raise ValueError(
+                f"{path}: bicolor[{key}] must be a non-empty {{wrong class: right class}} object"
+            )
         bicolor[_index(key, "bicolor")] = {
-            _label(_index(wrong, f"bicolor[{key}]"), f"bicolor[{key}] wrong class"): _label(right, f"bicolor[{key}][{wrong}]")
+            _label(_index(wrong, f"bicolor[{key}]"), f"bicolor[{key}] wrong class"): _label(
+                right, f"bicolor[{key}][{wrong}]"
+            )
             for wrong, right in rule.items()
         }
     return LabelFixes(record["fingerprint"], record["source"], record["review"], monocolor, bicolor)
@@ -264,7 +283,8 @@ def write_fixes(path: Path | str, fixes: LabelFixes) -> None:
         "review": fixes.review,
         "monocolor": {str(i): int(c) for i, c in sorted(fixes.monocolor.items())},
         "bicolor": {
-            str(i): {str(w): int(r) for w, r in sorted(rule.items())} for i, rule in sorted(fixes.bicolor.items())
+            str(i): {str(w): int(r) for w, r in sorted(rule.items())}
+            for i, rule in sorted(fixes.bicolor.items())
         },
     }
     Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -305,7 +325,9 @@ def apply_monocolor_fixes(masks: np.ndarray, indices: np.ndarray, fixes: LabelFi
     for position, index in enumerate(np.asarray(indices)):
         if int(index) in fixes.monocolor:
             if len(np.unique(fixed[position])) != 1:
-                raise ValueError(f"monocolor fix for training image {index}, whose mask holds several classes")
+                raise ValueError(
+                    f"monocolor fix for training image {index}, whose mask holds several classes"
+                )
             fixed[position] = fixes.monocolor[int(index)]
     return fixed
 
@@ -332,7 +354,9 @@ def apply_bicolor_fixes(masks: np.ndarray, indices: np.ndarray, fixes: LabelFixe
         original = fixed[position].copy()
         held = set(np.unique(original).tolist())
         if len(held) != 2 or not set(rule) <= held:
-            raise ValueError(f"bicolor fix {rule} for training image {index}, whose mask holds classes {sorted(held)}")
+            raise ValueError(
+                f"bicolor fix {rule} for training image {index}, whose mask holds classes {sorted(held)}"
+            )
         for wrong, right in rule.items():
             fixed[position][original == wrong] = right
     return fixed
@@ -341,7 +365,9 @@ def apply_bicolor_fixes(masks: np.ndarray, indices: np.ndarray, fixes: LabelFixe
 # ---------------------------------------------------------------- the report's named datasets
 
 
-def original_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def original_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The training images at `indices` as given (`seed` is unused: nothing is random).
 
     Returns:
@@ -351,7 +377,9 @@ def original_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> t
     return data.train_images[indices], data.train_masks[indices]
 
 
-def cleaned_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def cleaned_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """The training images at `indices` without the aliens.
 
     Returns:
@@ -361,7 +389,9 @@ def cleaned_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tu
     return data.train_images[kept], data.train_masks[kept]
 
 
-def fixed_monocolor_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def fixed_monocolor_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Cleaned, with the reviewed single-class fixes applied (cleaned, with a warning, if there are none).
 
     Returns:
@@ -375,7 +405,9 @@ def fixed_monocolor_variant(data: MarsData, indices: np.ndarray, *, seed: int = 
     return data.train_images[kept], masks
 
 
-def fixed_bicolor_variant(data: MarsData, indices: np.ndarray, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def fixed_bicolor_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Fixed monocolor, with the reviewed two-class fixes applied too.
 
     Returns:

@@ -1,6 +1,6 @@
 """A data set in a few lines of text: source, shapes, class shares and presence, planted traps.
 
-    print("\n".join(describe(data)))
+print("\n".join(describe(data)))
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from marslib.data import cleaning, stats
 from marslib.core.classes import BEDROCK, SAND, SOIL
+from marslib.data import cleaning, stats
 
 if TYPE_CHECKING:
     from marslib.data import MarsData
@@ -69,7 +69,9 @@ def texture_features(pictures: np.ndarray) -> np.ndarray:
     """
     pictures = np.asarray(pictures)
     if pictures.ndim != 3 or len(pictures) == 0 or min(pictures.shape[1:]) < 8:
-        raise ValueError(f"pictures must be a non-empty stack (K, h, w) with h, w >= 8, got shape {pictures.shape}")
+        raise ValueError(
+            f"pictures must be a non-empty stack (K, h, w) with h, w >= 8, got shape {pictures.shape}"
+        )
     x = pictures.astype(np.float64)
     count, height, width = x.shape
     centred = x - x.mean(axis=(1, 2), keepdims=True)
@@ -85,7 +87,10 @@ def texture_features(pictures: np.ndarray) -> np.ndarray:
     fy, fx = np.abs(np.fft.fftfreq(height))[:, None], np.fft.rfftfreq(width)[None, :]
     radius = np.hypot(fy, fx)
     total = power.sum(axis=(1, 2))
-    bands = [(power * ((radius > low) & (radius <= high))).sum(axis=(1, 2)) / total for low, high in SPECTRUM_BANDS]
+    bands = [
+        (power * ((radius > low) & (radius <= high))).sum(axis=(1, 2)) / total
+        for low, high in SPECTRUM_BANDS
+    ]
     flat = z.reshape(count, -1)
     return np.column_stack(
         [
@@ -120,9 +125,13 @@ def pure_patches(
     masks = stats.check_masks(masks)
     images = np.asarray(images)
     if images.shape != masks.shape:
-        raise ValueError(f"images and masks must have the same shape, got {images.shape} and {masks.shape}")
+        raise ValueError(
+            f"images and masks must have the same shape, got {images.shape} and {masks.shape}"
+        )
     if not (0 < size <= min(images.shape[1:]) and stride > 0):
-        raise ValueError(f"size must lie in 1..{min(images.shape[1:])} and stride be positive, got size {size}, stride {stride}")
+        raise ValueError(
+            f"size must lie in 1..{min(images.shape[1:])} and stride be positive, got size {size}, stride {stride}"
+        )
     image_windows = sliding_window_view(images, (size, size), axis=(1, 2))[:, ::stride, ::stride]
     mask_windows = sliding_window_view(masks, (size, size), axis=(1, 2))[:, ::stride, ::stride]
     image_windows = image_windows.reshape(len(images), -1, size, size)
@@ -130,10 +139,16 @@ def pure_patches(
     first = mask_windows[:, :, 0, 0]
     pure = (mask_windows == first[:, :, None, None]).all(axis=(2, 3)) & np.isin(first, TERRAIN)
     owner, position = np.nonzero(pure)
-    return image_windows[owner, position].copy(), first[owner, position].astype(np.int64), owner.astype(np.int64)
+    return (
+        image_windows[owner, position].copy(),
+        first[owner, position].astype(np.int64),
+        owner.astype(np.int64),
+    )
 
 
-def audit(data: MarsData, indices: np.ndarray, *, folds: int = 5, size: int = 32, stride: int = 16) -> pd.DataFrame:
+def audit(
+    data: MarsData, indices: np.ndarray, *, folds: int = 5, size: int = 32, stride: int = 16
+) -> pd.DataFrame:
     """Score how well the texture of every terrain region agrees with its label.
 
     Args:
@@ -190,7 +205,11 @@ def audit(data: MarsData, indices: np.ndarray, *, folds: int = 5, size: int = 32
 def _candidates(table: pd.DataFrame, classes: int, threshold: float) -> pd.DataFrame:
     if not 0 < threshold < 1:
         raise ValueError(f"threshold must lie strictly between 0 and 1, got {threshold}")
-    chosen = (table["classes_in_mask"] == classes) & (table["agreement"] < threshold) & (table["suggested"] != table["label"])
+    chosen = (
+        (table["classes_in_mask"] == classes)
+        & (table["agreement"] < threshold)
+        & (table["suggested"] != table["label"])
+    )
     return table[chosen].reset_index(drop=True)
 
 
@@ -207,7 +226,11 @@ def bicolor_candidates(table: pd.DataFrame, threshold: float = DEFAULT_THRESHOLD
 
 
 def threshold_curve(
-    table: pd.DataFrame, truth: np.ndarray, *, classes_in_mask: int = 1, thresholds: np.ndarray | None = None
+    table: pd.DataFrame,
+    truth: np.ndarray,
+    *,
+    classes_in_mask: int = 1,
+    thresholds: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Precision and recall of the candidates at each threshold, against known wrong labels.
 

@@ -54,11 +54,15 @@ class MarsData:
         _check_stack("train_masks", self.train_masks, uint8=True, labels=True)
         _check_stack("test_images", self.test_images, uint8=True)
         if self.train_masks.shape != self.train_images.shape:
-            raise ValueError(f"train_masks must have the shape of train_images {self.train_images.shape}, got {self.train_masks.shape}")
+            raise ValueError(
+                f"train_masks must have the shape of train_images {self.train_images.shape}, got {self.train_masks.shape}"
+            )
         if self.test_masks is not None:
             _check_stack("test_masks", self.test_masks, uint8=True, labels=True)
             if self.test_masks.shape != self.test_images.shape:
-                raise ValueError(f"test_masks must have the shape of test_images {self.test_images.shape}, got {self.test_masks.shape}")
+                raise ValueError(
+                    f"test_masks must have the shape of test_images {self.test_images.shape}, got {self.test_masks.shape}"
+                )
 
     @property
     def is_synthetic(self) -> bool:
@@ -82,19 +86,25 @@ class MarsData:
         )
 
 
-def _check_stack(name: str, array: np.ndarray, *, uint8: bool = False, labels: bool = False) -> None:
+def _check_stack(
+    name: str, array: np.ndarray, *, uint8: bool = False, labels: bool = False
+) -> None:
     """Check a stack of pictures (K, 64, 128): rank, shape, not empty; with `uint8`, the dtype;
     with `labels`, values 0..4."""
     if not isinstance(array, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(array).__name__}")
     if array.ndim != 3 or array.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(f"{name} must have shape (K, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {array.shape}")
+        raise ValueError(
+            f"{name} must have shape (K, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {array.shape}"
+        )
     if len(array) == 0:
         raise ValueError(f"{name} is empty: expected at least one picture")
     if uint8 and array.dtype != np.uint8:
         raise ValueError(f"{name} must have dtype uint8, got {array.dtype}")
     if labels and array.max() >= NUM_CLASSES:
-        raise ValueError(f"{name} must hold class labels 0..{NUM_CLASSES - 1}, got values up to {array.max()}")
+        raise ValueError(
+            f"{name} must hold class labels 0..{NUM_CLASSES - 1}, got values up to {array.max()}"
+        )
 
 
 # ---------------------------------------------------------------- reading and writing the real format
@@ -102,13 +112,19 @@ def _check_stack(name: str, array: np.ndarray, *, uint8: bool = False, labels: b
 
 def _whole_numbers(name: str, values: np.ndarray, high: int, what: str) -> np.ndarray:
     """`values` as uint8 after checking they are finite whole numbers in 0..high (never coerced)."""
-    if values.dtype == np.bool_ or not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+    if (
+        values.dtype == np.bool_
+        or not np.issubdtype(values.dtype, np.number)
+        or np.issubdtype(values.dtype, np.complexfloating)
+    ):
         raise ValueError(f"{name}: expected real numbers ({what}), got dtype {values.dtype}")
     if np.issubdtype(values.dtype, np.floating):
         if not np.isfinite(values).all():
             raise ValueError(f"{name}: holds NaN or infinite values; expected {what}")
         if not np.array_equal(values, np.round(values)):
-            raise ValueError(f"{name}: holds values that are not whole numbers; expected {what} (were they scaled to [0, 1]?)")
+            raise ValueError(
+                f"{name}: holds values that are not whole numbers; expected {what} (were they scaled to [0, 1]?)"
+            )
     low, top = values.min(), values.max()
     if low < 0 or top > high:
         raise ValueError(f"{name}: values lie in {low}..{top}; expected {what}")
@@ -129,13 +145,26 @@ def from_arrays(training_set: np.ndarray, test_set: np.ndarray, source: str) -> 
     """
     expected_train = f"(N, 2, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]})"
     if training_set.ndim != 4 or training_set.shape[1:] != (2, *IMAGE_SHAPE):
-        raise ValueError(f"training_set must have shape {expected_train} (images and masks), got {training_set.shape}")
+        raise ValueError(
+            f"training_set must have shape {expected_train} (images and masks), got {training_set.shape}"
+        )
     if test_set.ndim != 3 or test_set.shape[1:] != IMAGE_SHAPE:
-        raise ValueError(f"test_set must have shape (M, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {test_set.shape}")
+        raise ValueError(
+            f"test_set must have shape (M, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {test_set.shape}"
+        )
     if len(training_set) == 0 or len(test_set) == 0:
-        raise ValueError(f"empty set: training_set has {len(training_set)} images, test_set {len(test_set)}; expected at least one each")
-    images = _whole_numbers("training_set[:, 0] (images)", training_set[:, 0], 255, "pixel values, whole numbers 0..255")
-    masks = _whole_numbers("training_set[:, 1] (masks)", training_set[:, 1], NUM_CLASSES - 1, f"class labels, whole numbers 0..{NUM_CLASSES - 1}")
+        raise ValueError(
+            f"empty set: training_set has {len(training_set)} images, test_set {len(test_set)}; expected at least one each"
+        )
+    images = _whole_numbers(
+        "training_set[:, 0] (images)", training_set[:, 0], 255, "pixel values, whole numbers 0..255"
+    )
+    masks = _whole_numbers(
+        "training_set[:, 1] (masks)",
+        training_set[:, 1],
+        NUM_CLASSES - 1,
+        f"class labels, whole numbers 0..{NUM_CLASSES - 1}",
+    )
     test = _whole_numbers("test_set (images)", test_set, 255, "pixel values, whole numbers 0..255")
     return MarsData(images, masks, test, None, source, {})
 
@@ -151,15 +180,21 @@ def read_npz(path: Path | str) -> MarsData:
     if not path.is_file():
         raise FileNotFoundError(f"no data file at {path}")
     if not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not an .npz archive (expected numpy's savez format with keys {list(KEYS)})")
+        raise ValueError(
+            f"{path} is not an .npz archive (expected numpy's savez format with keys {list(KEYS)})"
+        )
     with np.load(path, allow_pickle=False) as npz:
         missing = [key for key in KEYS if key not in npz.files]
         if missing:
-            raise ValueError(f"{path} lacks the key(s) {missing}; expected {list(KEYS)}, found {sorted(npz.files)}")
+            raise ValueError(
+                f"{path} lacks the key(s) {missing}; expected {list(KEYS)}, found {sorted(npz.files)}"
+            )
         try:
             training_set, test_set = npz["training_set"], npz["test_set"]
         except ValueError as error:  # object arrays need pickle, which is never allowed
-            raise ValueError(f"{path} holds object arrays, which are not read (no pickle): {error}") from None
+            raise ValueError(
+                f"{path} holds object arrays, which are not read (no pickle): {error}"
+            ) from None
     return from_arrays(training_set, test_set, str(path))
 
 
@@ -175,18 +210,27 @@ def save_npz(data: MarsData, path: Path | str) -> Path:
         raise ValueError(f"the file name must end in .npz, got {path.name!r}")
     path.parent.mkdir(parents=True, exist_ok=True)
     training_set = np.stack([data.train_images, data.train_masks], axis=1).astype(np.float64)
-    np.savez_compressed(path, training_set=training_set, test_set=data.test_images.astype(np.float64))
+    np.savez_compressed(
+        path, training_set=training_set, test_set=data.test_images.astype(np.float64)
+    )
     return path
 
 
 # ---------------------------------------------------------------- loading
 
 
-def synthetic_data(seed: int = 0, n_train: int = synthetic.DEFAULT_TRAIN, n_test: int = synthetic.DEFAULT_TEST) -> MarsData:
+def synthetic_data(
+    seed: int = 0, n_train: int = synthetic.DEFAULT_TRAIN, n_test: int = synthetic.DEFAULT_TEST
+) -> MarsData:
     """The synthetic set of this seed and these sizes (cached on disk after the first generation)."""
     generated = synthetic.load_or_generate(seed, n_train, n_test)
     return MarsData(
-        generated.train_images, generated.train_masks, generated.test_images, generated.test_masks, "synthetic", generated.meta
+        generated.train_images,
+        generated.train_masks,
+        generated.test_images,
+        generated.test_masks,
+        "synthetic",
+        generated.meta,
     )
 
 
@@ -217,5 +261,3 @@ def to_model_input(images: np.ndarray) -> np.ndarray:
     if images.ndim != 3:
         raise ValueError(f"images must have shape (N, H, W), got {images.shape}")
     return (images.astype(np.float32) / np.float32(255))[..., None]
-
-

@@ -32,14 +32,18 @@ def check_masks(masks: np.ndarray) -> np.ndarray:
     """Validate label masks: a non-empty integer array (N, H, W) with values in 0..4."""
     masks = np.asarray(masks)
     if masks.ndim != 3:
-        raise ValueError(f"masks must be an array (N, H, W), got {masks.ndim} dimensions with shape {masks.shape}")
+        raise ValueError(
+            f"masks must be an array (N, H, W), got {masks.ndim} dimensions with shape {masks.shape}"
+        )
     if masks.size == 0:
         raise ValueError(f"masks must hold at least one pixel, got shape {masks.shape}")
     if not np.issubdtype(masks.dtype, np.integer):
         raise ValueError(f"masks must have an integer dtype (class labels), got {masks.dtype}")
     low, high = int(masks.min()), int(masks.max())
     if low < 0 or high >= NUM_CLASSES:
-        raise ValueError(f"mask values must lie in 0..{NUM_CLASSES - 1}, got values in {low}..{high}")
+        raise ValueError(
+            f"mask values must lie in 0..{NUM_CLASSES - 1}, got values in {low}..{high}"
+        )
     return masks
 
 
@@ -216,7 +220,9 @@ def loss_shares(masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
     counts = pixel_counts(masks).astype(np.float64)
     weights = np.asarray(weights, dtype=np.float64)
     if weights.shape != (NUM_CLASSES,) or not np.isfinite(weights).all() or (weights < 0).any():
-        raise ValueError(f"weights must be {NUM_CLASSES} finite non-negative numbers, got {weights!r}")
+        raise ValueError(
+            f"weights must be {NUM_CLASSES} finite non-negative numbers, got {weights!r}"
+        )
     total = counts * weights
     if total.sum() == 0:
         raise ValueError("the weights give zero weight to every pixel of these masks")

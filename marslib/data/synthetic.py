@@ -128,7 +128,9 @@ def _soil_tiles(rng: np.random.Generator) -> np.ndarray:
     grain = _fractal(rng, TILES_PER_CLASS, 0.7)
     small = _bumps(rng, TILES_PER_CLASS, 400, 1.0)
     pebbles = _bumps(rng, TILES_PER_CLASS, 40, 2.5)
-    return _standardise(0.5 * grain + 1.2 * _lit(small) + 0.5 * small + 2.0 * _lit(pebbles) + 0.6 * pebbles)
+    return _standardise(
+        0.5 * grain + 1.2 * _lit(small) + 0.5 * small + 2.0 * _lit(pebbles) + 0.6 * pebbles
+    )
 
 
 def _sand_tiles(rng: np.random.Generator) -> np.ndarray:
@@ -139,7 +141,9 @@ def _sand_tiles(rng: np.random.Generator) -> np.ndarray:
     ripples = np.sin(phase) + 0.35 * np.sin(2 * phase)
     patches = 0.6 + 0.4 * np.tanh(_fractal(rng, TILES_PER_CLASS, 2.0))
     dunes = _fractal(rng, TILES_PER_CLASS, 2.6)
-    return _standardise(ripples * patches + 0.6 * dunes + 0.15 * _fractal(rng, TILES_PER_CLASS, 0.5))
+    return _standardise(
+        ripples * patches + 0.6 * dunes + 0.15 * _fractal(rng, TILES_PER_CLASS, 0.5)
+    )
 
 
 def _bedrock_tiles(rng: np.random.Generator) -> np.ndarray:
@@ -155,9 +159,13 @@ def _bedrock_tiles(rng: np.random.Generator) -> np.ndarray:
         cell = dist.argmin(axis=-1)
         crack = np.exp(-(((nearest[..., 1] - nearest[..., 0]) / 1.6) ** 2))
         plates = rng.normal(0, 0.7, seeds)[cell]
-        tilt = (rng.normal(0, 0.012, seeds)[cell] * (y - sy[cell])) + (rng.normal(0, 0.012, seeds)[cell] * (x - sx[cell]))
+        tilt = (rng.normal(0, 0.012, seeds)[cell] * (y - sy[cell])) + (
+            rng.normal(0, 0.012, seeds)[cell] * (x - sx[cell])
+        )
         angle = rng.uniform(0, np.pi)
-        bands = np.sin(2 * np.pi * rng.integers(10, 20) * (np.cos(angle) * y + np.sin(angle) * x) / TILE)
+        bands = np.sin(
+            2 * np.pi * rng.integers(10, 20) * (np.cos(angle) * y + np.sin(angle) * x) / TILE
+        )
         tiles.append(plates + tilt - 2.2 * crack + 0.35 * bands)
     roughness = _fractal(rng, TILES_PER_CLASS, 0.8)
     return _standardise(np.array(tiles) + 0.45 * roughness)
@@ -175,7 +183,10 @@ def texture_bank() -> np.ndarray:
     """
     rng = np.random.default_rng(20240601)
     tiles = np.stack([_soil_tiles(rng), _bedrock_tiles(rng), _sand_tiles(rng)])
-    levels = [ndimage.gaussian_filter(tiles, sigma=(0, 0, s, s), mode="wrap") if s else tiles for s in MIP_SIGMAS]
+    levels = [
+        ndimage.gaussian_filter(tiles, sigma=(0, 0, s, s), mode="wrap") if s else tiles
+        for s in MIP_SIGMAS
+    ]
     return np.stack(levels, axis=2).astype(np.float32)
 
 
@@ -206,7 +217,9 @@ def _kinds(rng: np.random.Generator, count: int) -> np.ndarray:
     return rng.permutation(np.repeat(np.array(list(KIND_SHARES)), counts))
 
 
-def _plan(rng: np.random.Generator, kinds: np.ndarray, big_rock: np.ndarray) -> dict[str, np.ndarray]:
+def _plan(
+    rng: np.random.Generator, kinds: np.ndarray, big_rock: np.ndarray
+) -> dict[str, np.ndarray]:
     """Random parameters of each scene (arrays of length N), drawn before any pixel is rendered."""
     n = len(kinds)
     p: dict[str, np.ndarray] = {"kind": kinds, "big_rock": big_rock}
@@ -230,7 +243,9 @@ def _plan(rng: np.random.Generator, kinds: np.ndarray, big_rock: np.ndarray) -> 
     # Layout: class order and shares of the ground, region scale (m) and noise offsets.
     shares = rng.dirichlet(3.0 * TERRAIN_SHARES, n)
     shares = np.where(shares < 0.04, 0.0, shares)
-    mixed = (shares + TERRAIN_SHARES) / 2  # at least two terrain classes where there is no background
+    mixed = (
+        shares + TERRAIN_SHARES
+    ) / 2  # at least two terrain classes where there is no background
     shares = np.where((kinds == MULTI_GROUND)[:, None], mixed, shares)
     single = TERRAIN[rng.choice(3, n, p=TERRAIN_SHARES)]
     one_hot = (TERRAIN[None, :] == single[:, None]).astype(float)
@@ -244,11 +259,17 @@ def _plan(rng: np.random.Generator, kinds: np.ndarray, big_rock: np.ndarray) -> 
     p["layout_offset"] = rng.uniform(0, TILE, (n, 4))
     p["layout_angle"] = rng.uniform(0, 2 * np.pi, n)
     # Appearance: per-class brightness (overlapping on purpose), texture strength, tiles, mapping.
-    p["albedo"] = np.clip(rng.normal([0.47, 0.50, 0.45], [0.07, 0.09, 0.07], (n, 3)) + rng.normal(0, 0.05, (n, 1)), 0.15, 0.85)
+    p["albedo"] = np.clip(
+        rng.normal([0.47, 0.50, 0.45], [0.07, 0.09, 0.07], (n, 3)) + rng.normal(0, 0.05, (n, 1)),
+        0.15,
+        0.85,
+    )
     p["contrast"] = rng.uniform([0.05, 0.07, 0.05], [0.09, 0.12, 0.09], (n, 3))
     p["tile"] = rng.integers(0, TILES_PER_CLASS, (n, 3))
     p["angle"] = rng.uniform(-0.6, 0.6, (n, 3))
-    p["texture_offset"] = rng.uniform(20000, 20000 + TILE, (n, 3, 2))  # keeps texel coordinates positive
+    p["texture_offset"] = rng.uniform(
+        20000, 20000 + TILE, (n, 3, 2)
+    )  # keeps texel coordinates positive
     p["undulation"] = rng.uniform(0.02, 0.07, n)
     p["sky"] = rng.uniform(0.45, 0.85, n)
     p["haze_m"] = rng.uniform(8, 30, n)
@@ -272,13 +293,18 @@ def _plan(rng: np.random.Generator, kinds: np.ndarray, big_rock: np.ndarray) -> 
 
 def _take(plan: dict[str, np.ndarray], rows: slice) -> dict[str, np.ndarray]:
     """The plans of the images `rows`, with real numbers as float32 (rendering runs in float32)."""
-    return {key: value[rows].astype(np.float32) if value.dtype == np.float64 else value[rows] for key, value in plan.items()}
+    return {
+        key: value[rows].astype(np.float32) if value.dtype == np.float64 else value[rows]
+        for key, value in plan.items()
+    }
 
 
 # ---------------------------------------------------------------- rendering
 
 
-def _ground(plan: dict[str, np.ndarray], ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _ground(
+    plan: dict[str, np.ndarray], ys: np.ndarray, xs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Ground coordinates in metres of pixel centres: lateral X (N, len(ys), len(xs)) and distance Z
     (N, len(ys), 1), both float32; Z is capped at 300 m (rows at or above the horizon get the cap)."""
     height = ys[None, :] - plan["horizon"][:, None]
@@ -310,27 +336,40 @@ def _layout(plan: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     lateral, distance = _ground(plan, ys, xs)
     distance = np.minimum(distance, 40.0)
     scale = plan["region_m"][:, None, None]
-    cos, sin = np.cos(plan["layout_angle"])[:, None, None], np.sin(plan["layout_angle"])[:, None, None]
+    cos, sin = (
+        np.cos(plan["layout_angle"])[:, None, None],
+        np.sin(plan["layout_angle"])[:, None, None],
+    )
     a, b = (lateral * cos - distance * sin) / scale, (lateral * sin + distance * cos) / scale
     off = plan["layout_offset"][:, :, None, None]
     warp = 0.8 * value_noise(0.5 * a + off[:, 2], 0.5 * b + off[:, 3])
     fields = [
-        0.7 * value_noise(a + warp + off[:, 0], b + off[:, 1]) + 0.3 * value_noise(2.1 * a + 17.0, 2.1 * b + off[:, 0]),
-        0.7 * value_noise(a + off[:, 2], b - warp + off[:, 3]) + 0.3 * value_noise(2.1 * a + off[:, 1], 2.1 * b + 5.0),
+        0.7 * value_noise(a + warp + off[:, 0], b + off[:, 1])
+        + 0.3 * value_noise(2.1 * a + 17.0, 2.1 * b + off[:, 0]),
+        0.7 * value_noise(a + off[:, 2], b - warp + off[:, 3])
+        + 0.3 * value_noise(2.1 * a + off[:, 1], 2.1 * b + 5.0),
     ]
-    ground = np.broadcast_to(ys[None, :, None] >= plan["far_row"][:, None, None], fields[0].shape).reshape(n, -1)
+    ground = np.broadcast_to(
+        ys[None, :, None] >= plan["far_row"][:, None, None], fields[0].shape
+    ).reshape(n, -1)
     shares = plan["shares"]
     # Field 1 gives the first class its share of the ground; field 2 splits the rest.
     first = fields[0].reshape(n, -1)
     t1 = _quantile(np.where(ground, first, np.inf), ground.sum(axis=1), shares[:, 0])
     rest = ground & (first >= t1[:, None])
     left = np.maximum(1.0 - shares[:, 0], 1e-6)
-    t2 = _quantile(np.where(rest, fields[1].reshape(n, -1), np.inf), rest.sum(axis=1), np.minimum(shares[:, 1] / left, 1.0))
+    t2 = _quantile(
+        np.where(rest, fields[1].reshape(n, -1), np.inf),
+        rest.sum(axis=1),
+        np.minimum(shares[:, 1] / left, 1.0),
+    )
     rows, cols = _upsampler(H // step, step), _upsampler(W // step, step)
     full = [rows @ f @ cols.T for f in fields]
     order = plan["order"][:, :, None, None]
     labels = np.where(
-        full[0] < t1[:, None, None], order[:, 0], np.where(full[1] < t2[:, None, None], order[:, 1], order[:, 2])
+        full[0] < t1[:, None, None],
+        order[:, 0],
+        np.where(full[1] < t2[:, None, None], order[:, 1], order[:, 2]),
     )
     return labels.astype(np.uint8), full[0]
 
@@ -344,7 +383,9 @@ def _quantile(values: np.ndarray, counts: np.ndarray, shares: np.ndarray) -> np.
     return np.where(k >= counts, np.inf, np.where(k <= 0, -np.inf, upper))
 
 
-def _texture(plan: dict[str, np.ndarray], pick: np.ndarray, lateral: np.ndarray, distance: np.ndarray) -> np.ndarray:
+def _texture(
+    plan: dict[str, np.ndarray], pick: np.ndarray, lateral: np.ndarray, distance: np.ndarray
+) -> np.ndarray:
     """The texture of each pixel's own terrain class, float32 (N, H, W), about unit strength near the camera.
 
     Args:
@@ -355,13 +396,18 @@ def _texture(plan: dict[str, np.ndarray], pick: np.ndarray, lateral: np.ndarray,
     image = np.arange(n)[:, None, None]
     texels = np.array([TEXELS_PER_M[int(c)] for c in TERRAIN], dtype=np.float32)
     scale = texels[pick]
-    cos, sin = np.cos(plan["angle"])[image, pick] * scale, np.sin(plan["angle"])[image, pick] * scale
+    cos, sin = (
+        np.cos(plan["angle"])[image, pick] * scale,
+        np.sin(plan["angle"])[image, pick] * scale,
+    )
     u = lateral * cos - distance * sin + plan["texture_offset"][:, :, 0][image, pick]
     v = lateral * sin + distance * cos + plan["texture_offset"][:, :, 1][image, pick]
     # Blur level per row and class: the texels one pixel covers (geometric mean of both directions).
     row = distance[:, :, 0]
     footprint = np.sqrt((row / FOCAL) * (row**2 / CAMERA_K))[:, None, :] * texels[None, :, None]
-    level = np.clip(np.round(np.log2(np.maximum(footprint, 1e-3)) + 0.5), 0, len(MIP_SIGMAS) - 1).astype(np.int32)
+    level = np.clip(
+        np.round(np.log2(np.maximum(footprint, 1e-3)) + 0.5), 0, len(MIP_SIGMAS) - 1
+    ).astype(np.int32)
     tile = np.arange(3, dtype=np.int32)[None, :] * TILES_PER_CLASS + plan["tile"].astype(np.int32)
     base = (tile[:, :, None] * len(MIP_SIGMAS) + level) * (TILE * TILE)  # (N, 3, H)
     index = base[image, pick, np.arange(H)[None, :, None]]
@@ -389,7 +435,9 @@ def _render(plan: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     pick = np.searchsorted(TERRAIN, labels)  # 0, 1, 2 for soil, bedrock, sand
     texture = _texture(plan, pick, lateral, distance)
     haze = 1.0 / (1.0 + distance / plan["haze_m"][:, None, None])
-    image = plan["albedo"][image_index, pick] + plan["contrast"][image_index, pick] * texture * (0.3 + 0.7 * haze)
+    image = plan["albedo"][image_index, pick] + plan["contrast"][image_index, pick] * texture * (
+        0.3 + 0.7 * haze
+    )
     image += plan["undulation"][:, None, None] * (field - 0.5)
     image = image * haze + (1 - haze) * 0.55 * plan["sky"][:, None, None]
 
@@ -406,7 +454,9 @@ def _render(plan: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         cx = plan["rock_x"][idx, r, None, None]
         dx, dy = (xx - cx) / rx, (yy - cy) / ry
         angle = np.arctan2(dy, dx) + plan["rock_phase"][idx, r, None, None]
-        lumpy = (dx**2 + dy**2) / (1 + 0.12 * np.sin(3 * angle) + 0.07 * np.sin(5 * angle + 1.0)) ** 2
+        lumpy = (dx**2 + dy**2) / (
+            1 + 0.12 * np.sin(3 * angle) + 0.07 * np.sin(5 * angle + 1.0)
+        ) ** 2
         inside = (lumpy < 1) & (dy < 0.55) & (yy >= top)
         nz = np.sqrt(np.clip(1 - lumpy, 0, 1))
         sun = plan["sun_x"][idx, None, None]
@@ -418,7 +468,10 @@ def _render(plan: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         labels[idx] = np.where(inside, BIG_ROCK, labels[idx])
 
     # Background: far range beyond the distance limit, far hills and sky above the horizon.
-    edge = value_noise(xs[None, :] / 23.0 + plan["layout_offset"][:, 2, None], np.broadcast_to(plan["layout_offset"][:, 3, None], (n, W)))
+    edge = value_noise(
+        xs[None, :] / 23.0 + plan["layout_offset"][:, 2, None],
+        np.broadcast_to(plan["layout_offset"][:, 3, None], (n, W)),
+    )
     far = yy < (plan["far_row"][:, None] + 1.5 * (edge - 0.5))[:, None, :]
     sky = yy < _skyline(plan, xs)[:, None, :]
     hills = (yy < plan["horizon"][:, None, None]) & ~sky
@@ -443,7 +496,9 @@ def _camera(plan: dict[str, np.ndarray], image: np.ndarray) -> np.ndarray:
     exposed = np.clip(image * plan["gain"][:, None, None] + plan["offset"][:, None, None], 0, 1)
     exposed = exposed ** plan["gamma"][:, None, None] * np.float32(255)
     blurred = ndimage.gaussian_filter(exposed, sigma=(0, 0.6, 0.6), mode="nearest")
-    noise = np.random.default_rng(plan["noise_seed"].tolist()).standard_normal(image.shape, dtype=np.float32)
+    noise = np.random.default_rng(plan["noise_seed"].tolist()).standard_normal(
+        image.shape, dtype=np.float32
+    )
     return np.clip(np.rint(blurred + noise * plan["noise"][:, None, None]), 0, 255).astype(np.uint8)
 
 
@@ -475,11 +530,15 @@ def _draw_aliens(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
 
     head = ellipse(cx, cy - 0.1 * size, 0.22, 0.27)
     body = ellipse(cx, cy + 0.38 * size, 0.15, 0.22)
-    eyes = ellipse(cx - 0.1 * size, cy - 0.12 * size, 0.075, 0.045) | ellipse(cx + 0.1 * size, cy - 0.12 * size, 0.075, 0.045)
-    balls = ellipse(cx - 0.14 * size, cy - 0.5 * size, 0.04, 0.04) | ellipse(cx + 0.14 * size, cy - 0.5 * size, 0.04, 0.04)
-    stalks = (np.abs(np.abs(xx - cx) - 0.09 * size - 0.1 * (cy - 0.36 * size - yy)) < 0.012 * size + 0.6) & (
-        (yy > cy - 0.5 * size) & (yy < cy - 0.33 * size)
+    eyes = ellipse(cx - 0.1 * size, cy - 0.12 * size, 0.075, 0.045) | ellipse(
+        cx + 0.1 * size, cy - 0.12 * size, 0.075, 0.045
     )
+    balls = ellipse(cx - 0.14 * size, cy - 0.5 * size, 0.04, 0.04) | ellipse(
+        cx + 0.14 * size, cy - 0.5 * size, 0.04, 0.04
+    )
+    stalks = (
+        np.abs(np.abs(xx - cx) - 0.09 * size - 0.1 * (cy - 0.36 * size - yy)) < 0.012 * size + 0.6
+    ) & ((yy > cy - 0.5 * size) & (yy < cy - 0.33 * size))
     shade = tone * (1.0 - 0.25 * (xx - cx) / size)
     out = np.where(head | body | balls | stalks, shade, images.astype(np.float32))
     out = np.where(eyes, 15.0, out)
@@ -498,7 +557,9 @@ def _coarsen(masks: np.ndarray, widths: np.ndarray) -> np.ndarray:
         edge[:, :, 1:] |= m[:, :, 1:] != m[:, :, :-1]
         edge[:, :, :-1] |= m[:, :, 1:] != m[:, :, :-1]
         if width > 1:
-            edge = ndimage.binary_dilation(edge, structure=np.ones((1, 3, 3), bool), iterations=int(width) - 1)
+            edge = ndimage.binary_dilation(
+                edge, structure=np.ones((1, 3, 3), bool), iterations=int(width) - 1
+            )
         out[idx] = np.where(edge, BACKGROUND, m)
     return out
 
@@ -562,7 +623,9 @@ def _test_set(seed: int, n_test: int) -> tuple[np.ndarray, np.ndarray, dict]:
     kinds = _kinds(rng, n_test)
     candidates = np.flatnonzero(kinds != SINGLE)
     big_rock = np.zeros(n_test, dtype=bool)
-    big_rock[rng.choice(candidates, min(round(BIG_ROCK_SHARE * n_test), len(candidates)), replace=False)] = True
+    big_rock[
+        rng.choice(candidates, min(round(BIG_ROCK_SHARE * n_test), len(candidates)), replace=False)
+    ] = True
     images, masks = _render_all(_plan(rng, kinds, big_rock))
     widths = _coarse_widths(rng, masks, np.ones(n_test, dtype=bool))
     return images, _coarsen(masks, widths), {"test_coarse_indices": np.flatnonzero(widths).tolist()}
@@ -574,7 +637,9 @@ def _check_sizes(seed: int, n_train: int, n_test: int) -> None:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
 
 
-def generate(seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = DEFAULT_TEST) -> SyntheticSet:
+def generate(
+    seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = DEFAULT_TEST
+) -> SyntheticSet:
     """Generate the synthetic set (no cache; see `load_or_generate`).
 
     Args:
@@ -602,7 +667,9 @@ def cache_path(seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = DEFAUL
     return paths.cache_dir() / f"synthetic-v{GENERATOR_VERSION}-s{seed}-{n_train}x{n_test}.npz"
 
 
-def load_or_generate(seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = DEFAULT_TEST) -> SyntheticSet:
+def load_or_generate(
+    seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = DEFAULT_TEST
+) -> SyntheticSet:
     """The synthetic set, read from the cache if it was generated before, else generated and cached.
 
     The cache file holds uint8 arrays and the metadata as JSON text (no pickled objects).
@@ -611,7 +678,11 @@ def load_or_generate(seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = 
     if path.exists():
         with np.load(path, allow_pickle=False) as npz:
             return SyntheticSet(
-                npz["train_images"], npz["train_masks"], npz["test_images"], npz["test_masks"], json.loads(str(npz["meta"]))
+                npz["train_images"],
+                npz["train_masks"],
+                npz["test_images"],
+                npz["test_masks"],
+                json.loads(str(npz["meta"])),
             )
     generated = generate(seed, n_train, n_test)
     partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from marslib import metrics
-from marslib.models.inference import predict
-
 from marslib.evaluation import refine
+from marslib.models.inference import predict
 
 
 @keras.saving.register_keras_serializable(package="marslib")
@@ -46,11 +45,15 @@ class Ensemble(keras.Model):
         if len(members) < 2:
             raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
         if any(not isinstance(member, keras.Model) for member in members):
-            raise ValueError(f"members must be keras.Model objects, got {[type(m).__name__ for m in members]}")
+            raise ValueError(
+                f"members must be keras.Model objects, got {[type(m).__name__ for m in members]}"
+            )
         for what in ("input_shape", "output_shape"):
             shapes = {tuple(getattr(member, what)) for member in members}
             if len(shapes) != 1:
-                raise ValueError(f"every member must have the same {what.replace('_', ' ')}, got {sorted(shapes, key=str)}")
+                raise ValueError(
+                    f"every member must have the same {what.replace('_', ' ')}, got {sorted(shapes, key=str)}"
+                )
         self.members = members
 
     def call(self, inputs: Any) -> Any:
@@ -58,12 +61,17 @@ class Ensemble(keras.Model):
         return keras.ops.mean(keras.ops.stack(outputs, axis=0), axis=0)
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "members": [keras.saving.serialize_keras_object(m) for m in self.members]}
+        return {
+            **super().get_config(),
+            "members": [keras.saving.serialize_keras_object(m) for m in self.members],
+        }
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Ensemble:
         config = dict(config)
-        members = [keras.saving.deserialize_keras_object(member) for member in config.pop("members")]
+        members = [
+            keras.saving.deserialize_keras_object(member) for member in config.pop("members")
+        ]
         return cls(members, **config)
 
 
@@ -79,7 +87,10 @@ def score_predictions(masks: np.ndarray, predicted: np.ndarray) -> dict[str, flo
         plus the keys of `refine.background_scores`.
     """
     found = metrics.scores(masks, predicted)
-    row = {"mIoU": found["miou"], **{f"{name} IoU": value for name, value in found["per_class_iou"].items()}}
+    row = {
+        "mIoU": found["miou"],
+        **{f"{name} IoU": value for name, value in found["per_class_iou"].items()},
+    }
     return row | refine.background_scores(masks, predicted)
 
 
@@ -105,7 +116,9 @@ def evaluate_models(
     if not models:
         raise ValueError("no model to evaluate: pass at least one name -> model pair")
     rows = {
-        (name, bool(flip)): score_predictions(masks, predict(model, images, batch_size=batch_size, flip=flip))
+        (name, bool(flip)): score_predictions(
+            masks, predict(model, images, batch_size=batch_size, flip=flip)
+        )
         for name, model in models.items()
         for flip in flips
     }

@@ -28,7 +28,6 @@ from marslib import metrics
 from marslib.core.classes import BACKGROUND, NUM_CLASSES
 from marslib.training.tasks import binary_scores as _binary_scores
 
-
 # ---------------------------------------------------------------- the combination rule
 
 
@@ -48,13 +47,21 @@ def combine(probabilities: Any, background_probability: Any, threshold: float) -
     _check_threshold(threshold)
     probabilities = keras.ops.cast(probabilities, "float32")
     terrain = probabilities[..., 1:]
-    terrain = terrain / keras.ops.maximum(keras.ops.sum(terrain, axis=-1, keepdims=True), keras.config.epsilon())
-    background = keras.ops.cast(keras.ops.cast(background_probability, "float32") > threshold, "float32")[..., None]
+    terrain = terrain / keras.ops.maximum(
+        keras.ops.sum(terrain, axis=-1, keepdims=True), keras.config.epsilon()
+    )
+    background = keras.ops.cast(
+        keras.ops.cast(background_probability, "float32") > threshold, "float32"
+    )[..., None]
     return keras.ops.concatenate([background, terrain * (1.0 - background)], axis=-1)
 
 
 def _check_threshold(threshold: float) -> None:
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold <= 1.0:
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, (int, float))
+        or not 0.0 <= threshold <= 1.0
+    ):
         raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
 
 
@@ -70,16 +77,32 @@ class Refined(keras.Model):
         threshold: background probability above which a pixel is background, in [0, 1].
     """
 
-    def __init__(self, multi_class: keras.Model, background: keras.Model, threshold: float = 0.5, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        multi_class: keras.Model,
+        background: keras.Model,
+        threshold: float = 0.5,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         _check_threshold(threshold)
         if tuple(multi_class.output_shape)[-1] != NUM_CLASSES:
-            raise ValueError(f"the multi-class model must output {NUM_CLASSES} classes, got shape {multi_class.output_shape}")
+            raise ValueError(
+                f"the multi-class model must output {NUM_CLASSES} classes, got shape {multi_class.output_shape}"
+            )
         if tuple(background.output_shape)[-1] != 2:
-            raise ValueError(f"the background net must output 2 classes, got shape {background.output_shape}")
+            raise ValueError(
+                f"the background net must output 2 classes, got shape {background.output_shape}"
+            )
         if tuple(multi_class.input_shape) != tuple(background.input_shape):
-            raise ValueError(f"the two models must take the same input, got {multi_class.input_shape} and {background.input_shape}")
-        self.multi_class, self.background, self.threshold = multi_class, background, float(threshold)
+            raise ValueError(
+                f"the two models must take the same input, got {multi_class.input_shape} and {background.input_shape}"
+            )
+        self.multi_class, self.background, self.threshold = (
+            multi_class,
+            background,
+            float(threshold),
+        )
 
     def call(self, inputs: Any) -> Any:
         return combine(self.multi_class(inputs), self.background(inputs)[..., 0], self.threshold)
@@ -129,13 +152,17 @@ def background_scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, flo
 
     return {
         "background recall": share(confusion[BACKGROUND, BACKGROUND], confusion[BACKGROUND].sum()),
-        "background precision": share(confusion[BACKGROUND, BACKGROUND], confusion[:, BACKGROUND].sum()),
+        "background precision": share(
+            confusion[BACKGROUND, BACKGROUND], confusion[:, BACKGROUND].sum()
+        ),
         "terrain called background": share(confusion[1:, BACKGROUND].sum(), terrain),
         "5-class mIoU": float(iou.mean()),
     }
 
 
-def binary_scores(masks: np.ndarray, background_probability: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def binary_scores(
+    masks: np.ndarray, background_probability: np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
     """How well the background net alone finds background.
 
     Args:
@@ -169,17 +196,29 @@ def threshold_sweep(
     Returns:
         DataFrame indexed by threshold with the competition "mIoU" and the columns of `background_scores`.
     """
-    probabilities, background_probability = np.asarray(probabilities), np.asarray(background_probability)
-    if probabilities.shape != (*np.shape(masks), NUM_CLASSES) or background_probability.shape != np.shape(masks):
+    probabilities, background_probability = (
+        np.asarray(probabilities),
+        np.asarray(background_probability),
+    )
+    if probabilities.shape != (
+        *np.shape(masks),
+        NUM_CLASSES,
+    ) or background_probability.shape != np.shape(masks):
         raise ValueError(
             f"expected masks (N, H, W), probabilities (N, H, W, {NUM_CLASSES}) and background probabilities (N, H, W); "
             f"got {np.shape(masks)}, {probabilities.shape} and {background_probability.shape}"
         )
     rows = {}
     for threshold in thresholds:
-        labels = np.argmax(keras.ops.convert_to_numpy(combine(probabilities, background_probability, float(threshold))), axis=-1)
-        rows[float(threshold)] = {"mIoU": metrics.competition_miou(masks, labels)} | background_scores(masks, labels)
+        labels = np.argmax(
+            keras.ops.convert_to_numpy(
+                combine(probabilities, background_probability, float(threshold))
+            ),
+            axis=-1,
+        )
+        rows[float(threshold)] = {
+            "mIoU": metrics.competition_miou(masks, labels)
+        } | background_scores(masks, labels)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "threshold"
     return table
-

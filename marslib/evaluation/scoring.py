@@ -1,7 +1,7 @@
 """The images every idea of the chapter "beyond the report" is scored on, so that scores compare.
 
-    scoring = scoring_set(data)        # 1000 seeded test images where the test labels are known
-    labels = models.predict(model, scoring.images)
+scoring = scoring_set(data)        # 1000 seeded test images where the test labels are known
+labels = models.predict(model, scoring.images)
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ class ScoringSet:
     description: str
 
 
-def scoring_set(data: MarsData, *, count: int = SCORING_IMAGES, seed: int = 0, profile: str | None = None) -> ScoringSet:
+def scoring_set(
+    data: MarsData, *, count: int = SCORING_IMAGES, seed: int = 0, profile: str | None = None
+) -> ScoringSet:
     """A seeded random choice of `count` test images where the test labels are known; else the
     validation split of the recipe (the cleaned val part of `marslib.data.split`), as on the real file.
 
@@ -46,11 +48,21 @@ def scoring_set(data: MarsData, *, count: int = SCORING_IMAGES, seed: int = 0, p
     """
     checks.integer("count", count)
     if data.test_masks is not None:
-        chosen = np.sort(np.random.default_rng(seed).choice(len(data.test_images), min(count, len(data.test_images)), replace=False))
-        return ScoringSet(data.test_images[chosen], data.test_masks[chosen], f"{len(chosen)} test images ({data.source})")
+        chosen = np.sort(
+            np.random.default_rng(seed).choice(
+                len(data.test_images), min(count, len(data.test_images)), replace=False
+            )
+        )
+        return ScoringSet(
+            data.test_images[chosen],
+            data.test_masks[chosen],
+            f"{len(chosen)} test images ({data.source})",
+        )
     from marslib.training import loop
 
     _, val_indices = loop.split_indices(registry.get(registry.RECIPE, profile), data)
     return ScoringSet(
-        data.train_images[val_indices], data.train_masks[val_indices], f"{len(val_indices)} validation images ({data.source})"
+        data.train_images[val_indices],
+        data.train_masks[val_indices],
+        f"{len(val_indices)} validation images ({data.source})",
     )

@@ -52,21 +52,33 @@ def write_submission(labels: np.ndarray, path: Path | str, *, progress: bool = F
         The path written.
     """
     labels = np.asarray(labels)
-    if labels.ndim != 3 or labels.shape[1:] != IMAGE_SHAPE or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"labels must be integers (N, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {labels.dtype} {labels.shape}")
+    if (
+        labels.ndim != 3
+        or labels.shape[1:] != IMAGE_SHAPE
+        or not np.issubdtype(labels.dtype, np.integer)
+    ):
+        raise ValueError(
+            f"labels must be integers (N, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {labels.dtype} {labels.shape}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-        raise ValueError(f"labels must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}")
+        raise ValueError(
+            f"labels must lie in 0..{NUM_CLASSES - 1}, got {labels.min()}..{labels.max()}"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     flat = labels.reshape(len(labels), PIXELS).astype(np.uint8)
     with open(path, "wb") as handle:
         handle.write((",".join(COLUMNS) + "\n").encode())
-        for start in tqdm(range(0, len(flat), ROWS_PER_WRITE), desc="write", unit="chunk", disable=not progress):
+        for start in tqdm(
+            range(0, len(flat), ROWS_PER_WRITE), desc="write", unit="chunk", disable=not progress
+        ):
             chunk = flat[start : start + ROWS_PER_WRITE]
             text = np.full((len(chunk), 2 * PIXELS), ord(","), dtype=np.uint8)
             text[:, 0::2] = chunk + ord("0")
             text[:, -1] = ord("\n")
-            handle.write(b"".join(f"{start + i},".encode() + row.tobytes() for i, row in enumerate(text)))
+            handle.write(
+                b"".join(f"{start + i},".encode() + row.tobytes() for i, row in enumerate(text))
+            )
     return path
 
 
@@ -80,7 +92,9 @@ def predict_submission(
     progress: bool = True,
 ) -> Path:
     """Predict every test image of `data` with `model` and write the submission CSV to `path`."""
-    labels = models.predict(model, data.test_images, batch_size=batch_size, flip=flip, progress=progress)
+    labels = models.predict(
+        model, data.test_images, batch_size=batch_size, flip=flip, progress=progress
+    )
     return write_submission(labels, path, progress=progress)
 
 
@@ -103,10 +117,15 @@ def read_submission(path: Path | str, rows: int | None = None) -> np.ndarray:
     with open(path) as handle:
         header = handle.readline().rstrip("\r\n").split(",")
         if tuple(header) != COLUMNS:
-            differences = [f"column {i}: {got!r} (expected {want!r})" for i, (got, want) in enumerate(zip(header, COLUMNS)) if got != want]
+            differences = [
+                f"column {i}: {got!r} (expected {want!r})"
+                for i, (got, want) in enumerate(zip(header, COLUMNS))
+                if got != want
+            ]
             raise ValueError(
                 f"{path}: the header must be 'id' then '0'..'{PIXELS - 1}' ({len(COLUMNS)} columns); got "
-                f"{len(header)} columns" + (f", first difference at {differences[0]}" if differences else "")
+                f"{len(header)} columns"
+                + (f", first difference at {differences[0]}" if differences else "")
             )
         chunks = []
         while lines := list(itertools.islice(handle, ROWS_PER_WRITE)):
@@ -122,7 +141,9 @@ def _parse_rows(path: Path, lines: list[str], first_id: int) -> np.ndarray:
     try:
         table = np.loadtxt(lines, delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError as error:
-        raise ValueError(f"{path}: every row must hold {len(COLUMNS)} whole numbers separated by commas: {error}") from None
+        raise ValueError(
+            f"{path}: every row must hold {len(COLUMNS)} whole numbers separated by commas: {error}"
+        ) from None
     if table.shape[1] != len(COLUMNS):
         raise ValueError(f"{path}: rows must hold {len(COLUMNS)} values, got {table.shape[1]}")
     expected = np.arange(first_id, first_id + len(table))
@@ -133,7 +154,9 @@ def _parse_rows(path: Path, lines: list[str], first_id: int) -> np.ndarray:
         )
     labels = table[:, 1:]
     if labels.min() < 0 or labels.max() >= NUM_CLASSES:
-        raise ValueError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, got values in {labels.min()}..{labels.max()}")
+        raise ValueError(
+            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, got values in {labels.min()}..{labels.max()}"
+        )
     return labels.astype(np.uint8).reshape(len(table), *IMAGE_SHAPE)
 
 

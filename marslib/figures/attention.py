@@ -13,7 +13,9 @@ from marslib.analysis.inspection import gate_coefficients
 from marslib.core.classes import colorize
 
 
-def attention_gallery(model: keras.Model, images: np.ndarray, masks: np.ndarray, *, indices: Sequence[int]) -> Figure:
+def attention_gallery(
+    model: keras.Model, images: np.ndarray, masks: np.ndarray, *, indices: Sequence[int]
+) -> Figure:
     """One row per image: the image, its truth, then the weights of every attention gate, coarsest first.
 
     Args:
@@ -24,19 +26,27 @@ def attention_gallery(model: keras.Model, images: np.ndarray, masks: np.ndarray,
     from marslib.models.blocks import AttentionGate
 
     chosen = list(indices)
-    gates = sorted((layer.name for layer in model.layers if isinstance(layer, AttentionGate)), reverse=True)
+    gates = sorted(
+        (layer.name for layer in model.layers if isinstance(layer, AttentionGate)), reverse=True
+    )
     if not gates or not chosen:
-        raise ValueError(f"need at least one image index and a model with attention gates; {model.name} has gates {gates}")
+        raise ValueError(
+            f"need at least one image index and a model with attention gates; {model.name} has gates {gates}"
+        )
     weights = {gate: gate_coefficients(model, images[chosen], gate) for gate in gates}
     columns = 2 + len(gates)
-    figure, axes = plt.subplots(len(chosen), columns, figsize=(2.5 * columns, 1.45 * len(chosen) + 0.6), squeeze=False)
+    figure, axes = plt.subplots(
+        len(chosen), columns, figsize=(2.5 * columns, 1.45 * len(chosen) + 0.6), squeeze=False
+    )
     for row, (position, index) in zip(axes, enumerate(chosen)):
         row[0].imshow(images[index], cmap="gray", vmin=0, vmax=255)
         row[0].set_title(f"image {index}", fontsize=9)
         row[1].imshow(colorize(masks[index]), interpolation="nearest")
         row[1].set_title("truth", fontsize=9)
         for ax, gate in zip(row[2:], gates):
-            shown = ax.imshow(weights[gate][position], cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
+            shown = ax.imshow(
+                weights[gate][position], cmap="viridis", vmin=0, vmax=1, interpolation="nearest"
+            )
             ax.set_title(f"{gate}: α, mean {weights[gate][position].mean():.2f}", fontsize=9)
         for ax in row:
             ax.axis("off")

@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from marslib.augment.balance import Box, CutMixImages, RockCrops
-from marslib.core.classes import colorize
 from marslib.bench.measurement import Measurement
+from marslib.core.classes import colorize
 from marslib.figures.plots import class_legend
 
 WINDOW_COLOUR = "#e8000b"
@@ -59,7 +59,10 @@ def transform_gallery(
     for ax in axes.ravel():
         ax.axis("off")
     for k, (name, (image, mask)) in enumerate(results.items()):
-        top, bottom = axes[2 * (k // columns), k % columns], axes[2 * (k // columns) + 1, k % columns]
+        top, bottom = (
+            axes[2 * (k // columns), k % columns],
+            axes[2 * (k // columns) + 1, k % columns],
+        )
         top.imshow(outlined(image, mask), interpolation="nearest")
         top.set_title(name, fontsize="medium")
         bottom.imshow(colorize(mask), interpolation="nearest")
@@ -71,11 +74,21 @@ def transform_gallery(
 
 def _box(ax: plt.Axes, box: Box, colour: str, style: str = "-") -> None:
     ax.add_patch(
-        Rectangle((box.left - 0.5, box.top - 0.5), box.width, box.height, fill=False, edgecolor=colour, lw=1.5, ls=style)
+        Rectangle(
+            (box.left - 0.5, box.top - 0.5),
+            box.width,
+            box.height,
+            fill=False,
+            edgecolor=colour,
+            lw=1.5,
+            ls=style,
+        )
     )
 
 
-def rock_crops_figure(images: np.ndarray, masks: np.ndarray, crops: RockCrops, samples: Sequence[int]) -> Figure:
+def rock_crops_figure(
+    images: np.ndarray, masks: np.ndarray, crops: RockCrops, samples: Sequence[int]
+) -> Figure:
     """For each chosen sample: its source with the window cut (red), the source mask, the new sample and its mask.
 
     Args:
@@ -83,7 +96,9 @@ def rock_crops_figure(images: np.ndarray, masks: np.ndarray, crops: RockCrops, s
         crops: the result of `balance.rock_crops`.
         samples: positions in `crops` to draw.
     """
-    fig, axes = plt.subplots(len(samples), 4, figsize=(13, 1.75 * len(samples) + 0.8), squeeze=False)
+    fig, axes = plt.subplots(
+        len(samples), 4, figsize=(13, 1.75 * len(samples) + 0.8), squeeze=False
+    )
     for row, k in zip(axes, samples, strict=True):
         source, window = crops.sources[k], crops.windows[k]
         row[0].imshow(images[source], cmap="gray", vmin=0, vmax=255)
@@ -96,14 +111,18 @@ def rock_crops_figure(images: np.ndarray, masks: np.ndarray, crops: RockCrops, s
         row[2].set_ylabel("mirrored" if crops.flipped[k] else "", fontsize="small")
         for ax in row:
             _off(ax)
-    for ax, name in zip(axes[0], ["source and window", "source mask", "new sample", "new mask"], strict=True):
+    for ax, name in zip(
+        axes[0], ["source and window", "source mask", "new sample", "new mask"], strict=True
+    ):
         ax.set_title(name, fontsize="medium")
     class_legend(fig)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     return fig
 
 
-def cutmix_figure(images: np.ndarray, masks: np.ndarray, mixed: CutMixImages, samples: Sequence[int]) -> Figure:
+def cutmix_figure(
+    images: np.ndarray, masks: np.ndarray, mixed: CutMixImages, samples: Sequence[int]
+) -> Figure:
     """For each chosen CutMix image: the image it started from, the result with the pasted boxes (cyan), its mask.
 
     Args:
@@ -111,7 +130,9 @@ def cutmix_figure(images: np.ndarray, masks: np.ndarray, mixed: CutMixImages, sa
         mixed: the result of `balance.cutmix`.
         samples: positions in `mixed` to draw.
     """
-    fig, axes = plt.subplots(len(samples), 3, figsize=(10, 1.75 * len(samples) + 0.8), squeeze=False)
+    fig, axes = plt.subplots(
+        len(samples), 3, figsize=(10, 1.75 * len(samples) + 0.8), squeeze=False
+    )
     for row, k in zip(axes, samples, strict=True):
         row[0].imshow(images[mixed.targets[k]], cmap="gray", vmin=0, vmax=255)
         row[1].imshow(mixed.images[k], cmap="gray", vmin=0, vmax=255)
@@ -138,13 +159,22 @@ def share_chart(tables: dict[str, pd.DataFrame], *, title: str = "") -> Figure:
         title: the figure's title.
     """
     first = next(iter(tables.values()))
-    columns = {"cleaned (before)": first["before"], **{label: table["after"] for label, table in tables.items()}}
+    columns = {
+        "cleaned (before)": first["before"],
+        **{label: table["after"] for label, table in tables.items()},
+    }
     fig, ax = plt.subplots(figsize=(9, 3.8))
     width = 0.8 / len(columns)
     positions = np.arange(len(first))
     for k, (label, shares) in enumerate(columns.items()):
-        bars = ax.bar(positions + (k - (len(columns) - 1) / 2) * width, shares * 100, width, label=label)
-        ax.bar_label(bars, labels=[f"{100 * s:.2f}" if s < 0.1 else f"{100 * s:.0f}" for s in shares], fontsize="x-small")
+        bars = ax.bar(
+            positions + (k - (len(columns) - 1) / 2) * width, shares * 100, width, label=label
+        )
+        ax.bar_label(
+            bars,
+            labels=[f"{100 * s:.2f}" if s < 0.1 else f"{100 * s:.0f}" for s in shares],
+            fontsize="x-small",
+        )
     ax.set_xticks(positions, first.index)
     ax.set_yscale("log")
     ax.set_ylabel("share of all pixels (%, log scale)")
@@ -166,7 +196,9 @@ def throughput_chart(measurements: Sequence[Measurement], training_rate: float) 
     values = [m.value for m in measurements][::-1]
     bars = ax.barh(names, values, color="#0173b2")
     ax.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize="small", padding=3)
-    ax.axvline(training_rate, color="#de8f05", ls="--", label=f"training: {training_rate:,.0f} images/s")
+    ax.axvline(
+        training_rate, color="#de8f05", ls="--", label=f"training: {training_rate:,.0f} images/s"
+    )
     ax.axvline(5 * training_rate, color="#029e73", ls=":", label="5x training")
     ax.set_xscale("log")
     ax.set_xlabel("images per second (log scale)")

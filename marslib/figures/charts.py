@@ -15,8 +15,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from marslib.data import stats
 from marslib.core.classes import CLASS_NAMES, NUM_CLASSES, PALETTE
+from marslib.data import stats
 
 _COLOURS = dict(zip(CLASS_NAMES, [tuple(c) for c in PALETTE]))
 
@@ -25,10 +25,25 @@ def _class_bars(ax: Axes, values: np.ndarray, labels: list[str]) -> None:
     """One bar per class in the class colours, each labelled with its text."""
     frame = pd.DataFrame({"class": list(CLASS_NAMES), "value": values})
     sns.barplot(
-        frame, x="class", y="value", hue="class", palette=_COLOURS, saturation=1, legend=False, ax=ax, edgecolor="black", linewidth=0.5
+        frame,
+        x="class",
+        y="value",
+        hue="class",
+        palette=_COLOURS,
+        saturation=1,
+        legend=False,
+        ax=ax,
+        edgecolor="black",
+        linewidth=0.5,
     )
     for patch, text in zip(ax.patches, labels):
-        ax.annotate(text, (patch.get_x() + patch.get_width() / 2, patch.get_height()), ha="center", va="bottom", fontsize=8)
+        ax.annotate(
+            text,
+            (patch.get_x() + patch.get_width() / 2, patch.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     ax.set_xlabel("")
 
 
@@ -71,13 +86,31 @@ def presence_figure(masks: np.ndarray, title: str | None = None) -> Figure:
     """
     present = 100 * stats.images_per_class(masks) / len(masks)
     histogram = stats.class_count_histogram(masks)[1:]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [5, 4]})
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [5, 4]}
+    )
     _class_bars(left, present, [f"{p:.1f}%" for p in present])
     left.set_ylabel("images containing the class (%)")
-    frame = pd.DataFrame({"classes in the mask": np.arange(1, NUM_CLASSES + 1), "images": histogram})
-    sns.barplot(frame, x="classes in the mask", y="images", color="0.55", ax=right, edgecolor="black", linewidth=0.5)
+    frame = pd.DataFrame(
+        {"classes in the mask": np.arange(1, NUM_CLASSES + 1), "images": histogram}
+    )
+    sns.barplot(
+        frame,
+        x="classes in the mask",
+        y="images",
+        color="0.55",
+        ax=right,
+        edgecolor="black",
+        linewidth=0.5,
+    )
     for patch, count in zip(right.patches, histogram):
-        right.annotate(str(count), (patch.get_x() + patch.get_width() / 2, patch.get_height()), ha="center", va="bottom", fontsize=8)
+        right.annotate(
+            str(count),
+            (patch.get_x() + patch.get_width() / 2, patch.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
     right.set_title("single-class (1) and two-class (2) masks are the ones audited")
     if title:
         figure.suptitle(title)
@@ -102,13 +135,31 @@ def weights_figure(masks: np.ndarray, weightings: Mapping[str, np.ndarray]) -> F
     for name, weights in weightings.items():
         shares = stats.loss_shares(masks, weights)
         for c in range(NUM_CLASSES):
-            rows.append({"class": CLASS_NAMES[c], "weighting": name, "weight": float(weights[c]), "loss share (%)": 100 * shares[c]})
+            rows.append(
+                {
+                    "class": CLASS_NAMES[c],
+                    "weighting": name,
+                    "weight": float(weights[c]),
+                    "loss share (%)": 100 * shares[c],
+                }
+            )
     frame = pd.DataFrame(rows)
     figure, (left, right) = plt.subplots(1, 2, figsize=(13, 4))
-    sns.barplot(frame, x="class", y="weight", hue="weighting", ax=left, edgecolor="black", linewidth=0.3)
+    sns.barplot(
+        frame, x="class", y="weight", hue="weighting", ax=left, edgecolor="black", linewidth=0.3
+    )
     left.set_yscale("log")
     left.set_title("class weights (log scale; 0 is not drawn)")
-    sns.barplot(frame, x="class", y="loss share (%)", hue="weighting", ax=right, edgecolor="black", linewidth=0.3, legend=False)
+    sns.barplot(
+        frame,
+        x="class",
+        y="loss share (%)",
+        hue="weighting",
+        ax=right,
+        edgecolor="black",
+        linewidth=0.3,
+        legend=False,
+    )
     right.set_title("share of the loss each class carries")
     for ax in (left, right):
         ax.set_xlabel("")
@@ -116,7 +167,9 @@ def weights_figure(masks: np.ndarray, weightings: Mapping[str, np.ndarray]) -> F
     return figure
 
 
-def threshold_figure(curve: pd.DataFrame, chosen: float | None = None, title: str | None = None) -> Figure:
+def threshold_figure(
+    curve: pd.DataFrame, chosen: float | None = None, title: str | None = None
+) -> Figure:
     """Precision and recall of an audit's candidates against the threshold on ``agreement``.
 
     Args:
@@ -134,7 +187,9 @@ def threshold_figure(curve: pd.DataFrame, chosen: float | None = None, title: st
     ax.set_xlabel("threshold on the agreement with the given class")
     ax.set_ylabel("precision, recall")
     count = ax.twinx()
-    count.plot(curve["threshold"], curve["candidates"], color="0.6", linestyle=":", label="candidates")
+    count.plot(
+        curve["threshold"], curve["candidates"], color="0.6", linestyle=":", label="candidates"
+    )
     count.set_ylabel("candidates")
     if chosen is not None:
         ax.axvline(chosen, color="black", linewidth=0.8, linestyle="--")

@@ -40,7 +40,10 @@ BOX_KINDS: dict[str, tuple[str, str]] = {
     "encoder": ("#9ecae1", "encoder stage: 2 × (conv 3×3, BN, ReLU); arrow down: max pool 2×2"),
     "bottleneck": ("#fdd0a2", "bottleneck: 2 × (conv 3×3, BN, ReLU)"),
     "context": ("#fdae6b", "multi-scale context: parallel paths, concatenated and merged"),
-    "decoder": ("#a1d99b", "decoder stage: arrow up: upsample 2×; concatenate the skip; 2 × conv 3×3"),
+    "decoder": (
+        "#a1d99b",
+        "decoder stage: arrow up: upsample 2×; concatenate the skip; 2 × conv 3×3",
+    ),
     "gate": ("#f4a6c6", "attention gate: weights the skip's pixels"),
     "head": ("#d9d2e9", "classifier: conv 1×1 to 5 class scores (softmax)"),
     "step": ("#ffffff", "one operation"),
@@ -120,13 +123,27 @@ class Diagram:
             self.box_kinds.append(kind)
         self.ax.add_patch(
             FancyBboxPatch(
-                (x - width / 2, y - height / 2), width, height, boxstyle="round,pad=0,rounding_size=0.07",
-                facecolor=BOX_KINDS[kind][0], edgecolor="#444444", linewidth=0.8, gid=f"block:{key}",
+                (x - width / 2, y - height / 2),
+                width,
+                height,
+                boxstyle="round,pad=0,rounding_size=0.07",
+                facecolor=BOX_KINDS[kind][0],
+                edgecolor="#444444",
+                linewidth=0.8,
+                gid=f"block:{key}",
             )
         )
         self.ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, gid=f"label:{key}")
 
-    def arrow(self, start: str, end: str, kind: str = "flow", *, text: str | None = None, elbow: bool = False) -> None:
+    def arrow(
+        self,
+        start: str,
+        end: str,
+        kind: str = "flow",
+        *,
+        text: str | None = None,
+        elbow: bool = False,
+    ) -> None:
         """Draw an arrow from box `start` to box `end`.
 
         Args:
@@ -139,7 +156,9 @@ class Diagram:
             raise ValueError(f"unknown arrow kind {kind!r}; known kinds: {list(ARROW_KINDS)}")
         missing = [key for key in (start, end) if key not in self.boxes]
         if missing:
-            raise ValueError(f"no box {missing[0]!r} to draw an arrow from or to; boxes: {list(self.boxes)}")
+            raise ValueError(
+                f"no box {missing[0]!r} to draw an arrow from or to; boxes: {list(self.boxes)}"
+            )
         a, b = self.boxes[start], self.boxes[end]
         if elbow:
             side = 1 if a.x > b.x else -1
@@ -153,16 +172,43 @@ class Diagram:
             self.arrow_kinds.append(kind)
         self.ax.add_patch(
             FancyArrowPatch(
-                tail, head, arrowstyle="-|>", mutation_scale=8, linestyle=style, color=colour, linewidth=1.0,
-                connectionstyle=connection, shrinkA=1, shrinkB=1, gid=f"arrow:{kind}:{start}->{end}",
+                tail,
+                head,
+                arrowstyle="-|>",
+                mutation_scale=8,
+                linestyle=style,
+                color=colour,
+                linewidth=1.0,
+                connectionstyle=connection,
+                shrinkA=1,
+                shrinkB=1,
+                gid=f"arrow:{kind}:{start}->{end}",
             )
         )
         if text:
             if elbow:  # above the horizontal stretch
-                self.ax.text((head[0] + a.x) / 2, head[1] + 0.06, text, ha="center", va="bottom", fontsize=6.5, style="italic", color=colour)
+                self.ax.text(
+                    (head[0] + a.x) / 2,
+                    head[1] + 0.06,
+                    text,
+                    ha="center",
+                    va="bottom",
+                    fontsize=6.5,
+                    style="italic",
+                    color=colour,
+                )
             else:  # left of the middle
                 x, y = (tail[0] + head[0]) / 2, (tail[1] + head[1]) / 2
-                self.ax.text(x - 0.1, y, text, ha="right", va="center", fontsize=6.5, style="italic", color=colour)
+                self.ax.text(
+                    x - 0.1,
+                    y,
+                    text,
+                    ha="right",
+                    va="center",
+                    fontsize=6.5,
+                    style="italic",
+                    color=colour,
+                )
 
     def stack(
         self,
@@ -203,16 +249,34 @@ class Diagram:
         self.ax.set_ylim(bottom, top)
         self.ax.set_aspect("equal")
         self.ax.axis("off")
-        self.figure.set_size_inches((right - left) * inches_per_unit, (top - bottom) * inches_per_unit + 1.3 * legend)
+        self.figure.set_size_inches(
+            (right - left) * inches_per_unit, (top - bottom) * inches_per_unit + 1.3 * legend
+        )
         self.ax.set_title(self.title, fontsize=10)
         if not legend:
             return self.figure
-        handles = [Patch(facecolor=BOX_KINDS[k][0], edgecolor="#444444", label=BOX_KINDS[k][1]) for k in self.box_kinds]
+        handles = [
+            Patch(facecolor=BOX_KINDS[k][0], edgecolor="#444444", label=BOX_KINDS[k][1])
+            for k in self.box_kinds
+        ]
         handles += [
-            Line2D([], [], linestyle=ARROW_KINDS[k][0], color=ARROW_KINDS[k][1], label=ARROW_KINDS[k][2])
+            Line2D(
+                [],
+                [],
+                linestyle=ARROW_KINDS[k][0],
+                color=ARROW_KINDS[k][1],
+                label=ARROW_KINDS[k][2],
+            )
             for k in self.arrow_kinds
         ]
-        self.ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=7, frameon=False)
+        self.ax.legend(
+            handles=handles,
+            loc="upper center",
+            bbox_to_anchor=(0.5, 0.0),
+            ncol=2,
+            fontsize=7,
+            frameon=False,
+        )
         return self.figure
 
 
@@ -224,13 +288,17 @@ def _default(builder: Callable[..., Any], option: str) -> Any:
     return inspect.signature(builder).parameters[option].default
 
 
-def _check_size(architecture: str, base_filters: int, depth: int, input_shape: Sequence[int], multiple: int) -> None:
+def _check_size(
+    architecture: str, base_filters: int, depth: int, input_shape: Sequence[int], multiple: int
+) -> None:
     for value, what in ((base_filters, "base_filters"), (depth, "depth")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{architecture}: {what} must be a positive integer, got {value!r}")
     height, width = input_shape
     if height % multiple or width % multiple:
-        raise ValueError(f"{architecture}: height and width must be multiples of {multiple}, got {height}x{width}")
+        raise ValueError(
+            f"{architecture}: height and width must be multiples of {multiple}, got {height}x{width}"
+        )
 
 
 def _stage_key(prefix: str, stage: int, se: bool) -> str:
@@ -244,8 +312,17 @@ def _input(diagram: Diagram, input_shape: Sequence[int]) -> str:
 
 
 def _encoder(
-    diagram: Diagram, source: str, x0: float, prefix: str, base_filters: int, depth: int,
-    input_shape: Sequence[int], *, y0: float = 0, se: bool = False, title: str = "enc",
+    diagram: Diagram,
+    source: str,
+    x0: float,
+    prefix: str,
+    base_filters: int,
+    depth: int,
+    input_shape: Sequence[int],
+    *,
+    y0: float = 0,
+    se: bool = False,
+    title: str = "enc",
 ) -> list[str]:
     """Encoder stages going down one level each from column `x0`, level `y0`; returns their keys, finest first."""
     height, width = input_shape
@@ -261,8 +338,17 @@ def _encoder(
 
 
 def _decoder(
-    diagram: Diagram, source: str, skips: Sequence[str], x0: float, prefix: str, base_filters: int,
-    input_shape: Sequence[int], *, y0: float = 0, se: bool = False, gates: bool = False,
+    diagram: Diagram,
+    source: str,
+    skips: Sequence[str],
+    x0: float,
+    prefix: str,
+    base_filters: int,
+    input_shape: Sequence[int],
+    *,
+    y0: float = 0,
+    se: bool = False,
+    gates: bool = False,
 ) -> str:
     """Decoder stages going up one level each from column `x0`, coarsest first, up to level `y0`; returns the last key.
 
@@ -278,8 +364,7 @@ def _decoder(
         skip = skips[stage]
         if gates:
             gate = f"{prefix}{stage + 1}_gate"
-            diagram.box(gate, x - 1, y, f"gate\n{shape}",
-                        "gate", size=GATE_SIZE, fontsize=6)
+            diagram.box(gate, x - 1, y, f"gate\n{shape}", "gate", size=GATE_SIZE, fontsize=6)
             diagram.arrow(skip, gate, "skip")
             diagram.arrow(previous, gate, "query")
             skip = gate
@@ -291,15 +376,30 @@ def _decoder(
 
 
 def _head(
-    diagram: Diagram, source: str, x: float, key: str, input_shape: Sequence[int], *, y: float = 0, title: str = "softmax"
+    diagram: Diagram,
+    source: str,
+    x: float,
+    key: str,
+    input_shape: Sequence[int],
+    *,
+    y: float = 0,
+    title: str = "softmax",
 ) -> str:
-    diagram.box(key, x, y, f"{title}\n{shape_text(*input_shape, NUM_CLASSES)}", "head", size=WIDE_BOX)
+    diagram.box(
+        key, x, y, f"{title}\n{shape_text(*input_shape, NUM_CLASSES)}", "head", size=WIDE_BOX
+    )
     diagram.arrow(source, key)
     return key
 
 
 def _pyramid(
-    diagram: Diagram, source: str, x: float, base_filters: int, depth: int, bins: Sequence[int], input_shape: Sequence[int]
+    diagram: Diagram,
+    source: str,
+    x: float,
+    base_filters: int,
+    depth: int,
+    bins: Sequence[int],
+    input_shape: Sequence[int],
 ) -> str:
     """PSP's bottleneck from column `x`: the pooled features, one path per bin, the merge; returns the merge key.
 
@@ -318,7 +418,9 @@ def _pyramid(
     channels = base_filters * 2 ** (depth - 1)
     diagram.box(pooled, x, y, f"features\n{shape_text(height, width, channels)}", "encoder")
     diagram.arrow(source, pooled)
-    paths = [(f"ppm_pool{b}_b_relu", f"pool to {b}×{b}\n{shape_text(b, b, path_filters)}") for b in bins]
+    paths = [
+        (f"ppm_pool{b}_b_relu", f"pool to {b}×{b}\n{shape_text(b, b, path_filters)}") for b in bins
+    ]
     merge = ("ppm_merge_relu", f"concat + conv\n{shape_text(height, width, filters)}")
     return diagram.stack(pooled, x + 1, y, paths, merge)
 
@@ -347,7 +449,9 @@ def unet(
     _check_size("unet", base_filters, depth, input_shape, 2**depth)
     extra = f" + SE (ratio {se_ratio})" if se else ""
     diagram = Diagram(f"U-Net{extra}: depth {depth}, {base_filters} base filters")
-    skips = _encoder(diagram, _input(diagram, input_shape), 1, "enc", base_filters, depth, input_shape, se=se)
+    skips = _encoder(
+        diagram, _input(diagram, input_shape), 1, "enc", base_filters, depth, input_shape, se=se
+    )
     bottleneck = "bottleneck_se" if se else "bottleneck_b_relu"
     shape = shape_text(input_shape[0] >> depth, input_shape[1] >> depth, base_filters * 2**depth)
     diagram.box(bottleneck, depth + 1, -depth, f"bottleneck\n{shape}", "bottleneck")
@@ -372,19 +476,53 @@ def deeplabv3(
     """
     _check_size("deeplabv3", base_filters, depth, input_shape, 2**depth)
     rates = [int(r) for r in atrous_rates]
-    diagram = Diagram(f"DeepLabV3: depth {depth} (output stride {2**depth}), {base_filters} base filters, rates {rates}")
-    stages = _encoder(diagram, _input(diagram, input_shape), 1, "backbone", base_filters, depth, input_shape, title="stage")
-    height, width, filters = input_shape[0] >> depth, input_shape[1] >> depth, base_filters * 2**depth
+    diagram = Diagram(
+        f"DeepLabV3: depth {depth} (output stride {2**depth}), {base_filters} base filters, rates {rates}"
+    )
+    stages = _encoder(
+        diagram,
+        _input(diagram, input_shape),
+        1,
+        "backbone",
+        base_filters,
+        depth,
+        input_shape,
+        title="stage",
+    )
+    height, width, filters = (
+        input_shape[0] >> depth,
+        input_shape[1] >> depth,
+        base_filters * 2**depth,
+    )
     features = shape_text(height, width, filters)
     diagram.box("atrous_b_relu", depth + 1, -depth, f"2 × atrous\nrate 2\n{features}", "bottleneck")
     diagram.arrow(stages[-1], "atrous_b_relu")
     branches = [("aspp_1x1_relu", f"conv 1×1\n{features}")]
     branches += [(f"aspp_rate{r}_relu", f"rate {r}\n{features}") for r in rates]
     branches.append(("aspp_image_relu", f"image pool\n{shape_text(1, 1, filters)}"))
-    merged = diagram.stack("atrous_b_relu", depth + 2, -depth, branches, ("aspp_project_relu", f"concat + 1×1\n{features}"))
-    diagram.box("classifier_logits", depth + 4, -depth, f"conv 1×1\n{shape_text(height, width, NUM_CLASSES)}", "head")
+    merged = diagram.stack(
+        "atrous_b_relu",
+        depth + 2,
+        -depth,
+        branches,
+        ("aspp_project_relu", f"concat + 1×1\n{features}"),
+    )
+    diagram.box(
+        "classifier_logits",
+        depth + 4,
+        -depth,
+        f"conv 1×1\n{shape_text(height, width, NUM_CLASSES)}",
+        "head",
+    )
     diagram.arrow(merged, "classifier_logits")
-    diagram.box("classifier", depth + 5, 0, f"softmax\n{shape_text(*input_shape, NUM_CLASSES)}", "head", size=WIDE_BOX)
+    diagram.box(
+        "classifier",
+        depth + 5,
+        0,
+        f"softmax\n{shape_text(*input_shape, NUM_CLASSES)}",
+        "head",
+        size=WIDE_BOX,
+    )
     diagram.arrow("classifier_logits", "classifier", text=f"bilinear ×{2**depth}")
     return diagram.finish()
 
@@ -406,16 +544,26 @@ def wnet(
     """
     _check_size("wnet", base_filters, depth, input_shape, 2**depth)
     supervision = ", deep supervision: both outputs trained" if deep_supervision else ""
-    diagram = Diagram(f"W-Net: two U-Nets of depth {depth}, {base_filters} base filters{supervision}")
+    diagram = Diagram(
+        f"W-Net: two U-Nets of depth {depth}, {base_filters} base filters{supervision}"
+    )
     image = _input(diagram, input_shape)
-    bottleneck_shape = shape_text(input_shape[0] >> depth, input_shape[1] >> depth, base_filters * 2**depth)
+    bottleneck_shape = shape_text(
+        input_shape[0] >> depth, input_shape[1] >> depth, base_filters * 2**depth
+    )
     source, y0 = image, 0.0
     for prefix, head in (("coarse_", "coarse"), ("refine_", "refined")):
-        skips = _encoder(diagram, source, 1, f"{prefix}enc", base_filters, depth, input_shape, y0=y0)
+        skips = _encoder(
+            diagram, source, 1, f"{prefix}enc", base_filters, depth, input_shape, y0=y0
+        )
         bottleneck = f"{prefix}bottleneck_b_relu"
-        diagram.box(bottleneck, depth + 1, y0 - depth, f"bottleneck\n{bottleneck_shape}", "bottleneck")
+        diagram.box(
+            bottleneck, depth + 1, y0 - depth, f"bottleneck\n{bottleneck_shape}", "bottleneck"
+        )
         diagram.arrow(skips[-1], bottleneck)
-        last = _decoder(diagram, bottleneck, skips, depth + 2, f"{prefix}dec", base_filters, input_shape, y0=y0)
+        last = _decoder(
+            diagram, bottleneck, skips, depth + 2, f"{prefix}dec", base_filters, input_shape, y0=y0
+        )
         _head(diagram, last, 2 * depth + 2, head, input_shape, y=y0, title=head)
         if head == "coarse":
             y0 = -depth - 2.2
@@ -459,18 +607,34 @@ def attention_psp(
     return _psp_figure("Attention + PSP", base_filters, depth, bins, input_shape, gates=True)
 
 
-def _psp_figure(title: str, base_filters: int, depth: int, bins: Sequence[int], input_shape: Sequence[int], *, gates: bool) -> Figure:
+def _psp_figure(
+    title: str,
+    base_filters: int,
+    depth: int,
+    bins: Sequence[int],
+    input_shape: Sequence[int],
+    *,
+    gates: bool,
+) -> Figure:
     architecture = "attention_psp" if gates else "pspnet"
     _check_size(architecture, base_filters, depth, input_shape, 2**depth)
-    diagram = Diagram(f"{title}: depth {depth}, {base_filters} base filters, pyramid bins {list(bins)}")
-    skips = _encoder(diagram, _input(diagram, input_shape), 1, "enc", base_filters, depth, input_shape)
+    diagram = Diagram(
+        f"{title}: depth {depth}, {base_filters} base filters, pyramid bins {list(bins)}"
+    )
+    skips = _encoder(
+        diagram, _input(diagram, input_shape), 1, "enc", base_filters, depth, input_shape
+    )
     merged = _pyramid(diagram, skips[-1], depth + 1, base_filters, depth, bins, input_shape)
-    last = _decoder(diagram, merged, skips, depth + 4, "dec", base_filters, input_shape, gates=gates)
+    last = _decoder(
+        diagram, merged, skips, depth + 4, "dec", base_filters, input_shape, gates=gates
+    )
     _head(diagram, last, 2 * depth + 4, "classifier", input_shape)
     return diagram.finish()
 
 
-def attention_gate(*, skip_shape: Sequence[int], gating_shape: Sequence[int], filters: int) -> Figure:
+def attention_gate(
+    *, skip_shape: Sequence[int], gating_shape: Sequence[int], filters: int
+) -> Figure:
     """Inside one `marslib.models.blocks.AttentionGate`: key, query, their sum, the weights, the product.
 
     Args:
@@ -482,21 +646,49 @@ def attention_gate(*, skip_shape: Sequence[int], gating_shape: Sequence[int], fi
         The figure: 8 boxes (skip, gating, key, query, add + ReLU, psi, upsampled weights, product).
     """
     height, width, channels = (int(v) for v in skip_shape)
-    if tuple(int(v) for v in gating_shape[:2]) != (height // 2, width // 2) or height % 2 or width % 2:
-        raise ValueError(f"the gating features must be half the skip's height and width, got {tuple(gating_shape)} for {tuple(skip_shape)}")
+    if (
+        tuple(int(v) for v in gating_shape[:2]) != (height // 2, width // 2)
+        or height % 2
+        or width % 2
+    ):
+        raise ValueError(
+            f"the gating features must be half the skip's height and width, got {tuple(gating_shape)} for {tuple(skip_shape)}"
+        )
     half = shape_text(height // 2, width // 2, filters)
     skip = shape_text(height, width, channels)
-    diagram = Diagram(f"Attention gate: skip {skip}, query {shape_text(*gating_shape)}, {filters} filters", x_step=1.0)
+    diagram = Diagram(
+        f"Attention gate: skip {skip}, query {shape_text(*gating_shape)}, {filters} filters",
+        x_step=1.0,
+    )
     size = (1.45, 0.56)
     diagram.box("skip", 0, 0.7, f"skip x (key, value)\n{skip}", "encoder", size=size)
-    diagram.box("gating", 0, -1.4, f"decoder g (query)\n{shape_text(*gating_shape)}", "decoder", size=size)
+    diagram.box(
+        "gating", 0, -1.4, f"decoder g (query)\n{shape_text(*gating_shape)}", "decoder", size=size
+    )
     diagram.box("key", 1.8, 0, f"conv 2×2, stride 2\n{half}", "step", size=size)
     diagram.box("query", 1.8, -1.4, f"conv 1×1\n{half}", "step", size=size)
     diagram.box("add", 3.5, -0.7, f"add, ReLU\n{half}", "step", size=size)
-    diagram.box("psi", 5.2, -0.7, f"conv 1×1, sigmoid\n{shape_text(height // 2, width // 2, 1)}", "step", size=size)
-    diagram.box("alpha", 6.9, -0.7, f"upsample ×2: α\n{shape_text(height, width, 1)}", "gate", size=size)
+    diagram.box(
+        "psi",
+        5.2,
+        -0.7,
+        f"conv 1×1, sigmoid\n{shape_text(height // 2, width // 2, 1)}",
+        "step",
+        size=size,
+    )
+    diagram.box(
+        "alpha", 6.9, -0.7, f"upsample ×2: α\n{shape_text(height, width, 1)}", "gate", size=size
+    )
     diagram.box("output", 6.9, 0.7, f"x · α\n{skip}", "io", size=size)
-    for start, end in (("skip", "key"), ("gating", "query"), ("key", "add"), ("query", "add"), ("add", "psi"), ("psi", "alpha"), ("alpha", "output")):
+    for start, end in (
+        ("skip", "key"),
+        ("gating", "query"),
+        ("key", "add"),
+        ("query", "add"),
+        ("add", "psi"),
+        ("psi", "alpha"),
+        ("alpha", "output"),
+    ):
         diagram.arrow(start, end)
     diagram.arrow("skip", "output", "skip")
     return diagram.finish(inches_per_unit=0.95, legend=False)
@@ -514,7 +706,9 @@ def atrous_taps(rate: int, size: int) -> np.ndarray:
     if not isinstance(rate, int) or rate < 1:
         raise ValueError(f"rate must be a positive integer, got {rate!r}")
     if size < 2 * rate + 1:
-        raise ValueError(f"a 3×3 kernel with rate {rate} spans {2 * rate + 1} pixels; the grid of {size} is too small")
+        raise ValueError(
+            f"a 3×3 kernel with rate {rate} spans {2 * rate + 1} pixels; the grid of {size} is too small"
+        )
     taps = np.zeros((size, size), dtype=int)
     centre = size // 2
     taps[centre - rate : centre + rate + 1 : rate, centre - rate : centre + rate + 1 : rate] = 1
@@ -566,8 +760,12 @@ def draw(name: str, size: str = "quick", **overrides: Any) -> Figure:
     if name not in DIAGRAMS:
         raise ValueError(f"no diagram for {name!r}; known models: {list(DIAGRAMS)}")
     if size not in models.SIZES[name]:
-        raise ValueError(f"unknown size {size!r} for {name}; known sizes: {list(models.SIZES[name])}")
+        raise ValueError(
+            f"unknown size {size!r} for {name}; known sizes: {list(models.SIZES[name])}"
+        )
     unknown = sorted(set(overrides) - set(models.options(name)))
     if unknown:
-        raise ValueError(f"unknown option(s) {unknown} for {name}; it accepts {models.options(name)}")
+        raise ValueError(
+            f"unknown option(s) {unknown} for {name}; it accepts {models.options(name)}"
+        )
     return DIAGRAMS[name](**{**models.SIZES[name][size], **overrides})

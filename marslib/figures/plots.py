@@ -24,7 +24,9 @@ def _check_pictures(name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
-def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45, skip_background: bool = True) -> np.ndarray:
+def overlay(
+    image: np.ndarray, mask: np.ndarray, alpha: float = 0.45, skip_background: bool = True
+) -> np.ndarray:
     """Blend the class colours of `mask` over the grey `image`.
 
     Args:
@@ -38,7 +40,9 @@ def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45, skip_backg
     """
     image, mask = np.asarray(image), np.asarray(mask)
     if image.ndim != 2 or image.shape != mask.shape:
-        raise ValueError(f"image and mask must be two arrays (H, W) of one shape, got {image.shape} and {mask.shape}")
+        raise ValueError(
+            f"image and mask must be two arrays (H, W) of one shape, got {image.shape} and {mask.shape}"
+        )
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     grey = np.repeat((image.astype(np.float32) / 255)[..., None], 3, axis=-1)
@@ -48,10 +52,17 @@ def overlay(image: np.ndarray, mask: np.ndarray, alpha: float = 0.45, skip_backg
     return blended.astype(np.float32)
 
 
-def class_legend(figure: Figure, classes: Sequence[int] = tuple(range(NUM_CLASSES)), **options: object) -> None:
+def class_legend(
+    figure: Figure, classes: Sequence[int] = tuple(range(NUM_CLASSES)), **options: object
+) -> None:
     """Add a legend of class colours to `figure` (below the panels unless `options` say otherwise)."""
     handles = [Patch(color=PALETTE[c], label=CLASS_NAMES[c]) for c in classes]
-    settings = {"loc": "lower center", "ncol": len(handles), "frameon": False, "bbox_to_anchor": (0.5, 0.0)}
+    settings = {
+        "loc": "lower center",
+        "ncol": len(handles),
+        "frameon": False,
+        "bbox_to_anchor": (0.5, 0.0),
+    }
     figure.legend(handles=handles, **(settings | options))
 
 
@@ -83,7 +94,9 @@ def show_gallery(
     if masks is not None:
         masks = _check_pictures("masks", masks)
         if masks.shape != images.shape:
-            raise ValueError(f"masks must have the shape of images {images.shape}, got {masks.shape}")
+            raise ValueError(
+                f"masks must have the shape of images {images.shape}, got {masks.shape}"
+            )
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"titles must give one title per image ({len(images)}), got {len(titles)}")
     beside = masks is not None and not overlay_masks
@@ -95,7 +108,10 @@ def show_gallery(
     row_height = panel_width * height / width + 0.15 + 0.25 * (titles is not None)
     extra = 0.45 * bool(title) + 0.4 * (masks is not None)  # suptitle, legend
     figure, axes = plt.subplots(
-        rows, columns * per_image, figsize=(panel_width * columns * per_image, rows * row_height + extra), squeeze=False
+        rows,
+        columns * per_image,
+        figsize=(panel_width * columns * per_image, rows * row_height + extra),
+        squeeze=False,
     )
     for ax in axes.ravel():
         ax.axis("off")
@@ -141,12 +157,20 @@ def class_histograms(
         raise ValueError(f"masks must have the shape of images {images.shape}, got {masks.shape}")
     if ax is None:
         ax = plt.subplots(figsize=(7, 3.2))[1]
-    counts = np.bincount(masks.astype(np.int64).ravel() * 256 + images.ravel(), minlength=NUM_CLASSES * 256)
+    counts = np.bincount(
+        masks.astype(np.int64).ravel() * 256 + images.ravel(), minlength=NUM_CLASSES * 256
+    )
     counts = counts.reshape(NUM_CLASSES, 256)
     for c in classes:
         if counts[c].sum() == 0:
             continue
-        ax.stairs(counts[c] / counts[c].sum(), np.arange(257), color=PALETTE[c], linewidth=1.8, label=CLASS_NAMES[c])
+        ax.stairs(
+            counts[c] / counts[c].sum(),
+            np.arange(257),
+            color=PALETTE[c],
+            linewidth=1.8,
+            label=CLASS_NAMES[c],
+        )
     ax.set_xlim(0, 255)
     ax.set_xlabel("grey level")
     ax.set_ylabel("share of the class's pixels")
@@ -154,7 +178,9 @@ def class_histograms(
     return ax
 
 
-def examples_of(masks: np.ndarray, label: int, count: int, *, seed: int = 0, min_share: float = 0.25) -> np.ndarray:
+def examples_of(
+    masks: np.ndarray, label: int, count: int, *, seed: int = 0, min_share: float = 0.25
+) -> np.ndarray:
     """Indices of up to `count` images where class `label` covers at least `min_share` of the pixels,
     picked at random (seeded) among them; for a rare class, the images where it covers the most.
 
@@ -170,6 +196,8 @@ def examples_of(masks: np.ndarray, label: int, count: int, *, seed: int = 0, min
     shares = (masks == label).mean(axis=(1, 2))
     eligible = np.flatnonzero(shares >= min_share)
     if len(eligible) >= count:
-        return np.sort(np.random.default_rng(seed).choice(eligible, count, replace=False)).astype(np.int64)
+        return np.sort(np.random.default_rng(seed).choice(eligible, count, replace=False)).astype(
+            np.int64
+        )
     ranked = np.argsort(-shares, kind="stable")[:count]
     return ranked[shares[ranked] > 0].astype(np.int64)

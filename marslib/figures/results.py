@@ -47,11 +47,29 @@ def confusion_heatmap(
         _, ax = plt.subplots(figsize=(6, 5))
     if normalize:
         shown = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-        sns.heatmap(shown, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="Blues", ax=ax,
-                    xticklabels=CLASS_NAMES, yticklabels=CLASS_NAMES, cbar_kws={"label": "share of the true class"})
+        sns.heatmap(
+            shown,
+            annot=True,
+            fmt=".2f",
+            vmin=0,
+            vmax=1,
+            cmap="Blues",
+            ax=ax,
+            xticklabels=CLASS_NAMES,
+            yticklabels=CLASS_NAMES,
+            cbar_kws={"label": "share of the true class"},
+        )
     else:
-        sns.heatmap(counts, annot=True, fmt="d", cmap="Blues", ax=ax,
-                    xticklabels=CLASS_NAMES, yticklabels=CLASS_NAMES, cbar_kws={"label": "pixels"})
+        sns.heatmap(
+            counts,
+            annot=True,
+            fmt="d",
+            cmap="Blues",
+            ax=ax,
+            xticklabels=CLASS_NAMES,
+            yticklabels=CLASS_NAMES,
+            cbar_kws={"label": "pixels"},
+        )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     return ax
@@ -70,7 +88,9 @@ def error_map(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     """
     masks, predicted = np.asarray(masks), np.asarray(predicted)
     if masks.shape != predicted.shape:
-        raise ValueError(f"masks {masks.shape} and predictions {predicted.shape} must have the same shape")
+        raise ValueError(
+            f"masks {masks.shape} and predictions {predicted.shape} must have the same shape"
+        )
     picture = np.ones((*masks.shape, 3), dtype=np.float32)
     picture[masks != predicted] = (0.85, 0.1, 0.1)
     picture[masks == BACKGROUND] = (0.6, 0.6, 0.6)
@@ -100,18 +120,29 @@ def prediction_gallery(
     figure, axes = plt.subplots(len(chosen), 4, figsize=(12, 1.7 * len(chosen)), squeeze=False)
     for row, index in zip(axes, chosen):
         miou = metrics.per_image_miou(masks[index : index + 1], predicted[index : index + 1])[0]
-        pictures = (images[index], colorize(masks[index]), colorize(predicted[index]),
-                    error_map(masks[index], predicted[index]))
+        pictures = (
+            images[index],
+            colorize(masks[index]),
+            colorize(predicted[index]),
+            error_map(masks[index], predicted[index]),
+        )
         titles = (f"image {index}", "truth", "prediction", f"errors (mIoU {miou:.2f})")
         for ax, picture, title in zip(row, pictures, titles):
-            ax.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=255 if picture.ndim == 2 else None)
+            ax.imshow(
+                picture,
+                cmap="gray" if picture.ndim == 2 else None,
+                vmin=0,
+                vmax=255 if picture.ndim == 2 else None,
+            )
             ax.set_title(title, fontsize=9)
             ax.axis("off")
     figure.tight_layout()
     return figure
 
 
-def learning_curves(history: pd.DataFrame | RunRecord, *, metrics_shown: Sequence[str] = ("loss", "miou")) -> plt.Figure:
+def learning_curves(
+    history: pd.DataFrame | RunRecord, *, metrics_shown: Sequence[str] = ("loss", "miou")
+) -> plt.Figure:
     """Training and validation curves per epoch, one panel per metric, the best epoch marked.
 
     Args:
@@ -125,7 +156,9 @@ def learning_curves(history: pd.DataFrame | RunRecord, *, metrics_shown: Sequenc
     missing = [name for name in metrics_shown if name not in history.columns]
     if missing:
         raise ValueError(f"history has no column(s) {missing}; it has {list(history.columns)}")
-    figure, axes = plt.subplots(1, len(metrics_shown), figsize=(5 * len(metrics_shown), 3.2), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(metrics_shown), figsize=(5 * len(metrics_shown), 3.2), squeeze=False
+    )
     epochs = history["epoch"] + 1
     for ax, name in zip(axes[0], metrics_shown):
         ax.plot(epochs, history[name], marker="o", label="training")
@@ -157,12 +190,16 @@ def sweep_figure(sweep: pd.DataFrame, alone: Mapping[str, float]) -> plt.Figure:
     needed = {column for _, columns in SWEEP_PANELS for column in columns}
     missing = (needed - set(sweep.columns)) | (needed - set(alone))
     if missing:
-        raise ValueError(f"sweep and alone must both hold the scores {sorted(needed)}; missing {sorted(missing)}")
+        raise ValueError(
+            f"sweep and alone must both hold the scores {sorted(needed)}; missing {sorted(missing)}"
+        )
     figure, axes = plt.subplots(1, len(SWEEP_PANELS), figsize=(12, 3.6))
     for ax, (title, columns) in zip(axes, SWEEP_PANELS):
         for colour, column in enumerate(columns):
             ax.plot(sweep.index, sweep[column], marker=".", color=f"C{colour}", label=column)
-            ax.axhline(alone[column], color=f"C{colour}", linestyle=":", label=f"{column}, model alone")
+            ax.axhline(
+                alone[column], color=f"C{colour}", linestyle=":", label=f"{column}, model alone"
+            )
         ax.set(xlabel="threshold on the background probability", title=title)
         ax.legend(fontsize=8)
     figure.tight_layout()
@@ -189,9 +226,13 @@ def comparison_gallery(
         raise ValueError("a comparison needs at least one image index and one model's predictions")
     for name, labels in predictions.items():
         if np.shape(labels) != np.shape(masks):
-            raise ValueError(f"predictions of {name!r} have shape {np.shape(labels)}, the masks {np.shape(masks)}")
+            raise ValueError(
+                f"predictions of {name!r} have shape {np.shape(labels)}, the masks {np.shape(masks)}"
+            )
     columns = 2 + len(predictions)
-    figure, axes = plt.subplots(len(chosen), columns, figsize=(2.5 * columns, 1.45 * len(chosen) + 0.5), squeeze=False)
+    figure, axes = plt.subplots(
+        len(chosen), columns, figsize=(2.5 * columns, 1.45 * len(chosen) + 0.5), squeeze=False
+    )
     for row, index in zip(axes, chosen):
         row[0].imshow(images[index], cmap="gray", vmin=0, vmax=255)
         row[0].set_title(f"image {index}", fontsize=9)

@@ -35,7 +35,12 @@ Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
 
 def check_non_negative(name: str, value: float) -> float:
     """Return `value` as a float if it is a finite real number >= 0, else raise ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
@@ -49,7 +54,9 @@ def check_shapes(y_true: Tensor, y_pred: Tensor) -> None:
     """Raise ValueError unless y_true is (B, H, W) sparse labels and y_pred (B, H, W, 5) probabilities."""
     true_shape, pred_shape = _shape(y_true), _shape(y_pred)
     if len(pred_shape) < 2 or pred_shape[-1] != NUM_CLASSES:
-        raise ValueError(f"y_pred must be probabilities (B, H, W, {NUM_CLASSES}), got shape {pred_shape}")
+        raise ValueError(
+            f"y_pred must be probabilities (B, H, W, {NUM_CLASSES}), got shape {pred_shape}"
+        )
     if len(true_shape) != len(pred_shape) - 1:
         raise ValueError(
             f"y_true must be sparse integer labels (B, H, W) for y_pred of shape {pred_shape}, got shape {true_shape}"
@@ -57,7 +64,9 @@ def check_shapes(y_true: Tensor, y_pred: Tensor) -> None:
         )
     for t, p in zip(true_shape, pred_shape[:-1]):
         if t is not None and p is not None and t != p:
-            raise ValueError(f"y_true shape {true_shape} does not match y_pred shape {pred_shape} without its class axis")
+            raise ValueError(
+                f"y_true shape {true_shape} does not match y_pred shape {pred_shape} without its class axis"
+            )
 
 
 def weighted_mean(values: Tensor, weights: Tensor) -> Tensor:
@@ -72,11 +81,15 @@ class SegmentationLoss(keras.losses.Loss):
     and add their own parameters to `get_config`.
     """
 
-    def __init__(self, name: str, class_weights: Sequence[float] | np.ndarray | None = None) -> None:
+    def __init__(
+        self, name: str, class_weights: Sequence[float] | np.ndarray | None = None
+    ) -> None:
         super().__init__(name=name, reduction="sum_over_batch_size", dtype="float32")
         self.class_weights = None if class_weights is None else check_class_weights(class_weights)
 
-    def __call__(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> Tensor:
+    def __call__(
+        self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None
+    ) -> Tensor:
         if sample_weight is not None:
             raise ValueError(
                 f"{type(self).__name__} does not take sample_weight: give per-class weights as class_weights instead"

@@ -27,21 +27,35 @@ class WeightedSum(keras.losses.Loss):
         weights: Sequence[float] | None = None,
         name: str | None = None,
     ) -> None:
-        terms = [keras.saving.deserialize_keras_object(t) if isinstance(t, dict) else t for t in losses]
+        terms = [
+            keras.saving.deserialize_keras_object(t) if isinstance(t, dict) else t for t in losses
+        ]
         if not terms or not all(isinstance(t, keras.losses.Loss) for t in terms):
-            raise ValueError(f"losses must be a non-empty list of keras.losses.Loss, got {losses!r}")
-        weights = [1.0] * len(terms) if weights is None else [check_non_negative("a loss weight", w) for w in weights]
+            raise ValueError(
+                f"losses must be a non-empty list of keras.losses.Loss, got {losses!r}"
+            )
+        weights = (
+            [1.0] * len(terms)
+            if weights is None
+            else [check_non_negative("a loss weight", w) for w in weights]
+        )
         if len(weights) != len(terms):
-            raise ValueError(f"got {len(weights)} weights for {len(terms)} losses: give one weight per loss")
+            raise ValueError(
+                f"got {len(weights)} weights for {len(terms)} losses: give one weight per loss"
+            )
         if not any(weights):
             raise ValueError("the loss weights are all zero: at least one term must count")
         super().__init__(name=name or "_and_".join(t.name for t in terms), dtype="float32")
         self.losses = terms
         self.weights = weights
 
-    def __call__(self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None) -> Tensor:
+    def __call__(
+        self, y_true: Tensor, y_pred: Tensor, sample_weight: Tensor | None = None
+    ) -> Tensor:
         if sample_weight is not None:
-            raise ValueError("WeightedSum does not take sample_weight: give per-class weights (class_weights) to its terms instead")
+            raise ValueError(
+                "WeightedSum does not take sample_weight: give per-class weights (class_weights) to its terms instead"
+            )
         check_shapes(y_true, y_pred)
         return super().__call__(y_true, y_pred)
 

@@ -48,7 +48,9 @@ class SparseCrossentropy(SegmentationLoss):
         name: the loss's name.
     """
 
-    def __init__(self, class_weights: Sequence[float] | np.ndarray | None = None, name: str = "scce") -> None:
+    def __init__(
+        self, class_weights: Sequence[float] | np.ndarray | None = None, name: str = "scce"
+    ) -> None:
         super().__init__(name=name, class_weights=class_weights)
 
     def compute(self, labels: Tensor, probs: Tensor) -> Tensor:

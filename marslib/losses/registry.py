@@ -13,7 +13,11 @@ from marslib.losses.crossentropy import SparseCrossentropy, SparseFocalCrossentr
 from marslib.losses.dice import SoftDice
 from marslib.losses.spec import OPTION_TERMS, WEIGHTED_PREFIX, check
 
-_BASE: dict[str, type] = {"scce": SparseCrossentropy, "focal": SparseFocalCrossentropy, "dice": SoftDice}
+_BASE: dict[str, type] = {
+    "scce": SparseCrossentropy,
+    "focal": SparseFocalCrossentropy,
+    "dice": SoftDice,
+}
 
 
 def get(

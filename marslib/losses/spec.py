@@ -23,7 +23,10 @@ from marslib.core.classes import NUM_CLASSES
 
 WEIGHTED_PREFIX = "weighted_"
 BASE_NAMES: tuple[str, ...] = ("scce", "focal", "dice")
-OPTION_TERMS: dict[str, str] = {"gamma": "focal", "smooth": "dice"}  # option -> the term that takes it
+OPTION_TERMS: dict[str, str] = {
+    "gamma": "focal",
+    "smooth": "dice",
+}  # option -> the term that takes it
 
 
 def names() -> list[str]:
@@ -42,9 +45,13 @@ def _parse_term(term: str, spec: str) -> tuple[float, str]:
     try:
         weight = float(weight_text)
     except ValueError as error:
-        raise ValueError(f"the weight {weight_text.strip()!r} of {name!r} in spec {spec!r} is not a number") from error
+        raise ValueError(
+            f"the weight {weight_text.strip()!r} of {name!r} in spec {spec!r} is not a number"
+        ) from error
     if not np.isfinite(weight) or weight <= 0:
-        raise ValueError(f"the weight of {name!r} in spec {spec!r} must be a positive number, got {weight}")
+        raise ValueError(
+            f"the weight of {name!r} in spec {spec!r} must be a positive number, got {weight}"
+        )
     return weight, name
 
 
@@ -55,7 +62,9 @@ def terms(spec: str) -> list[tuple[float, str]]:
         ValueError: an empty or malformed spec, or an unknown name.
     """
     if not isinstance(spec, str) or not spec.strip():
-        raise ValueError(f"a loss spec must be a non-empty string such as 'weighted_focal+scce', got {spec!r}")
+        raise ValueError(
+            f"a loss spec must be a non-empty string such as 'weighted_focal+scce', got {spec!r}"
+        )
     return [_parse_term(term, spec) for term in spec.strip().lower().split("+")]
 
 
@@ -77,9 +86,13 @@ def check(spec: str, *, weighted: bool, options: Iterable[str] = ()) -> list[tup
     parsed = terms(spec)
     wanting = [name for _, name in parsed if name.startswith(WEIGHTED_PREFIX)]
     if wanting and not weighted:
-        raise ValueError(f"{wanting} in loss {spec!r} need class_weights (5 numbers, one per class), got none")
+        raise ValueError(
+            f"{wanting} in loss {spec!r} need class_weights (5 numbers, one per class), got none"
+        )
     if weighted and not wanting:
-        raise ValueError(f"class_weights were given but loss {spec!r} has no 'weighted_' term to use them")
+        raise ValueError(
+            f"class_weights were given but loss {spec!r} has no 'weighted_' term to use them"
+        )
     bases = {name.removeprefix(WEIGHTED_PREFIX) for _, name in parsed}
     for option in options:
         if option not in OPTION_TERMS:
@@ -104,9 +117,13 @@ def check_class_weights(class_weights: Sequence[float] | np.ndarray) -> tuple[fl
     try:
         weights = np.asarray(class_weights, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"class_weights must be {NUM_CLASSES} numbers, got {class_weights!r}") from error
+        raise ValueError(
+            f"class_weights must be {NUM_CLASSES} numbers, got {class_weights!r}"
+        ) from error
     if weights.shape != (NUM_CLASSES,):
-        raise ValueError(f"class_weights must hold {NUM_CLASSES} numbers (one per class), got shape {weights.shape}")
+        raise ValueError(
+            f"class_weights must hold {NUM_CLASSES} numbers (one per class), got shape {weights.shape}"
+        )
     if not np.all(np.isfinite(weights)):
         raise ValueError(f"class_weights must be finite, got {weights.tolist()}")
     if np.any(weights < 0):

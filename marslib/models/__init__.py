@@ -25,7 +25,17 @@ from marslib.models.catalog import LABELS, OPTIONS, SIZES, label, names, options
 
 _LAZY: dict[str, str] = {"build": "zoo", "BUILDERS": "zoo", "predict": "inference"}
 
-__all__ = ["BUILDERS", "LABELS", "OPTIONS", "SIZES", "build", "label", "names", "options", "predict"]
+__all__ = [
+    "BUILDERS",
+    "LABELS",
+    "OPTIONS",
+    "SIZES",
+    "build",
+    "label",
+    "names",
+    "options",
+    "predict",
+]
 
 
 def __getattr__(name: str) -> Any:

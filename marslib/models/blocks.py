@@ -27,7 +27,9 @@ def positive_int(value: object, what: str) -> int:
     return value
 
 
-def image_input(input_shape: Sequence[int], multiple: int, *, architecture: str, why: str) -> KerasTensor:
+def image_input(
+    input_shape: Sequence[int], multiple: int, *, architecture: str, why: str
+) -> KerasTensor:
     """Validate an input shape and return the model's `keras.Input`.
 
     Args:
@@ -41,11 +43,17 @@ def image_input(input_shape: Sequence[int], multiple: int, *, architecture: str,
             than 1, or H or W is not a multiple of `multiple`.
     """
     shape = tuple(input_shape) if isinstance(input_shape, Sequence) else (input_shape,)
-    if len(shape) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
-        raise ValueError(f"{architecture}: input_shape must be three positive integers (H, W, 1), got {input_shape!r}")
+    if len(shape) != 3 or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
+        raise ValueError(
+            f"{architecture}: input_shape must be three positive integers (H, W, 1), got {input_shape!r}"
+        )
     height, width, channels = shape
     if channels != 1:
-        raise ValueError(f"{architecture}: expected greyscale images with 1 channel, got input_shape {shape} with {channels} channels")
+        raise ValueError(
+            f"{architecture}: expected greyscale images with 1 channel, got input_shape {shape} with {channels} channels"
+        )
     if height % multiple or width % multiple:
         raise ValueError(
             f"{architecture}: height and width must be multiples of {multiple} ({why}), got {height}x{width}"
@@ -66,13 +74,20 @@ def conv_bn_act(
         Tensor (B, H, W, filters): same height and width as `x`.
     """
     x = layers.Conv2D(
-        filters, kernel_size, padding="same", dilation_rate=dilation_rate, use_bias=False, name=f"{name}_conv"
+        filters,
+        kernel_size,
+        padding="same",
+        dilation_rate=dilation_rate,
+        use_bias=False,
+        name=f"{name}_conv",
     )(x)
     x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def conv_stack(x: KerasTensor, filters: int, *, name: str, se_ratio: int | None = None) -> KerasTensor:
+def conv_stack(
+    x: KerasTensor, filters: int, *, name: str, se_ratio: int | None = None
+) -> KerasTensor:
     """Two `conv_bn_act` 3x3 blocks, then a `SqueezeExcitation` when `se_ratio` is given.
 
     Returns:
@@ -158,7 +173,9 @@ def decoder(
     return x
 
 
-def classifier(x: KerasTensor, num_classes: int, *, name: str = "classifier", upsample: int = 1) -> KerasTensor:
+def classifier(
+    x: KerasTensor, num_classes: int, *, name: str = "classifier", upsample: int = 1
+) -> KerasTensor:
     """1x1 convolution to class scores, optional bilinear upsampling, then softmax in float32.
 
     The softmax runs in float32 even under the `mixed_float16` policy, so probabilities and
@@ -185,7 +202,9 @@ def aspp(x: KerasTensor, filters: int, rates: Sequence[int], *, name: str = "asp
     """
     height, width = x.shape[1], x.shape[2]
     branches = [conv_bn_act(x, filters, kernel_size=1, name=f"{name}_1x1")]
-    branches += [conv_bn_act(x, filters, dilation_rate=rate, name=f"{name}_rate{rate}") for rate in rates]
+    branches += [
+        conv_bn_act(x, filters, dilation_rate=rate, name=f"{name}_rate{rate}") for rate in rates
+    ]
     pooled = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_image_pool")(x)
     pooled = conv_bn_act(pooled, filters, kernel_size=1, name=f"{name}_image")
     branches.append(layers.UpSampling2D((height, width), name=f"{name}_image_up")(pooled))
@@ -193,7 +212,9 @@ def aspp(x: KerasTensor, filters: int, rates: Sequence[int], *, name: str = "asp
     return conv_bn_act(merged, filters, kernel_size=1, name=f"{name}_project")
 
 
-def pyramid_pooling(x: KerasTensor, filters: int, bins: Sequence[int], *, name: str = "ppm") -> KerasTensor:
+def pyramid_pooling(
+    x: KerasTensor, filters: int, bins: Sequence[int], *, name: str = "ppm"
+) -> KerasTensor:
     """Pyramid pooling module (Zhao et al., 2017).
 
     One path per bin b: average pooling to a b x b grid, two 3x3 `conv_bn_act`, bilinear
@@ -222,7 +243,9 @@ def pyramid_pooling(x: KerasTensor, filters: int, bins: Sequence[int], *, name: 
         y = layers.AveragePooling2D(pool_size=factor, strides=factor, name=f"{name}_pool{b}")(x)
         y = conv_bn_act(y, filters, name=f"{name}_pool{b}_a")
         y = conv_bn_act(y, filters, name=f"{name}_pool{b}_b")
-        paths.append(layers.UpSampling2D(factor, interpolation="bilinear", name=f"{name}_pool{b}_up")(y))
+        paths.append(
+            layers.UpSampling2D(factor, interpolation="bilinear", name=f"{name}_pool{b}_up")(y)
+        )
     return layers.Concatenate(name=f"{name}_concat")(paths)
 
 

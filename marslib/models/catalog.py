@@ -30,10 +30,16 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 # A "quick" size (trains in about a minute on a CPU) and a "full" one (report scale, for a GPU).
 SIZES: dict[str, dict[str, dict[str, Any]]] = {
     "unet": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 24, "depth": 4}},
-    "deeplabv3": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 32, "depth": 3}},
+    "deeplabv3": {
+        "quick": {"base_filters": 8, "depth": 3},
+        "full": {"base_filters": 32, "depth": 3},
+    },
     "wnet": {"quick": {"base_filters": 4, "depth": 4}, "full": {"base_filters": 16, "depth": 4}},
     "pspnet": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 32, "depth": 3}},
-    "attention_psp": {"quick": {"base_filters": 8, "depth": 3}, "full": {"base_filters": 32, "depth": 3}},
+    "attention_psp": {
+        "quick": {"base_filters": 8, "depth": 3},
+        "full": {"base_filters": 32, "depth": 3},
+    },
 }
 
 

@@ -38,7 +38,9 @@ def build_deeplabv3(
     """
     base_filters, depth = positive_int(base_filters, "base_filters"), positive_int(depth, "depth")
     rates = [positive_int(rate, "every atrous rate") for rate in atrous_rates]
-    inputs = image_input(input_shape, 2**depth, architecture="deeplabv3", why=f"the backbone pools {depth} times")
+    inputs = image_input(
+        input_shape, 2**depth, architecture="deeplabv3", why=f"the backbone pools {depth} times"
+    )
     x, _ = encoder(inputs, base_filters, depth, name="backbone")
     filters = base_filters * 2**depth
     x = conv_bn_act(x, filters, dilation_rate=2, name="atrous_a")

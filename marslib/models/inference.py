@@ -34,9 +34,13 @@ def predict(
     """
     images = np.asarray(images)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(f"images must be uint8 (N, H, W), got {images.dtype} with shape {images.shape}")
+        raise ValueError(
+            f"images must be uint8 (N, H, W), got {images.dtype} with shape {images.shape}"
+        )
     labels = np.empty(images.shape, dtype=np.uint8)
-    for start in tqdm(range(0, len(images), CHUNK), desc="predict", unit="chunk", disable=not progress):
+    for start in tqdm(
+        range(0, len(images), CHUNK), desc="predict", unit="chunk", disable=not progress
+    ):
         inputs = to_model_input(images[start : start + CHUNK])
         probabilities = model.predict(inputs, batch_size=batch_size, verbose=0)
         if flip:

@@ -37,7 +37,9 @@ def psp_bottleneck(x: KerasTensor, filters: int, bins: Sequence[int]) -> KerasTe
     return conv_bn_act(x, filters, name="ppm_merge")
 
 
-def psp_input(input_shape: Sequence[int], depth: int, bins: Sequence[int], *, architecture: str) -> KerasTensor:
+def psp_input(
+    input_shape: Sequence[int], depth: int, bins: Sequence[int], *, architecture: str
+) -> KerasTensor:
     """The input of a PSP model: H and W must allow `depth` poolings and then every bin."""
     bins = [positive_int(b, "every bin") for b in bins]
     if not bins:

@@ -13,7 +13,15 @@ from collections.abc import Sequence
 
 import keras
 
-from marslib.models.blocks import KerasTensor, classifier, conv_stack, decoder, encoder, image_input, positive_int
+from marslib.models.blocks import (
+    KerasTensor,
+    classifier,
+    conv_stack,
+    decoder,
+    encoder,
+    image_input,
+    positive_int,
+)
 
 
 def unet_features(
@@ -45,6 +53,14 @@ def build_unet(
         se_ratio: channel reduction inside the squeeze-and-excitation blocks.
     """
     base_filters, depth = positive_int(base_filters, "base_filters"), positive_int(depth, "depth")
-    inputs = image_input(input_shape, 2**depth, architecture="unet", why=f"{depth} poolings halve them")
-    x = unet_features(inputs, base_filters, depth, name="", se_ratio=positive_int(se_ratio, "se_ratio") if se else None)
+    inputs = image_input(
+        input_shape, 2**depth, architecture="unet", why=f"{depth} poolings halve them"
+    )
+    x = unet_features(
+        inputs,
+        base_filters,
+        depth,
+        name="",
+        se_ratio=positive_int(se_ratio, "se_ratio") if se else None,
+    )
     return keras.Model(inputs, classifier(x, num_classes), name="unet_se" if se else "unet")

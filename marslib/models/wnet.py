@@ -36,8 +36,14 @@ def build_wnet(
             instead of the refined probabilities alone.
     """
     base_filters, depth = positive_int(base_filters, "base_filters"), positive_int(depth, "depth")
-    inputs = image_input(input_shape, 2**depth, architecture="wnet", why=f"each U-Net pools {depth} times")
-    coarse = classifier(unet_features(inputs, base_filters, depth, name="coarse_"), num_classes, name="coarse")
+    inputs = image_input(
+        input_shape, 2**depth, architecture="wnet", why=f"each U-Net pools {depth} times"
+    )
+    coarse = classifier(
+        unet_features(inputs, base_filters, depth, name="coarse_"), num_classes, name="coarse"
+    )
     x = layers.Concatenate(name="refine_input")([inputs, coarse])
-    refined = classifier(unet_features(x, base_filters, depth, name="refine_"), num_classes, name="refined")
+    refined = classifier(
+        unet_features(x, base_filters, depth, name="refine_"), num_classes, name="refined"
+    )
     return keras.Model(inputs, [coarse, refined] if deep_supervision else refined, name="wnet")

@@ -52,15 +52,21 @@ def state_variables(model: keras.Model) -> list[keras.Variable]:
 
 def save_arrays(path: Path, variables: list[keras.Variable]) -> None:
     """Save the values of `variables`, in order, to the .npz file `path` (atomically)."""
-    write_with(path, lambda handle: np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in variables]))
+    write_with(
+        path, lambda handle: np.savez(handle, *[keras.ops.convert_to_numpy(v) for v in variables])
+    )
 
 
 def load_arrays(path: Path, variables: list[keras.Variable]) -> None:
     """Assign the arrays saved by `save_arrays` to `variables`; a ValueError if they do not match."""
     with np.load(path) as stored:
         arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
-    if len(arrays) != len(variables) or any(a.shape != tuple(v.shape) for a, v in zip(arrays, variables)):
-        raise ValueError(f"checkpoint {path} does not match this model; delete {path.parent} to start again")
+    if len(arrays) != len(variables) or any(
+        a.shape != tuple(v.shape) for a, v in zip(arrays, variables)
+    ):
+        raise ValueError(
+            f"checkpoint {path} does not match this model; delete {path.parent} to start again"
+        )
     for variable, array in zip(variables, arrays):
         variable.assign(array)
 

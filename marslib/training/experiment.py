@@ -26,6 +26,8 @@ from marslib.models import catalog
 from marslib.training.tasks import TASKS
 
 SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+
+
 @dataclass(frozen=True)
 class Experiment:
     """One training recipe. Fields left None take the profile's value when the object is made.
@@ -90,7 +92,9 @@ class Experiment:
 
     def __post_init__(self) -> None:
         if not self.name or not all(ch.isalnum() or ch in "_-." for ch in self.name):
-            raise ValueError(f"experiment name must be letters, digits, '_', '-' or '.', got {self.name!r}")
+            raise ValueError(
+                f"experiment name must be letters, digits, '_', '-' or '.', got {self.name!r}"
+            )
         if self.model not in catalog.names():
             raise ValueError(f"unknown model {self.model!r}; known models: {catalog.names()}")
         datasets.get(self.variant)
@@ -111,25 +115,35 @@ class Experiment:
             if key == "profile" or getattr(self, key) is None:
                 object.__setattr__(self, key, default)
         if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; known schedules: {list(SCHEDULES)}")
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; known schedules: {list(SCHEDULES)}"
+            )
         if self.model_size not in catalog.SIZES[self.model]:
             raise ValueError(
                 f"unknown model_size {self.model_size!r}; known sizes: {list(catalog.SIZES[self.model])}"
             )
         for key in ("model_options", "loss_options"):
             if not isinstance(getattr(self, key), Mapping):
-                raise ValueError(f"{key} must be a mapping of option names to values, got {getattr(self, key)!r}")
+                raise ValueError(
+                    f"{key} must be a mapping of option names to values, got {getattr(self, key)!r}"
+                )
         unknown = sorted(set(self.model_options) - set(catalog.options(self.model)))
         if unknown:
             raise ValueError(
                 f"unknown model option(s) {unknown} for {self.model}; it accepts {catalog.options(self.model)}"
             )
         if self.model_options.get("deep_supervision"):
-            raise ValueError("deep_supervision gives a model two outputs; experiments train single-output models")
+            raise ValueError(
+                "deep_supervision gives a model two outputs; experiments train single-output models"
+            )
         object.__setattr__(self, "class_weights", _check_class_weights(self.class_weights))
-        loss_spec.check(self.loss, weighted=self.class_weights is not None, options=self.loss_options)
+        loss_spec.check(
+            self.loss, weighted=self.class_weights is not None, options=self.loss_options
+        )
         if self.augment is not None and self.augment not in AUGMENTATIONS:
-            raise ValueError(f"augment must be None or one of {list(AUGMENTATIONS)}, got {self.augment!r}")
+            raise ValueError(
+                f"augment must be None or one of {list(AUGMENTATIONS)}, got {self.augment!r}"
+            )
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}; known tasks: {list(TASKS)}")
         if self.task == "background" and (self.loss != "scce" or self.loss_options):
@@ -137,14 +151,22 @@ class Experiment:
                 "the background task trains with plain cross-entropy on two classes: loss 'scce' without "
                 f"class_weights or loss_options; got loss {self.loss!r}, loss_options {self.loss_options!r}"
             )
-        for key, low in (("epochs", 1), ("batch_size", 1), ("patience", 1), ("train_limit", 0), ("seed", 0)):
+        for key, low in (
+            ("epochs", 1),
+            ("batch_size", 1),
+            ("patience", 1),
+            ("train_limit", 0),
+            ("seed", 0),
+        ):
             checks.integer(key, getattr(self, key), low=low)
         for key in ("learning_rate", "weight_decay", "val_fraction", "clipnorm"):
             value = getattr(self, key)
             if value is not None or key != "clipnorm":
                 checks.number(key, value)
         if not 0.0 < self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must lie strictly between 0 and 1, got {self.val_fraction!r}")
+            raise ValueError(
+                f"val_fraction must lie strictly between 0 and 1, got {self.val_fraction!r}"
+            )
         if self.learning_rate == 0:
             raise ValueError("learning_rate must be positive, got 0")
 
@@ -182,7 +204,9 @@ def _check_class_weights(
             )
         unknown = sorted(set(weights) - {"method", "ignore_background", "cap"})
         if unknown:
-            raise ValueError(f"unknown class_weights key(s) {unknown}; expected method, ignore_background, cap")
+            raise ValueError(
+                f"unknown class_weights key(s) {unknown}; expected method, ignore_background, cap"
+            )
         if weights.get("cap") is not None:
             checks.number("class_weights cap", weights["cap"], low=math.ulp(0.0))
         return dict(weights)

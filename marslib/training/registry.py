@@ -51,7 +51,11 @@ from marslib.core import profiles
 from marslib.core.profiles import Profile
 from marslib.training.experiment import Experiment
 
-WEIGHTS_WITHOUT_BACKGROUND: dict[str, Any] = {"method": "balanced", "ignore_background": True, "cap": 10.0}
+WEIGHTS_WITHOUT_BACKGROUND: dict[str, Any] = {
+    "method": "balanced",
+    "ignore_background": True,
+    "cap": 10.0,
+}
 WEIGHTED: dict[str, Any] = {"class_weights": WEIGHTS_WITHOUT_BACKGROUND}
 
 
@@ -73,35 +77,100 @@ class Run:
 # W-Net is the shallower one, which learns in a few epochs. U-Net and DeepLabV3 train on the same
 # images for as long, so chapter 12 can compare the two models alone.
 _RUNS: tuple[Run, ...] = (
-    Run("unet_baseline", "table1", "Baseline U-Net / cleaned / SCCE",
-        {"model": "unet", "variant": "cleaned", "loss": "scce"}),
-    Run("deeplabv3", "table1", "DeepLabV3 / cleaned / SCCE",
-        {"model": "deeplabv3", "variant": "cleaned", "loss": "scce"}),
-    Run("wnet", "table1", "W-Net / cleaned / weighted SCCE",
+    Run(
+        "unet_baseline",
+        "table1",
+        "Baseline U-Net / cleaned / SCCE",
+        {"model": "unet", "variant": "cleaned", "loss": "scce"},
+    ),
+    Run(
+        "deeplabv3",
+        "table1",
+        "DeepLabV3 / cleaned / SCCE",
+        {"model": "deeplabv3", "variant": "cleaned", "loss": "scce"},
+    ),
+    Run(
+        "wnet",
+        "table1",
+        "W-Net / cleaned / weighted SCCE",
         {"model": "wnet", "variant": "cleaned", "loss": "weighted_scce", **WEIGHTED},
-        profile_changes={"quick": {"train_limit": 450, "model_options": {"base_filters": 6, "depth": 3}}}),
-    Run("pspnet", "table1", "PSP / cleaned / weighted SCCE",
-        {"model": "pspnet", "variant": "cleaned", "loss": "weighted_scce", **WEIGHTED}),
-    Run("deeplabv3_bigrock", "table1", "DeepLabV3 / augmented BigRock / weighted SCCE",
+        profile_changes={
+            "quick": {"train_limit": 450, "model_options": {"base_filters": 6, "depth": 3}}
+        },
+    ),
+    Run(
+        "pspnet",
+        "table1",
+        "PSP / cleaned / weighted SCCE",
+        {"model": "pspnet", "variant": "cleaned", "loss": "weighted_scce", **WEIGHTED},
+    ),
+    Run(
+        "deeplabv3_bigrock",
+        "table1",
+        "DeepLabV3 / augmented BigRock / weighted SCCE",
         {"model": "deeplabv3", "variant": "augmented_bigrock", "loss": "weighted_scce", **WEIGHTED},
-        profile_changes={"quick": {"train_limit": 1400}}),
-    Run("attention_psp", "table1", "Attention + PSP / augmented BigRock / weighted focal + SCCE",
-        {"model": "attention_psp", "variant": "augmented_bigrock", "loss": "weighted_focal+scce", **WEIGHTED},
-        profile_changes={"quick": {"train_limit": 900}}),
-    Run("final", "final", "Final: Attention + PSP / augmented BigRock / weighted focal + SCCE, whole training set",
-        {"validation": False}, base="attention_psp"),
-    Run("attention_psp_baseline_recipe", "ablation", "Attention + PSP with the data and loss of unet_baseline",
-        {"model": "attention_psp"}, base="unet_baseline"),
-    Run("unet_best_recipe", "ablation", "U-Net with the data and loss of attention_psp",
-        {"model": "unet"}, base="attention_psp"),
-    Run("beyond_unet_se", "beyond", "U-Net + SE / augmented BigRock / weighted focal + SCCE",
-        {"model": "unet", "model_options": {"se": True}}, base="attention_psp"),
-    Run("beyond_cutmix", "beyond", "Attention + PSP / CutMix BigRock / weighted focal + SCCE",
-        {"variant": "cutmix_bigrock"}, base="attention_psp"),
-    Run("beyond_oversampled", "beyond", "Attention + PSP / oversampled BigRock / weighted focal + SCCE",
-        {"variant": "oversampled_bigrock"}, base="attention_psp"),
-    Run("background_net", "beyond", "background / non-background U-Net / cleaned / SCCE",
-        {"model": "unet", "variant": "cleaned", "loss": "scce", "task": "background"}),
+        profile_changes={"quick": {"train_limit": 1400}},
+    ),
+    Run(
+        "attention_psp",
+        "table1",
+        "Attention + PSP / augmented BigRock / weighted focal + SCCE",
+        {
+            "model": "attention_psp",
+            "variant": "augmented_bigrock",
+            "loss": "weighted_focal+scce",
+            **WEIGHTED,
+        },
+        profile_changes={"quick": {"train_limit": 900}},
+    ),
+    Run(
+        "final",
+        "final",
+        "Final: Attention + PSP / augmented BigRock / weighted focal + SCCE, whole training set",
+        {"validation": False},
+        base="attention_psp",
+    ),
+    Run(
+        "attention_psp_baseline_recipe",
+        "ablation",
+        "Attention + PSP with the data and loss of unet_baseline",
+        {"model": "attention_psp"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_best_recipe",
+        "ablation",
+        "U-Net with the data and loss of attention_psp",
+        {"model": "unet"},
+        base="attention_psp",
+    ),
+    Run(
+        "beyond_unet_se",
+        "beyond",
+        "U-Net + SE / augmented BigRock / weighted focal + SCCE",
+        {"model": "unet", "model_options": {"se": True}},
+        base="attention_psp",
+    ),
+    Run(
+        "beyond_cutmix",
+        "beyond",
+        "Attention + PSP / CutMix BigRock / weighted focal + SCCE",
+        {"variant": "cutmix_bigrock"},
+        base="attention_psp",
+    ),
+    Run(
+        "beyond_oversampled",
+        "beyond",
+        "Attention + PSP / oversampled BigRock / weighted focal + SCCE",
+        {"variant": "oversampled_bigrock"},
+        base="attention_psp",
+    ),
+    Run(
+        "background_net",
+        "beyond",
+        "background / non-background U-Net / cleaned / SCCE",
+        {"model": "unet", "variant": "cleaned", "loss": "scce", "task": "background"},
+    ),
 )
 RUNS: dict[str, Run] = {run.name: run for run in _RUNS}
 GROUPS: dict[str, str] = {
@@ -153,7 +222,9 @@ def get(name: str, profile: str | Profile | None = None) -> Experiment:
     if name not in RUNS:
         raise ValueError(f"unknown experiment {name!r}; known experiments: {names()}")
     chosen = profile.name if isinstance(profile, Profile) else profiles.profile(profile).name
-    return Experiment(name=name, profile=chosen, description=RUNS[name].description, **_fields(name, chosen))
+    return Experiment(
+        name=name, profile=chosen, description=RUNS[name].description, **_fields(name, chosen)
+    )
 
 
 def experiments(profile: str | Profile | None = None, group: str | None = None) -> list[Experiment]:
@@ -169,7 +240,9 @@ def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment
         profile: the profile of an entry that names none (None: `marslib.profile()`).
     """
     if not isinstance(entry, dict):
-        raise ValueError(f"an experiment config must be a mapping of fields, got {type(entry).__name__}: {entry!r}")
+        raise ValueError(
+            f"an experiment config must be a mapping of fields, got {type(entry).__name__}: {entry!r}"
+        )
     fields = dict(entry)
     base = fields.pop("base", None)
     chosen = profiles.profile(fields.pop("profile", profile)).name

@@ -48,7 +48,9 @@ RECORD_FILES: tuple[str, ...] = (
 )
 
 
-def run_key(experiment: Experiment, data_fingerprint: str, code_versions: dict[str, int] | None = None) -> str:
+def run_key(
+    experiment: Experiment, data_fingerprint: str, code_versions: dict[str, int] | None = None
+) -> str:
     """Short hash (10 hex digits) of the config (without description), the data and the code.
 
     Args:
@@ -60,11 +62,15 @@ def run_key(experiment: Experiment, data_fingerprint: str, code_versions: dict[s
     config = experiment.to_dict()
     config.pop("description")
     code = code_versions if code_versions is not None else versions.versions(versions.RUN_PARTS)
-    text = json.dumps({"experiment": config, "data": data_fingerprint, "code": code}, sort_keys=True)
+    text = json.dumps(
+        {"experiment": config, "data": data_fingerprint, "code": code}, sort_keys=True
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
-def run_directory(experiment: Experiment, data: MarsData, runs_dir: Path | str | None = None) -> Path:
+def run_directory(
+    experiment: Experiment, data: MarsData, runs_dir: Path | str | None = None
+) -> Path:
     """Where the record of `experiment` trained on `data` lives: ``<runs_dir>/<name>-<key>``."""
     root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
     return root / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
@@ -158,7 +164,11 @@ def records(runs_dir: Path | str | None = None, *, task: str | None = "terrain")
         task: only the records of this task ("terrain" by default; None: every task).
     """
     root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
-    found = [load_record(d) for d in sorted(root.iterdir()) if d.is_dir() and is_complete(d)] if root.exists() else []
+    found = (
+        [load_record(d) for d in sorted(root.iterdir()) if d.is_dir() and is_complete(d)]
+        if root.exists()
+        else []
+    )
     chosen = [r for r in found if task is None or r.experiment.task == task]
     return sorted(chosen, key=lambda r: r.provenance["finished"])
 

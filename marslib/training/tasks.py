@@ -47,9 +47,15 @@ def binary_scores(masks: np.ndarray, called_background: np.ndarray) -> dict[str,
     truth = background_targets(masks) == 0
     called = np.asarray(called_background)
     if called.shape != truth.shape or called.dtype != bool:
-        raise ValueError(f"called_background must be bool of the masks' shape {truth.shape}, got {called.dtype} {called.shape}")
+        raise ValueError(
+            f"called_background must be bool of the masks' shape {truth.shape}, got {called.dtype} {called.shape}"
+        )
     both = float(np.sum(truth & called))
-    wholes = {"background recall": truth.sum(), "background precision": called.sum(), "background IoU": np.sum(truth | called)}
+    wholes = {
+        "background recall": truth.sum(),
+        "background precision": called.sum(),
+        "background IoU": np.sum(truth | called),
+    }
     found = {name: both / float(whole) if whole else float("nan") for name, whole in wholes.items()}
     return found | {"images": int(len(truth))}
 
@@ -73,7 +79,11 @@ class Task:
 
     def targets(self, masks: np.ndarray) -> np.ndarray:
         """The labels the model learns, uint8 (N, H, W), from the masks (labels 0..4)."""
-        return background_targets(masks) if self.name == "background" else checks.labels("masks", masks)
+        return (
+            background_targets(masks)
+            if self.name == "background"
+            else checks.labels("masks", masks)
+        )
 
     def metric(self) -> Any:
         """A fresh Keras metric for `model.compile` (imports Keras)."""
