@@ -20,7 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every sub-command of `marslib.commands` registered."""
     parser = argparse.ArgumentParser(
         prog="python -m marslib",
-        description="Mars terrain segmentation: data, experiments, evaluation, submissions, benchmarks.",
+        description=(
+            "Mars terrain segmentation: data, experiments, evaluation, submissions, benchmarks."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"marslib {marslib.__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -31,7 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse `argv` (default `sys.argv[1:]`) and run the chosen sub-command; return its exit code."""
+    """Parse `argv` (default `sys.argv[1:]`) and run the chosen sub-command;
+    return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

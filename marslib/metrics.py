@@ -58,7 +58,8 @@ def confusion_matrix(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarra
     y_pred_labels = checks.labels("y_pred_labels", y_pred_labels)
     if y_true.shape != y_pred_labels.shape:
         raise ValueError(
-            f"y_true and y_pred_labels must have the same shape, got {y_true.shape} and {y_pred_labels.shape}"
+            "y_true and y_pred_labels must have the same shape, "
+            f"got {y_true.shape} and {y_pred_labels.shape}"
         )
     pairs = y_true.ravel().astype(np.int64) * NUM_CLASSES + y_pred_labels.ravel()
     return (
@@ -134,7 +135,8 @@ def course_miou(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
 
 
 def course_vs_competition_example() -> tuple[np.ndarray, np.ndarray]:
-    """A 64x128 mask where the course's metric and the competition's score disagree (0.700 vs 0.875).
+    """A 64x128 mask where the course's metric and the competition's score disagree
+    (0.700 vs 0.875).
 
     The top quarter is background; below it four equal bands of soil, bedrock, sand and Big Rock.
     The prediction is perfect except on the lower half of the Big Rock band, predicted as
@@ -163,8 +165,8 @@ def _check_metric_inputs(
     true_shape, pred_shape = tuple(y_true.shape), tuple(y_pred.shape)
     if len(pred_shape) != len(true_shape) + 1 or pred_shape[-1] != NUM_CLASSES:
         raise ValueError(
-            f"{name} needs y_true as sparse labels (B, H, W) and y_pred as probabilities (B, H, W, {NUM_CLASSES}), "
-            f"got shapes {true_shape} and {pred_shape}"
+            f"{name} needs y_true as sparse labels (B, H, W) and y_pred as probabilities "
+            f"(B, H, W, {NUM_CLASSES}), got shapes {true_shape} and {pred_shape}"
         )
 
 
@@ -200,7 +202,8 @@ class CompetitionMeanIoU(keras.metrics.Metric):
         predicted = ops.one_hot(
             ops.reshape(ops.argmax(y_pred, axis=-1), (-1,)), NUM_CLASSES, dtype="float32"
         )
-        # truth^T @ predicted counts the (true, predicted) pairs; a matrix product compiles with XLA.
+        # truth^T @ predicted counts the (true, predicted) pairs;
+        # a matrix product compiles with XLA.
         counts = ops.matmul(ops.transpose(truth), predicted)
         self.confusion.assign_add(ops.cast(ops.round(counts), "int64"))
 
@@ -213,7 +216,8 @@ class CompetitionMeanIoU(keras.metrics.Metric):
         return ops.cast(ops.mean(iou), self.dtype)
 
     def confusion_matrix(self) -> np.ndarray:
-        """The accumulated counts as an int64 NumPy array (5, 5), rows true class, columns predicted class."""
+        """The accumulated counts as an int64 NumPy array (5, 5), rows true class,
+        columns predicted class."""
         return np.asarray(ops.convert_to_numpy(self.confusion), dtype=np.int64)
 
 
@@ -255,8 +259,8 @@ def scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
         predicted: predicted labels, integer (N, H, W) in 0..4.
 
     Returns:
-        ``{"miou": float, "per_class_iou": {"Soil": float, "Bedrock": ..., "Sand": ..., "Big Rock": ...},
-        "images": N}``.
+        ``{"miou": float, "per_class_iou": {"Soil": float, "Bedrock": ..., "Sand": ...,
+        "Big Rock": ...}, "images": N}``.
     """
     per_class = per_class_iou(masks, predicted)
     return {
@@ -283,7 +287,8 @@ def per_image_miou(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     masks, predicted = np.asarray(masks), np.asarray(predicted)
     if masks.shape != predicted.shape or masks.ndim != 3:
         raise ValueError(
-            f"masks and predictions must be (N, H, W) of one shape, got {masks.shape} and {predicted.shape}"
+            "masks and predictions must be (N, H, W) of one shape, "
+            f"got {masks.shape} and {predicted.shape}"
         )
     checks.labels("masks", masks)
     checks.labels("predicted", predicted)

@@ -1,4 +1,5 @@
-"""Augmentation: joint transforms keep image and mask aligned, Big Rock balancing, variants, tf.data."""
+"""Augmentation: joint transforms keep image and mask aligned,
+Big Rock balancing, variants, tf.data."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ def pattern(
 
 
 def interior(masks: np.ndarray, width: int = 3) -> np.ndarray:
-    """Pixels whose width x width neighbourhood holds one label and lies inside the picture (bool)."""
+    """Pixels whose width x width neighbourhood holds one label and lies inside the picture
+    (bool)."""
     size = (1,) * (masks.ndim - 2) + (width, width)
     low = ndimage.minimum_filter(masks, size=size, mode="constant", cval=0)
     high = ndimage.maximum_filter(masks, size=size, mode="constant", cval=255)
@@ -533,7 +535,7 @@ def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     assert_aligned(new_images, new_masks, exact=True)
     assert not np.array_equal(new_masks, masks), "nothing was augmented"
     dy_max, dx_max = hand.MAX_SHIFT if augment == "safe" else (0, 0)
-    for image, mask, new_image, new_mask in zip(images, masks, new_images, new_masks, strict=True):
+    for image, mask, _new_image, new_mask in zip(images, masks, new_images, new_masks, strict=True):
         candidates = []
         for flip_rows, flip_cols in itertools.product(
             [False, True] if augment != "hflip" else [False], [False, True]

@@ -1,4 +1,5 @@
-"""Big Rock oversampling: which images are repeated, how often, and the dataset variant built from it."""
+"""Big Rock oversampling: which images are repeated, how often,
+and the dataset variant built from it."""
 
 from __future__ import annotations
 

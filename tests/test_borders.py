@@ -38,7 +38,8 @@ def test_accuracy_by_distance_bins_scored_pixels() -> None:
     )
     assert list(table.index) == ["1", "2", "> 2"]
     # scored rows 1..3. Row 1 touches the background row: all 6 at distance 1. Row 2: the 2 border
-    # pixels at 1, the other 4 at 2 (from the border or the background row). Row 3: 2 at 1, 2 at 2, 2 at 3.
+    # pixels at 1, the other 4 at 2 (from the border or the background row).
+    # Row 3: 2 at 1, 2 at 2, 2 at 3.
     assert table["pixels"].tolist() == [6 + 2 + 2, 4 + 2, 2]
     assert table.loc["1", "edge errors"] == pytest.approx(
         4 / 10

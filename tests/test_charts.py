@@ -15,7 +15,8 @@ from marslib.core.classes import PALETTE  # noqa: E402
 from marslib.data import stats  # noqa: E402
 from marslib.figures import charts
 
-# Pixels per class 2, 4, 1, 4, 1 (12 in all); image 0 holds {0, 1, 2}, image 1 {1, 3, 4}, image 2 {1}.
+# Pixels per class 2, 4, 1, 4, 1 (12 in all);
+# image 0 holds {0, 1, 2}, image 1 {1, 3, 4}, image 2 {1}.
 MASKS = np.array(
     [
         [[0, 0, 1], [1, 1, 2]],

@@ -1,4 +1,5 @@
-"""Aliens by identical masks, single- and two-class masks, reviewed label fixes, the named datasets."""
+"""Aliens by identical masks, single- and two-class masks, reviewed label fixes,
+the named datasets."""
 
 from __future__ import annotations
 
@@ -203,7 +204,8 @@ def test_fixed_variants_apply_the_reviewed_file(tiny: TinyData, fixes_dir: Path)
     indices = np.array([1, 4, 9, 23, 26, 30])
     _, mono = cleaning.fixed_monocolor_variant(tiny, indices, seed=0)
     _, both = cleaning.fixed_bicolor_variant(tiny, indices, seed=0)
-    # image 1 is an alien and goes; 4 -> all sand, 9 -> all bedrock; 23 and 26 change only in bicolor
+    # image 1 is an alien and goes; 4 -> all sand, 9 -> all bedrock;
+    # 23 and 26 change only in bicolor
     assert (mono[0] == 3).all() and (mono[1] == 2).all()
     np.testing.assert_array_equal(mono[2:], tiny.train_masks[[23, 26, 30]])
     assert (both[2] == 3).all() and (
@@ -275,7 +277,8 @@ def test_the_110_identical_alien_masks_are_found_on_the_synthetic_set(mars) -> N
     )
     largest = cleaning.duplicate_groups(mars.train_masks)[0]
     assert len(largest) > 110 and len(np.unique(mars.train_masks[largest[0]])) == 1, (
-        "the most frequent mask is a single-class one: why aliens are looked for among multi-class masks"
+        "the most frequent mask is a single-class one: "
+        "why aliens are looked for among multi-class masks"
     )
 
 

@@ -20,7 +20,8 @@ def small(module_folders: Path) -> MarsData:
 
 
 def _real_format(n: int = 4, m: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Arrays shaped like the real file: float64 training_set (n, 2, 64, 128), test_set (m, 64, 128)."""
+    """Arrays shaped like the real file: float64 training_set (n, 2, 64, 128),
+    test_set (m, 64, 128)."""
     rng = np.random.default_rng(seed)
     training_set = np.stack(
         [rng.integers(0, 256, (n, 64, 128)), rng.integers(0, 5, (n, 64, 128))], axis=1

@@ -1,4 +1,5 @@
-"""Architecture diagrams: every box stands for a real layer of the model and shows its output shape."""
+"""Architecture diagrams: every box stands for a real layer of the model
+and shows its output shape."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Predictions, scores and pictures of a trained model, against NumPy, scikit-learn and Keras directly."""
+"""Predictions, scores and pictures of a trained model, against NumPy,
+scikit-learn and Keras directly."""
 
 from __future__ import annotations
 
@@ -74,8 +75,8 @@ def test_scores_match_scikit_learn_on_the_scored_pixels() -> None:
 def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
     truth = np.array([[[1, 1, 2, 2]], [[0, 0, 0, 0]], [[3, 3, 0, 4]]], dtype=np.uint8)
     guess = np.array([[[1, 2, 2, 2]], [[1, 1, 1, 1]], [[3, 0, 4, 4]]], dtype=np.uint8)
-    # Image 0: soil 1/2, bedrock 2/3. Image 1: only background truth. Image 2: sand 1/2, Big Rock 1/1
-    # (the pixel predicted Big Rock over true background is ignored).
+    # Image 0: soil 1/2, bedrock 2/3. Image 1: only background truth. Image 2: sand 1/2,
+    # Big Rock 1/1 (the pixel predicted Big Rock over true background is ignored).
     np.testing.assert_allclose(
         metrics.per_image_miou(truth, guess), [(1 / 2 + 2 / 3) / 2, np.nan, (1 / 2 + 1) / 2]
     )

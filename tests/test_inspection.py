@@ -1,4 +1,5 @@
-"""Receptive fields, gate weights, sub-models and comparison galleries, checked on models whose answer is known."""
+"""Receptive fields, gate weights, sub-models and comparison galleries,
+checked on models whose answer is known."""
 
 from __future__ import annotations
 

@@ -25,7 +25,8 @@ class TinyData:
 
 
 def _texture(label: int, rng: np.random.Generator) -> np.ndarray:
-    """float (H, W): soil = grain (white noise), sand = horizontal ripples, bedrock = flat plates with dark cracks."""
+    """float (H, W): soil = grain (white noise), sand = horizontal ripples,
+    bedrock = flat plates with dark cracks."""
     y, x = np.mgrid[0:H, 0:W]
     if label == SOIL:
         picture = 128 + 25 * rng.standard_normal((H, W))

@@ -1,4 +1,5 @@
-"""The label-noise audit: scores by hand, per-class thresholds, the ranking of planted errors, precision at k."""
+"""The label-noise audit: scores by hand, per-class thresholds,
+the ranking of planted errors, precision at k."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def test_terrain_probabilities_drop_background_and_renormalise() -> None:
 
 
 def hand_example() -> tuple[np.ndarray, np.ndarray]:
-    """One image of 1 x 4 pixels: background, soil, soil, sand, with probabilities (terrain parts sum to 1)."""
+    """One image of 1 x 4 pixels: background, soil, soil, sand,
+    with probabilities (terrain parts sum to 1)."""
     masks = np.array([[[0, SOIL, SOIL, SAND]]])
     probabilities = np.array(
         [
@@ -50,7 +52,8 @@ def test_image_scores_by_hand() -> None:
     row = label_noise.image_scores(
         probabilities, masks, thresholds=np.array([0.5, 0.6, 0.5, 0.5])
     ).iloc[0]
-    # Confident labels: pixel 1 soil (0.8 >= 0.5), pixel 2 bedrock (0.7 >= 0.6), pixel 3 sand: one of 3 contradicted.
+    # Confident labels: pixel 1 soil (0.8 >= 0.5), pixel 2 bedrock (0.7 >= 0.6), pixel 3 sand:
+    # one of 3 contradicted.
     assert row["given"] == "Soil, Sand" and row["terrain pixels"] == 3
     assert row["contradicted"] == pytest.approx(1 / 3)
     assert row["disagreement"] == pytest.approx(((1 - 0.8) + (1 - 0.2) + (1 - 0.6)) / 3)
@@ -66,7 +69,8 @@ def test_image_scores_by_hand() -> None:
 
 
 def oracle(sharpness: float = 2000.0) -> keras.Model:
-    """Softmax of -sharpness * (x - level_k)^2: the class whose grey level is nearest, as a Keras model."""
+    """Softmax of -sharpness * (x - level_k)^2: the class whose grey level is nearest,
+    as a Keras model."""
     levels = LEVELS / 255.0
     inputs = keras.Input((64, 128, 1))
     features = keras.layers.Concatenate()([inputs, keras.layers.Multiply()([inputs, inputs])])
@@ -82,7 +86,8 @@ def oracle(sharpness: float = 2000.0) -> keras.Model:
 
 
 def planted() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """12 noisy images of 8x8 blocks (all five classes); images 2 and 7 labelled all wrong, image 5 an eighth wrong."""
+    """12 noisy images of 8x8 blocks (all five classes); images 2 and 7 labelled all wrong,
+    image 5 an eighth wrong."""
     rng = np.random.default_rng(0)
     truth = np.kron(
         rng.integers(0, NUM_CLASSES, size=(12, 8, 16)), np.ones((8, 8), dtype=np.int64)

@@ -259,7 +259,8 @@ def test_a_killed_run_resumes_to_the_same_record(
 
 
 def test_tensorboard_logs(tiny_data: data.MarsData, tmp_path: Path) -> None:
-    """Written per epoch where the tensorboard package is installed; a clear error where it is not."""
+    """Written per epoch where the tensorboard package is installed;
+    a clear error where it is not."""
     experiment = training.Experiment.from_dict({**TINY, "epochs": 1})
     if importlib.util.find_spec("tensorboard") is None:
         with pytest.raises(ValueError, match="pip install tensorboard"):

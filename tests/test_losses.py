@@ -92,7 +92,8 @@ def test_dice_by_hand() -> None:
 
 
 def test_dice_without_background_drops_true_background_pixels() -> None:
-    # The first pixel is background predicted as soil: without background it is no false positive of soil.
+    # The first pixel is background predicted as soil:
+    # without background it is no false positive of soil.
     labels = np.array([[[0, 1, 1]]])
     probs = one_hot(np.array([[[1, 1, 1]]]))
     dice = losses.SoftDice(smooth=0, class_weights=(0, 1, 0, 0, 0))
@@ -223,7 +224,8 @@ def test_dice_scores_an_absent_class_by_how_little_of_it_is_predicted() -> None:
     # Soil: (2 * 3 + 1) / (4 + 3 + 1); background, bedrock, sand: 1 / 1; Big Rock: 1 / (1 + 1).
     expected = 1 - (1 + 7 / 8 + 1 + 1 + 1 / 2) / 5
     assert value(losses.SoftDice(smooth=1), labels, probs) == pytest.approx(expected, rel=1e-5)
-    # A class weight of 0 drops that class's true pixels: with soil left out, no pixel is left at all.
+    # A class weight of 0 drops that class's true pixels: with soil left out,
+    # no pixel is left at all.
     only_big_rock = losses.SoftDice(smooth=1, class_weights=(0, 0, 0, 0, 1))
     assert value(only_big_rock, labels, probs) == pytest.approx(0.0, abs=1e-6)
 

@@ -1,4 +1,5 @@
-"""The competition metric and the course's metric, against hand-computed values, scikit-learn and Keras."""
+"""The competition metric and the course's metric, against hand-computed values,
+scikit-learn and Keras."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ def random_labels(seed: int, shape: tuple[int, ...] = (4, 8, 10)) -> tuple[np.nd
 
 
 def sklearn_miou(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """Per-class IoU of classes 1..4 on the pixels whose truth is not background (empty union -> 1)."""
+    """Per-class IoU of classes 1..4 on the pixels whose truth is not background
+    (empty union -> 1)."""
     scored = y_true != 0
     return jaccard_score(
         y_true[scored], y_pred[scored], labels=TERRAIN, average=None, zero_division=1.0
@@ -190,7 +192,8 @@ def test_course_metric_matches_its_numpy_twin_and_averages_over_present_classes(
     y_pred[:, 0, :] = 0  # some terrain pixels predicted as background
     course = streamed(metrics.CourseMeanIoU(), y_true, y_pred, 3)
     assert course == pytest.approx(metrics.course_miou(y_true, y_pred), rel=1e-5)
-    # Independent reference: scikit-learn's IoU of all five classes on the terrain pixels, class 0 scoring 0.
+    # Independent reference: scikit-learn's IoU of all five classes on the terrain pixels,
+    # class 0 scoring 0.
     scored = y_true != 0
     five = jaccard_score(
         y_true[scored], y_pred[scored], labels=range(5), average=None, zero_division=0.0

@@ -1,4 +1,5 @@
-"""The model zoo: shapes, sizes, learning, saving, mixed precision, the custom blocks and bad input."""
+"""The model zoo: shapes, sizes, learning, saving, mixed precision,
+the custom blocks and bad input."""
 
 from __future__ import annotations
 
@@ -251,7 +252,8 @@ def test_attention_gate_weights_the_skip_by_coefficients_in_zero_one() -> None:
     assert out.shape == skip.shape and alpha.shape == (2, 8, 12, 1)
     assert alpha.min() >= 0.0 and alpha.max() <= 1.0 and alpha.std() > 0
     np.testing.assert_allclose(out, skip * alpha, rtol=1e-5)
-    # By hand at the gating resolution: key = 2x2 stride-2 convolution of the skip, query = 1x1 of the gating.
+    # By hand at the gating resolution: key = 2x2 stride-2 convolution of the skip,
+    # query = 1x1 of the gating.
     key_kernel = keras.ops.convert_to_numpy(gate.key.kernel)  # (2, 2, 6, 3)
     query_kernel, query_bias = (keras.ops.convert_to_numpy(w) for w in gate.query.weights)
     psi_kernel, psi_bias = (keras.ops.convert_to_numpy(w) for w in gate.psi.weights)
@@ -279,7 +281,8 @@ def test_forward_flops_of_one_convolution_by_hand() -> None:
 def test_benchmark_reports_every_figure_per_model_and_size(
     monkeypatch: pytest.MonkeyPatch, parameter_counts: dict
 ) -> None:
-    # The timings and FLOPs are measured elsewhere; here only what the table holds and how it is printed.
+    # The timings and FLOPs are measured elsewhere;
+    # here only what the table holds and how it is printed.
     with pytest.raises(ValueError, match="scale"):
         bench.table("medium")
     monkeypatch.setattr(bench, "forward_flops", lambda model: 3_000_000)

@@ -41,7 +41,8 @@ def test_regions_never_connect_across_images_and_where_cuts_them() -> None:
 
 
 def test_boundary_density_by_hand() -> None:
-    # 4 rows x 7 left-right pairs + 3 x 8 up-down pairs = 52 pairs; the 4 pairs across the middle differ
+    # 4 rows x 7 left-right pairs + 3 x 8 up-down pairs = 52 pairs;
+    # the 4 pairs across the middle differ
     assert patchiness.boundary_density(_halves()).tolist() == pytest.approx([4 / 52])
     assert patchiness.boundary_density(_checkerboard()).tolist() == [1.0]
     where = np.zeros(_halves().shape, dtype=bool)

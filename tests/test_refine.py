@@ -1,4 +1,5 @@
-"""The refinement net: the combination rule, background scores, the threshold sweep, the background run."""
+"""The refinement net: the combination rule, background scores, the threshold sweep,
+the background run."""
 
 from __future__ import annotations
 

@@ -61,7 +61,8 @@ def test_frequency_table_rows_and_columns() -> None:
         ("balanced", True, [0, 0.625, 2.5, 0.625, 2.5]),
         # f_c = n_c / (6 pixels x images holding c) = 1/3, 4/12, 1/6, 4/6, 1/6; median 1/3
         ("median_frequency", False, [1, 1, 2, 0.5, 2]),
-        # non-background image sizes 4 and 6: f = 4/10, 1/4, 4/6, 1/6; median (0.25 + 0.4) / 2 = 0.325
+        # non-background image sizes 4 and 6: f = 4/10, 1/4, 4/6, 1/6;
+        # median (0.25 + 0.4) / 2 = 0.325
         ("median_frequency", True, [0, 0.8125, 1.3, 0.4875, 1.95]),
     ],
 )

@@ -1,4 +1,5 @@
-"""The synthetic Mars set: format, the real file's statistics, the planted traps, determinism, cache."""
+"""The synthetic Mars set: format, the real file's statistics,
+the planted traps, determinism, cache."""
 
 from __future__ import annotations
 
@@ -147,7 +148,8 @@ def test_grey_levels_alone_do_not_tell_the_terrain_classes_apart(
 
 
 def test_ground_metres_per_pixel_grow_toward_the_horizon() -> None:
-    """Perspective: a pixel covers more ground far away, so textures mapped on the ground get finer there."""
+    """Perspective: a pixel covers more ground far away,
+    so textures mapped on the ground get finer there."""
     plan = {"horizon": np.array([10.0, -40.0])}
     ys, xs = np.arange(64) + 0.5, np.arange(128) + 0.5
     lateral, distance = synthetic._ground(plan, ys, xs)

@@ -1,4 +1,5 @@
-"""The results tables (the report's numbers, our Table 1, one-change pairs) and the kinds of mistakes."""
+"""The results tables (the report's numbers, our Table 1, one-change pairs)
+and the kinds of mistakes."""
 
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ def test_one_change_pairs_of_the_report_table_by_hand() -> None:
         (row["from"], row["to"]): (row["changed"], round(row["gain"], 4))
         for _, row in pairs.iterrows()
     }
-    # Read off the report's Table 1: only these rows differ in the model alone or in the data and loss alone.
+    # Read off the report's Table 1: only these rows differ in the model alone
+    # or in the data and loss alone.
     assert found == {
         ("unet_baseline", "deeplabv3"): ("model", round(0.4877 - 0.4301, 4)),
         ("wnet", "pspnet"): ("model", round(0.6413 - 0.5134, 4)),
@@ -220,8 +222,8 @@ def test_confusions_against_scikit_learn() -> None:
 def test_mistake_kinds_by_hand() -> None:
     masks = np.array([[[1, 1, 2, 3, 4, 4, 0, 0]]], dtype=np.uint8)
     predicted = np.array([[[1, 2, 0, 4, 1, 4, 3, 0]]], dtype=np.uint8)
-    # Mistakes on scored pixels: soil->bedrock (terrain), bedrock->background, sand->Big Rock, Big Rock->soil.
-    # The two true-background pixels are not scored, whatever was predicted there.
+    # Mistakes on scored pixels: soil->bedrock (terrain), bedrock->background, sand->Big Rock,
+    # Big Rock->soil. The two true-background pixels are not scored, whatever was predicted there.
     found = errors.mistake_kinds(masks, predicted)
     assert found.to_dict() == {
         "terrain for terrain": 0.25,

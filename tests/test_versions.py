@@ -1,5 +1,5 @@
-"""Cache keys that notice the code: a changed code version makes a new key, the same one the same key;
-a record made by other code versions says so when it is read."""
+"""Cache keys that notice the code: a changed code version makes a new key, the same one the same
+key; a record made by other code versions says so when it is read."""
 
 from __future__ import annotations
 
@@ -128,6 +128,9 @@ def test_behaviour_changes_only_with_a_new_code_version(
         recorded["values"],
         rtol=1e-4,
         atol=1e-6,
-        err_msg=f"what the {part} code computes changed: bump CODE_VERSIONS[{part!r}] in marslib/core/versions.py "
-        "and record the fingerprints again with `python tests/fingerprints.py`",
+        err_msg=(
+            f"what the {part} code computes changed: bump CODE_VERSIONS[{part!r}] in "
+            "marslib/core/versions.py and record the fingerprints again with "
+            "`python tests/fingerprints.py`"
+        ),
     )

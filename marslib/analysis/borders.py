@@ -1,4 +1,5 @@
-"""How well does a model place borders? Accuracy as a function of the distance to the nearest true border.
+"""How well does a model place borders? Accuracy as a function of the distance
+to the nearest true border.
 
 A model that sees the image at a coarse resolution (DeepLabV3 predicts at 1/8 of it and
 upsamples) can be right inside wide regions and wrong along their edges. Binning the scored
@@ -59,12 +60,15 @@ def accuracy_by_distance(
     *,
     edges: Sequence[int] = DEFAULT_EDGES,
 ) -> pd.DataFrame:
-    """Share of correctly labelled scored pixels, binned by their distance to the nearest true border.
+    """Share of correctly labelled scored pixels, binned by their distance
+    to the nearest true border.
 
     Args:
-        masks: true labels, integer (N, H, W); pixels whose truth is background are left out, as the score does.
+        masks: true labels, integer (N, H, W); pixels whose truth is background are left out,
+            as the score does.
         predictions: {model name: predicted labels (N, H, W)}.
-        edges: increasing distances that end the bins: with (1, 2, 4) the bins are 1, 2, 3-4 and more than 4.
+        edges: increasing distances that end the bins: with (1, 2, 4) the bins are 1, 2,
+            3-4 and more than 4.
 
     Returns:
         DataFrame with one row per bin (index: the bin's label, e.g. "3-4") and columns
@@ -86,7 +90,8 @@ def accuracy_by_distance(
     for name, labels_predicted in predictions.items():
         if np.shape(labels_predicted) != masks.shape:
             raise ValueError(
-                f"predictions of {name!r} have shape {np.shape(labels_predicted)}, the masks {masks.shape}"
+                f"predictions of {name!r} have shape {np.shape(labels_predicted)}, "
+                f"the masks {masks.shape}"
             )
         right = np.bincount(
             bins[scored],

@@ -1,6 +1,7 @@
-"""What a model's mistakes are: background use, confusions, kinds of mistakes, wrong labels followed.
+"""What a model's mistakes are: background use, confusions, kinds of mistakes,
+wrong labels followed.
 
-errors.background_use(val_masks, predicted)   # how much background a model predicts, against the truth
+errors.background_use(val_masks, predicted)   # how much background is predicted, against the truth
 errors.confusions(val_masks, predicted, top=5) # which class is taken for which, largest first
 errors.mistake_kinds(val_masks, predicted)     # terrain for terrain, called background, Big Rock
 """
@@ -129,8 +130,9 @@ def label_following(
     true_classes, given_classes = np.asarray(true_classes), np.asarray(given_classes)
     if predicted.ndim != 3 or not len(predicted) == len(true_classes) == len(given_classes):
         raise ValueError(
-            f"predicted must be (K, H, W) with one true and one given class per image; got {predicted.shape}, "
-            f"{len(true_classes)} true and {len(given_classes)} given classes"
+            "predicted must be (K, H, W) with one true and one given class per image; "
+            f"got {predicted.shape}, {len(true_classes)} true "
+            f"and {len(given_classes)} given classes"
         )
     flat = predicted.reshape(len(predicted), -1)
     return pd.DataFrame(

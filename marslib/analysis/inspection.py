@@ -1,9 +1,11 @@
 """Looking inside models: what one output pixel sees, where attention gates look.
 
     field = inspection.receptive_field(model, row=32, column=64)      # float32 (64, 128), sums to 1
-    alpha = inspection.gate_coefficients(model, images, "dec1_gate")  # float32 (N, 64, 128) in [0, 1]
+    # float32 (N, 64, 128) in [0, 1]
+    alpha = inspection.gate_coefficients(model, images, "dec1_gate")
     coarse = inspection.layer_model(model, "coarse")                  # a W-Net's first U-Net alone
-    shown = inspection.showcase_indices(masks)                        # the same telling images in every chapter
+    # the same telling images in every chapter
+    shown = inspection.showcase_indices(masks)
 
 The pictures of these are in `marslib.figures` (`attention.attention_gallery`,
 `results.comparison_gallery`).
@@ -49,7 +51,8 @@ def receptive_field(
     inputs = tf.Variable(np.asarray(image, dtype=np.float32)[None, :, :, None] / 255.0)
     with tf.GradientTape() as tape:
         probabilities = model(inputs, training=False)
-        # log-probabilities, not probabilities: those sum to 1 over the classes, so their gradients cancel
+        # log-probabilities, not probabilities: those sum to 1 over the classes,
+        # so their gradients cancel
         score = tf.reduce_sum(tf.math.log(probabilities[0, row, column] + 1e-7))
     magnitude = np.abs(tape.gradient(score, inputs).numpy()[0, :, :, 0])
     total = magnitude.sum()

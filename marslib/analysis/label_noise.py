@@ -122,12 +122,14 @@ def image_scores(
 def _terrain_and_given(
     probabilities: np.ndarray, masks: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Terrain probabilities (N, H, W, 4) and the given terrain class as 0..3 (-1 for background)."""
+    """Terrain probabilities (N, H, W, 4) and the given terrain class as 0..3
+    (-1 for background)."""
     masks = stats.check_masks(masks)
     probabilities = np.asarray(probabilities)
     if probabilities.shape != (*masks.shape, NUM_CLASSES):
         raise ValueError(
-            f"probabilities must be (N, H, W, {NUM_CLASSES}) for masks {masks.shape}, got {probabilities.shape}"
+            f"probabilities must be (N, H, W, {NUM_CLASSES}) for masks {masks.shape}, "
+            f"got {probabilities.shape}"
         )
     return terrain_probabilities(probabilities), np.where(
         masks == BACKGROUND, -1, masks.astype(np.int64) - 1
@@ -180,7 +182,8 @@ def audit(
     indices: np.ndarray | None = None,
     batch_size: int = 64,
 ) -> Audit:
-    """Score how strongly `model` disagrees with the mask of each image (two passes over the images).
+    """Score how strongly `model` disagrees with the mask of each image
+    (two passes over the images).
 
     Args:
         model: maps float32 (B, H, W, 1) images in [0, 1] to probabilities (B, H, W, 5).
@@ -194,7 +197,8 @@ def audit(
     images, masks = np.asarray(images), stats.check_masks(masks)
     if images.shape != masks.shape or images.dtype != np.uint8:
         raise ValueError(
-            f"images must be uint8 with the masks' shape {masks.shape}, got {images.dtype} {images.shape}"
+            f"images must be uint8 with the masks' shape {masks.shape}, "
+            f"got {images.dtype} {images.shape}"
         )
     indices = np.arange(len(images)) if indices is None else np.asarray(indices)
     if indices.ndim != 1 or not np.issubdtype(indices.dtype, np.integer) or len(indices) == 0:

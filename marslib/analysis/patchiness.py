@@ -1,4 +1,5 @@
-"""How patchy is a segmentation? Two simple measures, computed the same way for truth and predictions.
+"""How patchy is a segmentation? Two simple measures, computed the same way
+for truth and predictions.
 
 The report noticed that its first models' outputs had "a patchy appearance": where the truth
 has a few wide regions of one class, the prediction breaks them into many small islands.
@@ -31,7 +32,8 @@ def _check(labels: np.ndarray, where: np.ndarray | None) -> tuple[np.ndarray, np
     labels = np.asarray(labels)
     if labels.ndim != 3 or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(
-            f"labels must be an integer stack (N, H, W), got {labels.dtype} with shape {labels.shape}"
+            "labels must be an integer stack (N, H, W), "
+            f"got {labels.dtype} with shape {labels.shape}"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise ValueError(
@@ -42,7 +44,8 @@ def _check(labels: np.ndarray, where: np.ndarray | None) -> tuple[np.ndarray, np
     where = np.asarray(where)
     if where.shape != labels.shape or where.dtype != bool:
         raise ValueError(
-            f"where must be a boolean array of the labels' shape {labels.shape}, got {where.dtype} {where.shape}"
+            f"where must be a boolean array of the labels' shape {labels.shape}, "
+            f"got {where.dtype} {where.shape}"
         )
     return labels, where
 
@@ -75,7 +78,8 @@ def boundary_density(labels: np.ndarray, where: np.ndarray | None = None) -> np.
 
     Args:
         labels: integer (N, H, W), values 0..4.
-        where: boolean (N, H, W): count only pairs whose two pixels are both in it (None: all pairs).
+        where: boolean (N, H, W): count only pairs whose two pixels are both in it
+            (None: all pairs).
 
     Returns:
         float64 (N,) in [0, 1]; NaN for an image with no pair to count.

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from marslib.training.experiment import Experiment
     from marslib.training.run_records import RunRecord
 
-# The report's Table 1 (validation and Kaggle mean IoU, as fractions), keyed by our experiment names.
+# The report's Table 1 (validation and Kaggle mean IoU, as fractions),
+# keyed by our experiment names.
 REPORT_ROWS: dict[str, tuple[str, str, str, float, float]] = {
     "unet_baseline": ("Baseline U-Net", "Cleaned", "SCCE", 0.4523, 0.4301),
     "deeplabv3": ("DeepLabV3", "Cleaned", "SCCE", 0.5200, 0.4877),

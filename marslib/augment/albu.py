@@ -14,7 +14,8 @@ name                   what it does
 ``brightness``         brightness and contrast each changed by up to 25%
 ``elastic``            a smooth random warp
 ``safe``               hflip + vflip + shift: changes nothing a rover's camera could not see
-``rich``               safe + rotate + zoom + brightness: what a photo-classification recipe would add
+``rich``               safe + rotate + zoom + brightness: what a photo-classification recipe
+                       would add
 =====================  =========================================================================
 
 On the real data, teams found rotation, zoom and brightness changes often hurt: a rover's
@@ -73,7 +74,8 @@ def pipeline(name: str, *, p: float = 0.5, seed: int | None = 0) -> A.Compose:
             of results. None draws a fresh seed.
 
     Returns:
-        a callable ``pipeline(image=uint8 (H, W), mask=uint8 (H, W)) -> {"image": ..., "mask": ...}``.
+        a callable
+        ``pipeline(image=uint8 (H, W), mask=uint8 (H, W)) -> {"image": ..., "mask": ...}``.
     """
     if name not in PIPELINES:
         raise ValueError(f"unknown pipeline {name!r}; known pipelines: {names()}")

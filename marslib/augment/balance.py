@@ -200,8 +200,9 @@ def _rocks(masks: np.ndarray, min_pixels: int) -> list[tuple[int, Box]]:
     ]
     if not rocks:
         raise ValueError(
-            f"no image holds a Big Rock region of {MIN_ROCK_PIXELS}+ pixels among those with {min_pixels}+ "
-            "Big Rock pixels: nothing to balance with (lower min_pixels or give more images)"
+            f"no image holds a Big Rock region of {MIN_ROCK_PIXELS}+ pixels among those with "
+            f"{min_pixels}+ Big Rock pixels: nothing to balance with "
+            "(lower min_pixels or give more images)"
         )
     return rocks
 
@@ -293,8 +294,8 @@ def rock_crops(
     while rock_pixels < target_share * all_pixels:
         if len(new_images) >= MAX_NEW_PER_IMAGE * len(images):
             raise ValueError(
-                f"Big Rock share still {rock_pixels / all_pixels:.2%} after {len(new_images)} crops: "
-                f"target {target_share:.2%} is out of reach with these images"
+                f"Big Rock share still {rock_pixels / all_pixels:.2%} after {len(new_images)} "
+                f"crops: target {target_share:.2%} is out of reach with these images"
             )
         source, rock = rocks[rng.integers(len(rocks))]
         window = crop_window(rock, shape, rng)
@@ -408,8 +409,8 @@ def cutmix(
     while rock_pixels < target_share * all_pixels:
         if len(new_images) >= MAX_NEW_PER_IMAGE * len(images):
             raise ValueError(
-                f"Big Rock share still {rock_pixels / all_pixels:.2%} after {len(new_images)} CutMix images: "
-                f"target {target_share:.2%} is out of reach with these images"
+                f"Big Rock share still {rock_pixels / all_pixels:.2%} after {len(new_images)} "
+                f"CutMix images: target {target_share:.2%} is out of reach with these images"
             )
         target = int(rng.integers(len(images)))
         image, mask = images[target].copy(), masks[target].copy()
@@ -465,10 +466,12 @@ def oversampled_positions(
 def balanced_bigrock_variant(
     data: MarsData, indices: np.ndarray, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The cleaned images at `indices`, then rock crops made from them up to `TARGET_SHARE` Big Rock.
+    """The cleaned images at `indices`, then rock crops made from them
+    up to `TARGET_SHARE` Big Rock.
 
     Returns:
-        images uint8 (K' + C, 64, 128) and masks uint8 (K' + C, 64, 128): the K' cleaned images first.
+        images uint8 (K' + C, 64, 128) and masks uint8 (K' + C, 64, 128):
+        the K' cleaned images first.
     """
     images, masks = cleaning.cleaned_variant(data, indices)
     crops = rock_crops(
@@ -505,10 +508,12 @@ def augmented_bigrock_variant(
 def cutmix_bigrock_variant(
     data: MarsData, indices: np.ndarray, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The cleaned images at `indices`, then CutMix images made from them up to `TARGET_SHARE` Big Rock.
+    """The cleaned images at `indices`, then CutMix images made from them
+    up to `TARGET_SHARE` Big Rock.
 
     Returns:
-        images uint8 (K' + C, 64, 128) and masks uint8 (K' + C, 64, 128): the K' cleaned images first.
+        images uint8 (K' + C, 64, 128) and masks uint8 (K' + C, 64, 128):
+        the K' cleaned images first.
     """
     images, masks = cleaning.cleaned_variant(data, indices)
     mixed = cutmix(
@@ -520,13 +525,15 @@ def cutmix_bigrock_variant(
 def oversampled_bigrock_variant(
     data: MarsData, indices: np.ndarray, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The cleaned images at `indices`, then copies of those holding Big Rock (`OVERSAMPLE_TIMES` in all).
+    """The cleaned images at `indices`, then copies of those holding Big Rock
+    (`OVERSAMPLE_TIMES` in all).
 
     Nothing is drawn at random, so `seed` (part of every builder's signature) changes nothing.
 
     Returns:
         images uint8 (K' + S * (OVERSAMPLE_TIMES - 1), 64, 128) and masks of the same shape: the K'
-        cleaned images first, then the copies of the S images with `MIN_BIGROCK_PIXELS` Big Rock pixels.
+        cleaned images first, then the copies of the S images with
+        `MIN_BIGROCK_PIXELS` Big Rock pixels.
     """
     images, masks = cleaning.cleaned_variant(data, indices)
     extra = oversampled_positions(masks, times=OVERSAMPLE_TIMES, min_pixels=MIN_BIGROCK_PIXELS)

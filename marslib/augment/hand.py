@@ -98,7 +98,8 @@ def resize_bilinear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         size: (height, width) of the result.
 
     Returns:
-        array (..., height, width) of the same dtype (integers rounded and clipped to the dtype's range).
+        array (..., height, width) of the same dtype
+        (integers rounded and clipped to the dtype's range).
     """
     top, bottom, wy = _linear_sources(size[0], image.shape[-2])
     left, right, wx = _linear_sources(size[1], image.shape[-1])
@@ -121,7 +122,8 @@ def hflip(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def vflip(image: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mirror top to bottom (puts the horizon at the bottom). Shapes (H, W) or (N, H, W); dtypes kept."""
+    """Mirror top to bottom (puts the horizon at the bottom).
+    Shapes (H, W) or (N, H, W); dtypes kept."""
     image, mask = check_pair(image, mask)
     return image[..., ::-1, :].copy(), mask[..., ::-1, :].copy()
 
@@ -233,7 +235,8 @@ def crop_resize(
         or left + width > full_w
     ):
         raise ValueError(
-            f"window top={top} left={left} height={height} width={width} must lie inside the {full_h}x{full_w} picture"
+            f"window top={top} left={left} height={height} width={width} must lie inside the "
+            f"{full_h}x{full_w} picture"
         )
     size = (full_h, full_w) if size is None else size
     window = (..., slice(top, top + height), slice(left, left + width))
@@ -262,7 +265,8 @@ def random_shift(
 def random_crop_resize(
     image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Zoom in: a random window with the picture's aspect, at least `MIN_ZOOM_SIDE` of each side, enlarged back."""
+    """Zoom in: a random window with the picture's aspect, at least `MIN_ZOOM_SIDE` of each side,
+    enlarged back."""
     full_h, full_w = np.shape(image)[-2:]
     side = rng.uniform(MIN_ZOOM_SIDE, 1.0)
     height, width = max(1, round(full_h * side)), max(1, round(full_w * side))

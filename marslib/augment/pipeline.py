@@ -6,7 +6,8 @@
 Each epoch shuffles the images and draws new random flips and shifts, so a model rarely sees
 the same picture twice, while nothing is stored beyond the original arrays. The pipeline is
 
-    indices -> shuffle -> (index, key) -> parallel map: gather + joint transform -> batch -> prefetch
+    indices -> shuffle -> (index, key) -> parallel map: gather + joint transform
+        -> batch -> prefetch
 
 Determinism: every random decision is a *stateless* TensorFlow op whose seed is the pair
 (key, index): ``key`` comes from ``tf.data.Dataset.random(seed)``, a stream that is the same in
@@ -92,7 +93,8 @@ def make_dataset(
         seed: seed of the shuffle and of every augmentation choice.
 
     Returns:
-        a finite `tf.data.Dataset` of (images float32 (B, H, W, 1) in [0, 1], masks int32 (B, H, W));
+        a finite `tf.data.Dataset` of
+        (images float32 (B, H, W, 1) in [0, 1], masks int32 (B, H, W));
         iterating it again gives the next epoch.
     """
     _check(images, masks, batch_size, augment, seed)

@@ -34,7 +34,8 @@ def random_pairs(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def images_per_second(run: Callable[[], object], count: int, repeats: int = 2) -> float:
-    """Best of `repeats` timed calls of `run`, which handles `count` images, as images per second."""
+    """Best of `repeats` timed calls of `run`, which handles `count` images,
+    as images per second."""
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
@@ -45,7 +46,8 @@ def images_per_second(run: Callable[[], object], count: int, repeats: int = 2) -
 
 def tf_data_images_per_second(images: np.ndarray, masks: np.ndarray, augment: str | None) -> float:
     """Images per second of `pipeline.make_dataset`, after a warm-up epoch, over at least
-    `TF_DATA_IMAGES` images (tf.data tunes its parallelism while it runs, so short runs undersell it)."""
+    `TF_DATA_IMAGES` images (tf.data tunes its parallelism while it runs, so short runs
+    undersell it)."""
     from marslib.augment.pipeline import make_dataset
 
     dataset = make_dataset(images, masks, BATCH_SIZE, augment=augment, seed=0)

@@ -55,7 +55,8 @@ def _random_batch(model: keras.Model, count: int) -> tuple[np.ndarray, np.ndarra
 
 
 def inference_throughput(model: keras.Model, images: int = 512, repeats: int = 3) -> float:
-    """Images per second of `model.predict` (batch 32): the best of `repeats` passes after a warm-up pass."""
+    """Images per second of `model.predict` (batch 32):
+    the best of `repeats` passes after a warm-up pass."""
     x, _ = _random_batch(model, images)
     model.predict(x, batch_size=BATCH_SIZE, verbose=0)
     seconds = []
@@ -67,7 +68,8 @@ def inference_throughput(model: keras.Model, images: int = 512, repeats: int = 3
 
 
 def training_throughput(model: keras.Model, images: int = 512, repeats: int = 3) -> float:
-    """Images per second of `model.fit` (batch 32, Adam, sparse cross-entropy): the best of `repeats` epochs.
+    """Images per second of `model.fit` (batch 32, Adam, sparse cross-entropy):
+    the best of `repeats` epochs.
 
     One warm-up epoch first traces the training step. The best epoch rather than the mean is
     reported because other work on the machine only ever slows an epoch down.
@@ -115,7 +117,8 @@ def table(scale: str = "small", names: list[str] | None = None) -> pd.DataFrame:
 
 
 def benchmark(scale: str) -> list[Measurement]:
-    """The `table` as printed measurements, e.g. ``Measurement("unet quick: training", 310.0, "images/s")``."""
+    """The `table` as printed measurements, e.g.
+    ``Measurement("unet quick: training", 310.0, "images/s")``."""
     labels = {
         "parameters": ("size", "parameters"),
         "MFLOPs per image": ("forward pass", "MFLOP/image"),

@@ -1,4 +1,5 @@
-"""What training, prediction and the submission cost on this machine (`python -m marslib bench train`).
+"""What training, prediction and the submission cost on this machine
+(`python -m marslib bench train`).
 
 - Training throughput (images/s) of every model at the quick and full sizes, through the exact
   epoch `marslib.training.loop.run` trains (`loop.fit_epoch`: the `tf.data` pipeline, AdamW, the
@@ -10,8 +11,9 @@
 - On a GPU, the speed-up of mixed precision + XLA over float32 for the full-size models
   (skipped with a note on a CPU).
 
-Every timing is the best of a few repeats after a warm-up that traces the functions: other work
-on a shared machine only ever slows a run down, so the best run is the closest to the machine's speed.
+Every timing is the best of a few repeats after a warm-up that traces the functions:
+other work on a shared machine only ever slows a run down, so the best run is the closest to the
+machine's speed.
 """
 
 from __future__ import annotations

@@ -3,14 +3,19 @@
     python -m marslib audit --out review/             # the data `marslib.data.load()` finds
     python -m marslib audit --path my/copy.npz --out review/ --threshold 0.3
 
-Runs `marslib.data.label_audit.audit` on the cleaned training images and writes to the output folder:
+Runs `marslib.data.label_audit.audit` on the cleaned training images
+and writes to the output folder:
 
-- ``candidates.csv``: every single- and two-class candidate (index, given class, suggested class, agreement);
-- ``monocolor-NN.png`` and ``bicolor-NN.png``: pages of candidate pictures, titled "given -> suggested";
-- ``<data key>.draft.json``: every candidate as a proposed fix, in the format of `marslib.data.cleaning`.
+- ``candidates.csv``: every single- and two-class candidate
+  (index, given class, suggested class, agreement);
+- ``monocolor-NN.png`` and ``bicolor-NN.png``: pages of candidate pictures,
+  titled "given -> suggested";
+- ``<data key>.draft.json``: every candidate as a proposed fix,
+  in the format of `marslib.data.cleaning`.
 
 Nothing is accepted automatically. Look at every page, delete the draft's entries you reject,
-describe what you did in its "review" field, and save it as ``marslib/label_fixes/<data key>.json`` (see `marslib.data.cleaning.data_key`).
+describe what you did in its "review" field, and save it as ``marslib/label_fixes/<data key>.json``
+(see `marslib.data.cleaning.data_key`).
 """
 
 from __future__ import annotations
@@ -49,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _pages(data: mars_data.MarsData, candidates: pd.DataFrame, out: Path, stem: str) -> list[Path]:
-    """Write the candidates' pictures, PER_PAGE a page, titled "#index: given -> suggested (agreement)"."""
+    """Write the candidates' pictures, PER_PAGE a page,
+    titled "#index: given -> suggested (agreement)"."""
     # Imported here, not at the top, so that every other command starts without matplotlib.
     import matplotlib
 
@@ -77,7 +83,8 @@ def _pages(data: mars_data.MarsData, candidates: pd.DataFrame, out: Path, stem: 
 
 
 def run(args: argparse.Namespace) -> int:
-    """Audit, then write the candidates, their pictures and a draft fixes file; print what to do next."""
+    """Audit, then write the candidates, their pictures and a draft fixes file;
+    print what to do next."""
     data = mars_data.load(args.path)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,17 +98,22 @@ def run(args: argparse.Namespace) -> int:
     draft = cleaning.LabelFixes(
         fingerprint=cleaning.data_key(data),
         source=data.source,
-        review=f"DRAFT, not reviewed: every candidate of marslib.data.label_audit at threshold {args.threshold}",
+        review=(
+            "DRAFT, not reviewed: every candidate of marslib.data.label_audit at threshold "
+            f"{args.threshold}"
+        ),
         monocolor={int(r.index): int(r.suggested) for r in mono.itertuples()},
         bicolor={int(r.index): {int(r.label): int(r.suggested)} for r in bi.itertuples()},
     )
     draft_path = out / f"{cleaning.data_key(data)}.draft.json"
     cleaning.write_fixes(draft_path, draft)
     print(
-        f"{data.source}: {len(mono)} single-class and {len(bi)} two-class candidates; {len(pages)} picture pages in {out}"
+        f"{data.source}: {len(mono)} single-class and {len(bi)} two-class candidates; "
+        f"{len(pages)} picture pages in {out}"
     )
     print(
-        f"review every page, edit {draft_path.name} (drop rejected entries, describe the review), then save it as"
+        f"review every page, edit {draft_path.name} (drop rejected entries, describe the review), "
+        "then save it as"
     )
     print(f"  {cleaning.fixes_path(data)}")
     return 0

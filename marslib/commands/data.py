@@ -92,6 +92,7 @@ def run_export(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     path = mars_data.save_npz(data, args.output)
     print(
-        f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s) from {data.source}"
+        f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - start:.1f} s) "
+        f"from {data.source}"
     )
     return 0

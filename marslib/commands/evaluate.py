@@ -1,4 +1,5 @@
-"""`python -m marslib evaluate RUN`: a finished run's scores, confusion matrix, gallery and learning curves."""
+"""`python -m marslib evaluate RUN`: a finished run's scores, confusion matrix,
+gallery and learning curves."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="print a run's scores and save its figures",
-        description="Print a finished run's scores and save confusion.png, gallery.png and curves.png "
-        "(on the validation images, or the test images where the run has no validation split).",
+        description=(
+            "Print a finished run's scores and save confusion.png, gallery.png and curves.png "
+            "(on the validation images, or the test images where the run has no validation split)."
+        ),
     )
     parser.add_argument(
         "run", help="a run folder, or a named experiment (its record for --profile and the data)"
@@ -31,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+        help=(
+            "a data file in the real format "
+            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
+        ),
     )
     parser.add_argument(
         "--output", default=None, help="folder for the figures (default: <run>/figures)"
@@ -67,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
         split, images, masks = "test", loaded.test_images, loaded.test_masks
     else:
         raise ValueError(
-            "this run has no validation split and the data has no test labels: nothing to evaluate on"
+            "this run has no validation split and the data has no test labels: "
+            "nothing to evaluate on"
         )
     predicted = models.predict(record.load_model(), images, flip=args.flip, progress=True)
     found = metrics.scores(masks, predicted)

@@ -1,4 +1,5 @@
-"""`python -m marslib experiments list|show|run`: the named runs of the book and experiments from config files."""
+"""`python -m marslib experiments list|show|run`: the named runs of the book
+and experiments from config files."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run = actions.add_parser(
         "run",
         help="train experiments (a finished record is reused; an interrupted one resumes)",
-        description="Train named experiments or those of a config file, then print their results table.",
+        description=(
+            "Train named experiments or those of a config file, then print their results table."
+        ),
     )
     run.add_argument(
         "names",
@@ -50,7 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--data",
         default=None,
-        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+        help=(
+            "a data file in the real format "
+            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
+        ),
     )
     run.add_argument(
         "--verbose",
@@ -75,7 +81,8 @@ def list_experiments(args: argparse.Namespace) -> int:
         print(f"{group}: {title}")
         for experiment in registry.experiments(args.profile, group):
             print(
-                f"  {experiment.name:<30} {experiment.description}  [{experiment.profile}: {experiment.epochs} epochs]"
+                f"  {experiment.name:<30} {experiment.description}  "
+                f"[{experiment.profile}: {experiment.epochs} epochs]"
             )
     return 0
 
@@ -113,7 +120,8 @@ def run_experiments(args: argparse.Namespace) -> int:
         for record in finished:
             if record.experiment.task != "terrain":
                 print(
-                    f"{record.experiment.name} ({record.experiment.task} task), validation: {record.metrics['val']}"
+                    f"{record.experiment.name} ({record.experiment.task} task), validation: "
+                    f"{record.metrics['val']}"
                 )
     return 0
 

@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"runs dir    {paths.runs_dir()}")
     real = paths.default_data_file()
     print(
-        f"real data   {real} ({'present' if real.exists() else 'absent: the synthetic set is used'})"
+        f"real data   {real} "
+        f"({'present' if real.exists() else 'absent: the synthetic set is used'})"
     )
     return 0

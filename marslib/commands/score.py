@@ -1,4 +1,5 @@
-"""`python -m marslib score FILE.csv`: the local leaderboard (synthetic test labels, competition metric)."""
+"""`python -m marslib score FILE.csv`: the local leaderboard
+(synthetic test labels, competition metric)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "score",
         help="score a submission CSV against the synthetic test labels",
-        description="Check a submission CSV and score it with the competition's mean IoU (all, public 25%%, private 75%%).",
+        description=(
+            "Check a submission CSV and score it with the competition's mean IoU "
+            "(all, public 25%%, private 75%%)."
+        ),
     )
     parser.add_argument("csv", help="the submission CSV")
     parser.add_argument(
         "--data",
         default=None,
-        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+        help=(
+            "a data file in the real format "
+            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
+        ),
     )
     parser.set_defaults(func=run)
 

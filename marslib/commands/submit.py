@@ -1,4 +1,5 @@
-"""`python -m marslib submit RUN OUTPUT.csv`: the competition's submission CSV from a finished run."""
+"""`python -m marslib submit RUN OUTPUT.csv`:
+the competition's submission CSV from a finished run."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "submit",
         help="predict the test set with a run's model and write the submission CSV",
-        description="Write id,0..8191 rows, one per test image in order; score it where the test labels are known.",
+        description=(
+            "Write id,0..8191 rows, one per test image in order; "
+            "score it where the test labels are known."
+        ),
     )
     parser.add_argument(
         "run", help="a run folder, or a named experiment (its record for --profile and the data)"
@@ -29,7 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--data",
         default=None,
-        help="a data file in the real format (default: $MARSLIB_DATA, the repo's data/, or synthetic)",
+        help=(
+            "a data file in the real format "
+            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
+        ),
     )
     parser.add_argument(
         "--flip",

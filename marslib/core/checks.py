@@ -28,7 +28,8 @@ def labels(
         empty: accept an array without elements.
 
     Raises:
-        ValueError: for another dtype, shape, an empty array (unless allowed) or a label out of range.
+        ValueError: for another dtype, shape, an empty array (unless allowed)
+            or a label out of range.
     """
     array = np.asarray(array)
     if ndim is not None and array.ndim != ndim:

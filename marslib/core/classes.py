@@ -8,7 +8,8 @@ NUM_CLASSES = 5
 CLASS_NAMES: tuple[str, ...] = ("Background", "Soil", "Bedrock", "Sand", "Big Rock")
 BACKGROUND, SOIL, BEDROCK, SAND, BIG_ROCK = range(NUM_CLASSES)
 IMAGE_SHAPE: tuple[int, int] = (64, 128)
-# The classes the competition scores (background is unlabelled ground, not a class), by number and by name.
+# The classes the competition scores (background is unlabelled ground, not a class),
+# by number and by name.
 SCORED_CLASSES: tuple[int, ...] = (SOIL, BEDROCK, SAND, BIG_ROCK)
 SCORED_NAMES: tuple[str, ...] = tuple(CLASS_NAMES[c] for c in SCORED_CLASSES)
 

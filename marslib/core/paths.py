@@ -14,7 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]  # marslib/core/paths.py -> the 
 
 
 def cache_dir() -> Path:
-    """Folder for generated data and built dataset variants: `$MARSLIB_CACHE`, else `<repo>/.cache`."""
+    """Folder for generated data and built dataset variants: `$MARSLIB_CACHE`,
+    else `<repo>/.cache`."""
     path = Path(os.environ.get("MARSLIB_CACHE", REPO_ROOT / ".cache"))
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -23,7 +23,8 @@ class Profile:
 
     Attributes:
         name: "quick" or "full".
-        model_size: key of the size table in `marslib.models` ("quick" small widths, "full" report-sized).
+        model_size: key of the size table in `marslib.models`
+            ("quick" small widths, "full" report-sized).
         epochs: maximum training epochs of one experiment.
         batch_size: training batch size.
         patience: early-stopping patience in epochs (on validation mIoU).
@@ -31,7 +32,8 @@ class Profile:
         mixed_precision: train under the `mixed_float16` policy (only honoured on a GPU).
         jit_compile: XLA-compile the training step (only honoured on a GPU).
         learning_rate: AdamW's (peak) learning rate.
-        schedule: the learning rate over a run: "constant", or "cosine" (decays to 0 by the last epoch).
+        schedule: the learning rate over a run: "constant", or "cosine"
+            (decays to 0 by the last epoch).
     """
 
     name: str

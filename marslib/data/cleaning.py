@@ -10,7 +10,8 @@ The report's named datasets are built here (see `marslib.datasets`):
 Label fixes live in one small JSON file per data set, ``marslib/label_fixes/<key>.json``, where the
 key is `data_key(data)`: the generator's identity for the synthetic set (``synthetic-v1-s0-n2615``:
 its planted errors follow from the seed, whatever floating-point differences between machines do to
-single pixels), and `MarsData.fingerprint` for a file. It is written after a person looked at every change::
+single pixels), and `MarsData.fingerprint` for a file. It is written after a person looked at
+every change::
 
     {
       "format": 1,
@@ -25,8 +26,8 @@ Indices are positions in ``data.train_images`` (the original training set). A ``
 relabels a single-class mask as a whole; a ``bicolor`` entry relabels the pixels of one class of a
 two-class mask (for example ``{"0": 1}``: the pixels marked background are soil). A data set with
 no such file (a user's own copy of the real data, say) gets fixed variants equal to the cleaned one,
-with a warning naming the missing file. ``python -m marslib audit --out review/`` drafts one from the
-candidates of `marslib.data.label_audit`, for a person to review.
+with a warning naming the missing file. ``python -m marslib audit --out review/`` drafts one from
+the candidates of `marslib.data.label_audit`, for a person to review.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ def score_against(found: np.ndarray, truth: np.ndarray) -> tuple[float, float]:
 
     Args:
         found: int array of the indices a method flagged.
-        truth: int array of the indices that truly have the problem (e.g. ``data.meta["alien_indices"]``).
+        truth: int array of the indices that truly have the problem
+            (e.g. ``data.meta["alien_indices"]``).
 
     Returns:
         (precision, recall): the share of `found` that is in `truth`, and the share of `truth`
@@ -213,8 +215,9 @@ class LabelFixes:
 
 
 def data_key(data: MarsData) -> str:
-    """The name reviewed fixes are kept under: ``synthetic-v<version>-s<seed>-n<train images>`` for the
-    synthetic set, whose planted errors are fixed by its generator and seed, else `data.fingerprint`."""
+    """The name reviewed fixes are kept under: ``synthetic-v<version>-s<seed>-n<train images>`` for
+    the synthetic set, whose planted errors are fixed by its generator and seed,
+    else `data.fingerprint`."""
     meta = data.meta
     if data.source == "synthetic" and "version" in meta and "seed" in meta:
         return f"synthetic-v{meta['version']}-s{meta['seed']}-n{len(data.train_masks)}"
@@ -222,7 +225,8 @@ def data_key(data: MarsData) -> str:
 
 
 def fixes_path(data: MarsData) -> Path:
-    """Where the reviewed fixes of `data` are kept: ``marslib/label_fixes/<data_key(data)>.json``."""
+    """Where the reviewed fixes of `data` are kept:
+    ``marslib/label_fixes/<data_key(data)>.json``."""
     return FIXES_DIR / f"{data_key(data)}.json"
 
 
@@ -292,7 +296,8 @@ def write_fixes(path: Path | str, fixes: LabelFixes) -> None:
 
 
 def load_fixes(data: MarsData) -> LabelFixes | None:
-    """The reviewed fixes of `data`, or None (with a warning naming the file) when there are none."""
+    """The reviewed fixes of `data`, or None (with a warning naming the file)
+    when there are none."""
     path = fixes_path(data)
     if not path.exists():
         warnings.warn(
@@ -355,7 +360,8 @@ def apply_bicolor_fixes(masks: np.ndarray, indices: np.ndarray, fixes: LabelFixe
         held = set(np.unique(original).tolist())
         if len(held) != 2 or not set(rule) <= held:
             raise ValueError(
-                f"bicolor fix {rule} for training image {index}, whose mask holds classes {sorted(held)}"
+                f"bicolor fix {rule} for training image {index}, "
+                f"whose mask holds classes {sorted(held)}"
             )
         for wrong, right in rule.items():
             fixed[position][original == wrong] = right
@@ -392,7 +398,8 @@ def cleaned_variant(
 def fixed_monocolor_variant(
     data: MarsData, indices: np.ndarray, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cleaned, with the reviewed single-class fixes applied (cleaned, with a warning, if there are none).
+    """Cleaned, with the reviewed single-class fixes applied
+    (cleaned, with a warning, if there are none).
 
     Returns:
         images uint8 (K', 64, 128) and masks uint8 (K', 64, 128).

@@ -12,11 +12,15 @@ from marslib.data.loading import MarsData
 
 def describe(data: MarsData) -> list[str]:
     """Lines describing `data`: source, shapes, class shares and presence, traps (synthetic)."""
+    test_labels = "known" if data.test_masks is not None else "unknown"
     lines = [
         f"source        {data.source}",
         f"fingerprint   {data.fingerprint}",
-        f"train         images {data.train_images.shape} {data.train_images.dtype}, masks {data.train_masks.shape}",
-        f"test          images {data.test_images.shape}, labels {'known' if data.test_masks is not None else 'unknown'}",
+        (
+            f"train         images {data.train_images.shape} {data.train_images.dtype}, "
+            f"masks {data.train_masks.shape}"
+        ),
+        f"test          images {data.test_images.shape}, labels {test_labels}",
         "",
         f"{'class':<12} {'pixel share':>12} {'images with it':>15}",
     ]

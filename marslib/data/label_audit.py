@@ -59,7 +59,8 @@ DEFAULT_THRESHOLD = 0.3
 
 
 def texture_features(pictures: np.ndarray) -> np.ndarray:
-    """Texture numbers of each picture, independent of its brightness and contrast except the first two.
+    """Texture numbers of each picture, independent of its brightness and contrast
+    except the first two.
 
     Args:
         pictures: array (K, h, w) of grey levels (uint8 or float), h and w at least 8.
@@ -70,7 +71,8 @@ def texture_features(pictures: np.ndarray) -> np.ndarray:
     pictures = np.asarray(pictures)
     if pictures.ndim != 3 or len(pictures) == 0 or min(pictures.shape[1:]) < 8:
         raise ValueError(
-            f"pictures must be a non-empty stack (K, h, w) with h, w >= 8, got shape {pictures.shape}"
+            "pictures must be a non-empty stack (K, h, w) with h, w >= 8, "
+            f"got shape {pictures.shape}"
         )
     x = pictures.astype(np.float64)
     count, height, width = x.shape
@@ -130,7 +132,8 @@ def pure_patches(
         )
     if not (0 < size <= min(images.shape[1:]) and stride > 0):
         raise ValueError(
-            f"size must lie in 1..{min(images.shape[1:])} and stride be positive, got size {size}, stride {stride}"
+            f"size must lie in 1..{min(images.shape[1:])} and stride be positive, "
+            f"got size {size}, stride {stride}"
         )
     image_windows = sliding_window_view(images, (size, size), axis=(1, 2))[:, ::stride, ::stride]
     mask_windows = sliding_window_view(masks, (size, size), axis=(1, 2))[:, ::stride, ::stride]
@@ -170,7 +173,8 @@ def audit(
     found = np.unique(labels)
     if len(found) < 2 or len(np.unique(owner)) < folds:
         raise ValueError(
-            f"the audit needs pure patches of at least two terrain classes from at least {folds} images; "
+            "the audit needs pure patches of at least two terrain classes "
+            f"from at least {folds} images; "
             f"got classes {found.tolist()} from {len(np.unique(owner))} images"
         )
     features = texture_features(patches)

@@ -1,6 +1,6 @@
 """Loading the Mars terrain data: the real `mars_for_students.npz` or the synthetic stand-in.
 
-    data = marslib.data.load()            # $MARSLIB_DATA, else data/mars_for_students.npz, else synthetic
+    data = marslib.data.load()  # $MARSLIB_DATA, else data/mars_for_students.npz, else synthetic
     data = marslib.data.load("my/copy.npz")
     x = marslib.data.to_model_input(data.train_images)   # float32 (N, 64, 128, 1) in [0, 1]
 
@@ -55,13 +55,15 @@ class MarsData:
         _check_stack("test_images", self.test_images, uint8=True)
         if self.train_masks.shape != self.train_images.shape:
             raise ValueError(
-                f"train_masks must have the shape of train_images {self.train_images.shape}, got {self.train_masks.shape}"
+                f"train_masks must have the shape of train_images {self.train_images.shape}, "
+                f"got {self.train_masks.shape}"
             )
         if self.test_masks is not None:
             _check_stack("test_masks", self.test_masks, uint8=True, labels=True)
             if self.test_masks.shape != self.test_images.shape:
                 raise ValueError(
-                    f"test_masks must have the shape of test_images {self.test_images.shape}, got {self.test_masks.shape}"
+                    f"test_masks must have the shape of test_images {self.test_images.shape}, "
+                    f"got {self.test_masks.shape}"
                 )
 
     @property
@@ -81,8 +83,9 @@ class MarsData:
     def __repr__(self) -> str:
         labels = "known" if self.test_masks is not None else "unknown"
         return (
-            f"MarsData(source={self.source!r}, train={len(self.train_images)} images, test={len(self.test_images)} images "
-            f"(labels {labels}), image shape={self.train_images.shape[1:]}, fingerprint={self.fingerprint!r})"
+            f"MarsData(source={self.source!r}, train={len(self.train_images)} images, "
+            f"test={len(self.test_images)} images (labels {labels}), "
+            f"image shape={self.train_images.shape[1:]}, fingerprint={self.fingerprint!r})"
         )
 
 
@@ -107,7 +110,7 @@ def _check_stack(
         )
 
 
-# ---------------------------------------------------------------- reading and writing the real format
+# -------------------------------------------------------------- reading and writing the real format
 
 
 def _whole_numbers(name: str, values: np.ndarray, high: int, what: str) -> np.ndarray:
@@ -123,7 +126,8 @@ def _whole_numbers(name: str, values: np.ndarray, high: int, what: str) -> np.nd
             raise ValueError(f"{name}: holds NaN or infinite values; expected {what}")
         if not np.array_equal(values, np.round(values)):
             raise ValueError(
-                f"{name}: holds values that are not whole numbers; expected {what} (were they scaled to [0, 1]?)"
+                f"{name}: holds values that are not whole numbers; expected {what} "
+                "(were they scaled to [0, 1]?)"
             )
     low, top = values.min(), values.max()
     if low < 0 or top > high:
@@ -146,15 +150,18 @@ def from_arrays(training_set: np.ndarray, test_set: np.ndarray, source: str) -> 
     expected_train = f"(N, 2, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]})"
     if training_set.ndim != 4 or training_set.shape[1:] != (2, *IMAGE_SHAPE):
         raise ValueError(
-            f"training_set must have shape {expected_train} (images and masks), got {training_set.shape}"
+            f"training_set must have shape {expected_train} (images and masks), "
+            f"got {training_set.shape}"
         )
     if test_set.ndim != 3 or test_set.shape[1:] != IMAGE_SHAPE:
         raise ValueError(
-            f"test_set must have shape (M, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {test_set.shape}"
+            f"test_set must have shape (M, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), "
+            f"got {test_set.shape}"
         )
     if len(training_set) == 0 or len(test_set) == 0:
         raise ValueError(
-            f"empty set: training_set has {len(training_set)} images, test_set {len(test_set)}; expected at least one each"
+            f"empty set: training_set has {len(training_set)} images, test_set {len(test_set)}; "
+            "expected at least one each"
         )
     images = _whole_numbers(
         "training_set[:, 0] (images)", training_set[:, 0], 255, "pixel values, whole numbers 0..255"
@@ -174,7 +181,8 @@ def read_npz(path: Path | str) -> MarsData:
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not an .npz archive, keys missing, object arrays, or any rule of `from_arrays` broken.
+        ValueError: not an .npz archive, keys missing, object arrays,
+            or any rule of `from_arrays` broken.
     """
     path = Path(path)
     if not path.is_file():
@@ -187,7 +195,8 @@ def read_npz(path: Path | str) -> MarsData:
         missing = [key for key in KEYS if key not in npz.files]
         if missing:
             raise ValueError(
-                f"{path} lacks the key(s) {missing}; expected {list(KEYS)}, found {sorted(npz.files)}"
+                f"{path} lacks the key(s) {missing}; expected {list(KEYS)}, "
+                f"found {sorted(npz.files)}"
             )
         try:
             training_set, test_set = npz["training_set"], npz["test_set"]
@@ -200,7 +209,8 @@ def read_npz(path: Path | str) -> MarsData:
 
 def save_npz(data: MarsData, path: Path | str) -> Path:
     """Write `data` in the real file's format: compressed .npz with float64 ``training_set``
-    (N, 2, 64, 128) and ``test_set`` (M, 64, 128). Test labels are not written (the real file has none).
+    (N, 2, 64, 128) and ``test_set`` (M, 64, 128). Test labels are not written
+    (the real file has none).
 
     Returns:
         the path written.
@@ -222,7 +232,8 @@ def save_npz(data: MarsData, path: Path | str) -> Path:
 def synthetic_data(
     seed: int = 0, n_train: int = synthetic.DEFAULT_TRAIN, n_test: int = synthetic.DEFAULT_TEST
 ) -> MarsData:
-    """The synthetic set of this seed and these sizes (cached on disk after the first generation)."""
+    """The synthetic set of this seed and these sizes
+    (cached on disk after the first generation)."""
     generated = synthetic.load_or_generate(seed, n_train, n_test)
     return MarsData(
         generated.train_images,
@@ -238,8 +249,8 @@ def load(path: Path | str | None = None) -> MarsData:
     """The data the book runs on.
 
     Looks, in order, at `path`, then `$MARSLIB_DATA`, then `data/mars_for_students.npz` in the
-    repository (`marslib.core.paths.default_data_file()`); with none of them, the synthetic set (seed 0,
-    the real sizes). A path that is named but does not exist is an error, not a fallback.
+    repository (`marslib.core.paths.default_data_file()`); with none of them, the synthetic set
+    (seed 0, the real sizes). A path that is named but does not exist is an error, not a fallback.
     """
     if path is None and os.environ.get("MARSLIB_DATA"):
         path = os.environ["MARSLIB_DATA"]

@@ -33,7 +33,8 @@ def check_masks(masks: np.ndarray) -> np.ndarray:
     masks = np.asarray(masks)
     if masks.ndim != 3:
         raise ValueError(
-            f"masks must be an array (N, H, W), got {masks.ndim} dimensions with shape {masks.shape}"
+            "masks must be an array (N, H, W), "
+            f"got {masks.ndim} dimensions with shape {masks.shape}"
         )
     if masks.size == 0:
         raise ValueError(f"masks must hold at least one pixel, got shape {masks.shape}")
@@ -205,10 +206,12 @@ def class_weights(
 
 
 def loss_shares(masks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """What a weighting does: the share of a pixel-weighted loss's total weight that goes to each class.
+    """What a weighting does: the share of a pixel-weighted loss's total weight
+    that goes to each class.
 
-    With per-pixel weights ``w[label]``, class c holds ``n_c * w_c / sum_k n_k * w_k`` of the total
-    weight: unweighted, that is its pixel share; with "balanced" weights, 1/K for each weighted class.
+    With per-pixel weights ``w[label]``, class c holds ``n_c * w_c / sum_k n_k * w_k`` of the
+    total weight: unweighted, that is its pixel share; with "balanced" weights, 1/K for each
+    weighted class.
 
     Args:
         masks: integer array (N, H, W) with values 0..4.

@@ -57,7 +57,8 @@ BIG_ROCK_SHARE = 63 / 2615
 MISLABELED_SHARE = 0.12  # of the single-class training masks
 COARSE_SHARE = 0.30  # of the multi-class masks
 
-# Camera: distance Z (m) of a ground pixel row y is CAMERA_K / (y - horizon); lateral X = (x - W/2) Z / FOCAL.
+# Camera: distance Z (m) of a ground pixel row y is CAMERA_K / (y - horizon);
+# lateral X = (x - W/2) Z / FOCAL.
 CAMERA_K = 120.0
 FOCAL = 110.0
 TEXELS_PER_M = {SOIL: 60.0, BEDROCK: 40.0, SAND: 30.0}
@@ -76,8 +77,8 @@ class SyntheticSet:
         train_masks: uint8 (N, 64, 128), values 0..4, with the planted label traps.
         test_images: uint8 (M, 64, 128).
         test_masks: uint8 (M, 64, 128), the labels a local leaderboard scores against.
-        meta: JSON-serialisable ground truth: ``generator``, ``version``, ``seed``, ``n_train``, ``n_test``,
-            ``alien_indices`` (training images sharing one identical mask),
+        meta: JSON-serialisable ground truth: ``generator``, ``version``, ``seed``, ``n_train``,
+            ``n_test``, ``alien_indices`` (training images sharing one identical mask),
             ``mislabeled_indices`` / ``mislabeled_true_class`` / ``mislabeled_given_class``
             (single-class masks given the wrong class), ``coarse_indices`` and
             ``test_coarse_indices`` (masks whose region edges were eroded into background).
@@ -94,7 +95,8 @@ class SyntheticSet:
 
 
 def _fractal(rng: np.random.Generator, count: int, beta: float) -> np.ndarray:
-    """Periodic noise tiles (count, TILE, TILE) with a 1/f**beta amplitude spectrum, zero mean, unit std."""
+    """Periodic noise tiles (count, TILE, TILE) with a 1/f**beta amplitude spectrum,
+    zero mean, unit std."""
     freq = np.fft.fftfreq(TILE) * TILE
     radius = np.hypot(freq[:, None], freq[None, :])
     radius[0, 0] = 1.0
@@ -110,7 +112,8 @@ def _standardise(tiles: np.ndarray) -> np.ndarray:
 
 
 def _bumps(rng: np.random.Generator, count: int, per_tile: int, sigma: float) -> np.ndarray:
-    """Height maps (count, TILE, TILE) of `per_tile` round periodic bumps of width `sigma` texels."""
+    """Height maps (count, TILE, TILE) of `per_tile` round periodic bumps
+    of width `sigma` texels."""
     deltas = np.zeros((count, TILE, TILE))
     for tile in deltas:
         rows, cols = rng.integers(0, TILE, size=(2, per_tile))
@@ -120,7 +123,8 @@ def _bumps(rng: np.random.Generator, count: int, per_tile: int, sigma: float) ->
 
 
 def _lit(height: np.ndarray) -> np.ndarray:
-    """Shading of a height map lit from the top of the picture (bright upper slopes, dark lower ones)."""
+    """Shading of a height map lit from the top of the picture
+    (bright upper slopes, dark lower ones)."""
     return np.roll(height, 1, axis=-2) - np.roll(height, -1, axis=-2)
 
 
@@ -194,7 +198,8 @@ _LATTICE = np.random.default_rng(7).random(TILE * TILE).astype(np.float32)
 
 
 def value_noise(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Smooth value noise in [0, 1] at real coordinates (u, v), period TILE in both; float32, shape of u."""
+    """Smooth value noise in [0, 1] at real coordinates (u, v), period TILE in both;
+    float32, shape of u."""
     fu, fv = np.floor(u), np.floor(v)
     iu, iv = fu.astype(np.int64) & (TILE - 1), fv.astype(np.int64) & (TILE - 1)
     su, sv = u - fu, v - fv
@@ -306,7 +311,8 @@ def _ground(
     plan: dict[str, np.ndarray], ys: np.ndarray, xs: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ground coordinates in metres of pixel centres: lateral X (N, len(ys), len(xs)) and distance Z
-    (N, len(ys), 1), both float32; Z is capped at 300 m (rows at or above the horizon get the cap)."""
+    (N, len(ys), 1), both float32; Z is capped at 300 m
+    (rows at or above the horizon get the cap)."""
     height = ys[None, :] - plan["horizon"][:, None]
     distance = np.minimum(np.where(height > 0.5, CAMERA_K / np.maximum(height, 0.5), 300.0), 300.0)
     distance = distance.astype(np.float32)[:, :, None]
@@ -316,7 +322,8 @@ def _ground(
 
 @functools.cache
 def _upsampler(size: int, step: int) -> np.ndarray:
-    """Linear interpolation matrix float32 (size * step, size) from cell centres to pixel centres."""
+    """Linear interpolation matrix float32 (size * step, size)
+    from cell centres to pixel centres."""
     centres = np.clip((np.arange(size * step) + 0.5) / step - 0.5, 0, size - 1)
     low = np.minimum(np.floor(centres).astype(int), size - 2)
     weight = centres - low
@@ -386,7 +393,8 @@ def _quantile(values: np.ndarray, counts: np.ndarray, shares: np.ndarray) -> np.
 def _texture(
     plan: dict[str, np.ndarray], pick: np.ndarray, lateral: np.ndarray, distance: np.ndarray
 ) -> np.ndarray:
-    """The texture of each pixel's own terrain class, float32 (N, H, W), about unit strength near the camera.
+    """The texture of each pixel's own terrain class, float32 (N, H, W),
+    about unit strength near the camera.
 
     Args:
         pick: int (N, H, W), the terrain class of each pixel as 0, 1, 2 (soil, bedrock, sand).
@@ -416,7 +424,8 @@ def _texture(
 
 
 def _skyline(plan: dict[str, np.ndarray], xs: np.ndarray) -> np.ndarray:
-    """Row of the top of the far hills in each column, float32 (N, W): the horizon minus a hill profile."""
+    """Row of the top of the far hills in each column, float32 (N, W):
+    the horizon minus a hill profile."""
     u = xs[None, :] / 37.0 + plan["layout_offset"][:, 0, None]
     v = np.broadcast_to(plan["layout_offset"][:, 1, None] * 3.0, u.shape)
     profile = (value_noise(u, v) + 0.5 * value_noise(2.3 * u, v + 11.0)) / 1.5
@@ -424,7 +433,8 @@ def _skyline(plan: dict[str, np.ndarray], xs: np.ndarray) -> np.ndarray:
 
 
 def _render(plan: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Images uint8 (N, H, W) and true masks uint8 (N, H, W) of the planned scenes (float32 plan)."""
+    """Images uint8 (N, H, W) and true masks uint8 (N, H, W) of the planned scenes
+    (float32 plan)."""
     n = len(plan["kind"])
     image_index = np.arange(n)[:, None, None]
     ys = np.arange(H, dtype=np.float32) + 0.5
@@ -517,7 +527,8 @@ def _render_all(plan: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _draw_aliens(rng: np.random.Generator, images: np.ndarray) -> np.ndarray:
-    """Paint a cartoon alien (head, big dark eyes, antennae, body) at a random place and size on each image."""
+    """Paint a cartoon alien (head, big dark eyes, antennae, body)
+    at a random place and size on each image."""
     n = len(images)
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32) + 0.5
     size = rng.uniform(0.35, 1.1, n)[:, None, None] * H
@@ -565,7 +576,8 @@ def _coarsen(masks: np.ndarray, widths: np.ndarray) -> np.ndarray:
 
 
 def _coarse_widths(rng: np.random.Generator, masks: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """Erosion width per mask: 1 or 2 pixels for COARSE_SHARE of the eligible multi-class masks, else 0."""
+    """Erosion width per mask: 1 or 2 pixels for COARSE_SHARE of the eligible multi-class masks,
+    else 0."""
     multi = np.array([len(np.unique(m)) > 1 for m in masks]) & eligible
     chosen = multi & (rng.random(len(masks)) < COARSE_SHARE)
     return np.where(chosen, rng.integers(1, 3, len(masks)), 0)
@@ -662,7 +674,8 @@ def generate(
 
 
 def cache_path(seed: int = 0, n_train: int = DEFAULT_TRAIN, n_test: int = DEFAULT_TEST) -> Path:
-    """Where the set of this seed and these sizes is cached: ``<cache_dir>/synthetic-v<version>-s<seed>-<n_train>x<n_test>.npz``."""
+    """Where the set of this seed and these sizes is cached:
+    ``<cache_dir>/synthetic-v<version>-s<seed>-<n_train>x<n_test>.npz``."""
     _check_sizes(seed, n_train, n_test)
     return paths.cache_dir() / f"synthetic-v{GENERATOR_VERSION}-s{seed}-{n_train}x{n_test}.npz"
 

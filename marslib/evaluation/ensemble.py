@@ -1,16 +1,20 @@
 """Ensembles of trained runs and test-time augmentation, scored the competition's way.
 
-    members = [train.run(experiments.get_experiment(name), data).load_model() for name in ("pspnet", "wnet")]
-    model = ensemble.Ensemble(members)                              # mean of the members' probabilities
+    members = [
+        train.run(experiments.get_experiment(name), data).load_model()
+        for name in ("pspnet", "wnet")
+    ]
+    model = ensemble.Ensemble(members)                            # mean of members' probabilities
     labels = models.predict(model, data.test_images, flip=True)   # plus flip averaging (TTA)
-    ensemble.evaluate_models({"pspnet": members[0], "ensemble": model}, images, masks)  # with and without flips
+    # with and without flips
+    ensemble.evaluate_models({"pspnet": members[0], "ensemble": model}, images, masks)
 
 An **ensemble** averages the probabilities (B, H, W, 5) of several models and takes the most
 likely class of the mean: models that err in different places outvote each other's mistakes.
 **Test-time augmentation** does the same with one model and transformed copies of the input:
-`marslib.figures.results.predict(..., flip=True)` predicts each image and its left-right mirror, mirrors
-the second prediction back and averages the two. A mirrored Mars scene is still a Mars scene,
-so the model should agree with itself; where it does not, the mean is the safer bet.
+`marslib.figures.results.predict(..., flip=True)` predicts each image and its left-right mirror,
+mirrors the second prediction back and averages the two. A mirrored Mars scene is still a Mars
+scene, so the model should agree with itself; where it does not, the mean is the safer bet.
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ class Ensemble(keras.Model):
             shapes = {tuple(getattr(member, what)) for member in members}
             if len(shapes) != 1:
                 raise ValueError(
-                    f"every member must have the same {what.replace('_', ' ')}, got {sorted(shapes, key=str)}"
+                    f"every member must have the same {what.replace('_', ' ')}, "
+                    f"got {sorted(shapes, key=str)}"
                 )
         self.members = members
 
@@ -83,8 +88,8 @@ def score_predictions(masks: np.ndarray, predicted: np.ndarray) -> dict[str, flo
         predicted: predicted labels, integer (N, H, W) in 0..4.
 
     Returns:
-        ``{"mIoU", "Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"}`` (`marslib.metrics.scores`)
-        plus the keys of `refine.background_scores`.
+        ``{"mIoU", "Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"}``
+        (`marslib.metrics.scores`) plus the keys of `refine.background_scores`.
     """
     found = metrics.scores(masks, predicted)
     row = {
@@ -102,10 +107,12 @@ def evaluate_models(
     flips: Sequence[bool] = (False, True),
     batch_size: int = 64,
 ) -> pd.DataFrame:
-    """Score each model with and without flip averaging (`marslib.models.predict`'s ``flip`` option).
+    """Score each model with and without flip averaging
+    (`marslib.models.predict`'s ``flip`` option).
 
     Args:
-        models: name -> model taking float32 images (B, H, W, 1) in [0, 1] to probabilities (B, H, W, 5).
+        models: name -> model taking float32 images (B, H, W, 1) in [0, 1]
+            to probabilities (B, H, W, 5).
         images: uint8 (N, H, W); masks: their true labels, integer (N, H, W).
         flips: which settings of ``flip`` to score.
         batch_size: images per forward pass.

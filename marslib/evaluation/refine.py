@@ -88,7 +88,8 @@ class Refined(keras.Model):
         _check_threshold(threshold)
         if tuple(multi_class.output_shape)[-1] != NUM_CLASSES:
             raise ValueError(
-                f"the multi-class model must output {NUM_CLASSES} classes, got shape {multi_class.output_shape}"
+                f"the multi-class model must output {NUM_CLASSES} classes, "
+                f"got shape {multi_class.output_shape}"
             )
         if tuple(background.output_shape)[-1] != 2:
             raise ValueError(
@@ -96,7 +97,8 @@ class Refined(keras.Model):
             )
         if tuple(multi_class.input_shape) != tuple(background.input_shape):
             raise ValueError(
-                f"the two models must take the same input, got {multi_class.input_shape} and {background.input_shape}"
+                "the two models must take the same input, "
+                f"got {multi_class.input_shape} and {background.input_shape}"
             )
         self.multi_class, self.background, self.threshold = (
             multi_class,
@@ -194,7 +196,8 @@ def threshold_sweep(
         thresholds: the thresholds to try, each in [0, 1].
 
     Returns:
-        DataFrame indexed by threshold with the competition "mIoU" and the columns of `background_scores`.
+        DataFrame indexed by threshold with the competition "mIoU" and the columns of
+        `background_scores`.
     """
     probabilities, background_probability = (
         np.asarray(probabilities),
@@ -205,7 +208,8 @@ def threshold_sweep(
         NUM_CLASSES,
     ) or background_probability.shape != np.shape(masks):
         raise ValueError(
-            f"expected masks (N, H, W), probabilities (N, H, W, {NUM_CLASSES}) and background probabilities (N, H, W); "
+            f"expected masks (N, H, W), probabilities (N, H, W, {NUM_CLASSES}) and "
+            "background probabilities (N, H, W); "
             f"got {np.shape(masks)}, {probabilities.shape} and {background_probability.shape}"
         )
     rows = {}

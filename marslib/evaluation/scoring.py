@@ -38,7 +38,8 @@ def scoring_set(
     data: MarsData, *, count: int = SCORING_IMAGES, seed: int = 0, profile: str | None = None
 ) -> ScoringSet:
     """A seeded random choice of `count` test images where the test labels are known; else the
-    validation split of the recipe (the cleaned val part of `marslib.data.split`), as on the real file.
+    validation split of the recipe (the cleaned val part of `marslib.data.split`),
+    as on the real file.
 
     Args:
         data: the data set.

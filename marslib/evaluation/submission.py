@@ -1,4 +1,5 @@
-"""The Kaggle submission CSV, and a local leaderboard that scores one against the synthetic test labels.
+"""The Kaggle submission CSV, and a local leaderboard that scores one
+against the synthetic test labels.
 
 The competition wanted one row per test image, in the test set's order: an ``id`` column
 (0..N-1), then the image's 64 x 128 = 8192 predicted labels flattened row by row, in columns
@@ -58,7 +59,8 @@ def write_submission(labels: np.ndarray, path: Path | str, *, progress: bool = F
         or not np.issubdtype(labels.dtype, np.integer)
     ):
         raise ValueError(
-            f"labels must be integers (N, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), got {labels.dtype} {labels.shape}"
+            f"labels must be integers (N, {IMAGE_SHAPE[0]}, {IMAGE_SHAPE[1]}), "
+            f"got {labels.dtype} {labels.shape}"
         )
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
         raise ValueError(
@@ -123,8 +125,8 @@ def read_submission(path: Path | str, rows: int | None = None) -> np.ndarray:
                 if got != want
             ]
             raise ValueError(
-                f"{path}: the header must be 'id' then '0'..'{PIXELS - 1}' ({len(COLUMNS)} columns); got "
-                f"{len(header)} columns"
+                f"{path}: the header must be 'id' then '0'..'{PIXELS - 1}' "
+                f"({len(COLUMNS)} columns); got {len(header)} columns"
                 + (f", first difference at {differences[0]}" if differences else "")
             )
         chunks = []
@@ -137,7 +139,8 @@ def read_submission(path: Path | str, rows: int | None = None) -> np.ndarray:
 
 
 def _parse_rows(path: Path, lines: list[str], first_id: int) -> np.ndarray:
-    """Check rows of a submission (their ids must count on from `first_id`); uint8 (n, 64, 128) labels."""
+    """Check rows of a submission (their ids must count on from `first_id`);
+    uint8 (n, 64, 128) labels."""
     try:
         table = np.loadtxt(lines, delimiter=",", dtype=np.int64, ndmin=2)
     except ValueError as error:
@@ -150,12 +153,14 @@ def _parse_rows(path: Path, lines: list[str], first_id: int) -> np.ndarray:
     if not np.array_equal(table[:, 0], expected):
         row = int(np.flatnonzero(table[:, 0] != expected)[0])
         raise ValueError(
-            f"{path}: ids must be 0, 1, 2, ... in the test set's order; row {first_id + row} has id {table[row, 0]}"
+            f"{path}: ids must be 0, 1, 2, ... in the test set's order; "
+            f"row {first_id + row} has id {table[row, 0]}"
         )
     labels = table[:, 1:]
     if labels.min() < 0 or labels.max() >= NUM_CLASSES:
         raise ValueError(
-            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, got values in {labels.min()}..{labels.max()}"
+            f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, got values in "
+            f"{labels.min()}..{labels.max()}"
         )
     return labels.astype(np.uint8).reshape(len(table), *IMAGE_SHAPE)
 
@@ -173,7 +178,8 @@ def score_submission(csv_path: Path | str, data: MarsData) -> dict[str, Any]:
     """
     if data.test_masks is None:
         raise ValueError(
-            f"the data set {data.source!r} has no test labels, so a submission cannot be scored locally; "
+            f"the data set {data.source!r} has no test labels, "
+            "so a submission cannot be scored locally; "
             "use the synthetic set, or submit the CSV to the competition"
         )
     predicted = read_submission(csv_path, rows=len(data.test_masks))

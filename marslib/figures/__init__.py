@@ -4,6 +4,7 @@
 - `charts`: class statistics (pixel frequencies, presence, weights) and the label audit's threshold;
 - `augmentation`: transform galleries, rock crops, CutMix, class shares, augmentation throughput;
 - `diagrams`: the architectures as block diagrams, atrous kernels;
-- `results`: confusion heatmaps, prediction galleries, learning curves, comparisons, the threshold sweep;
+- `results`: confusion heatmaps, prediction galleries, learning curves, comparisons,
+  the threshold sweep;
 - `attention`: where attention gates look.
 """

@@ -16,7 +16,8 @@ from marslib.core.classes import colorize
 def attention_gallery(
     model: keras.Model, images: np.ndarray, masks: np.ndarray, *, indices: Sequence[int]
 ) -> Figure:
-    """One row per image: the image, its truth, then the weights of every attention gate, coarsest first.
+    """One row per image: the image, its truth, then the weights of every attention gate,
+    coarsest first.
 
     Args:
         model: a model with `marslib.models.blocks.AttentionGate` layers.
@@ -31,7 +32,8 @@ def attention_gallery(
     )
     if not gates or not chosen:
         raise ValueError(
-            f"need at least one image index and a model with attention gates; {model.name} has gates {gates}"
+            "need at least one image index and a model with attention gates; "
+            f"{model.name} has gates {gates}"
         )
     weights = {gate: gate_coefficients(model, images[chosen], gate) for gate in gates}
     columns = 2 + len(gates)

@@ -89,7 +89,8 @@ def _box(ax: plt.Axes, box: Box, colour: str, style: str = "-") -> None:
 def rock_crops_figure(
     images: np.ndarray, masks: np.ndarray, crops: RockCrops, samples: Sequence[int]
 ) -> Figure:
-    """For each chosen sample: its source with the window cut (red), the source mask, the new sample and its mask.
+    """For each chosen sample: its source with the window cut (red), the source mask,
+    the new sample and its mask.
 
     Args:
         images, masks: uint8 (N, H, W), the stack `crops` was made from.
@@ -123,7 +124,8 @@ def rock_crops_figure(
 def cutmix_figure(
     images: np.ndarray, masks: np.ndarray, mixed: CutMixImages, samples: Sequence[int]
 ) -> Figure:
-    """For each chosen CutMix image: the image it started from, the result with the pasted boxes (cyan), its mask.
+    """For each chosen CutMix image: the image it started from,
+    the result with the pasted boxes (cyan), its mask.
 
     Args:
         images, masks: uint8 (N, H, W), the stack `mixed` was made from.
@@ -152,7 +154,8 @@ def cutmix_figure(
 
 
 def share_chart(tables: dict[str, pd.DataFrame], *, title: str = "") -> Figure:
-    """Pixel share of each class (log scale): the "before" column of the first table, then each table's "after".
+    """Pixel share of each class (log scale): the "before" column of the first table,
+    then each table's "after".
 
     Args:
         tables: label -> a `balance.share_table`, e.g. {"balanced BigRock": ..., "CutMix": ...}.

@@ -1,4 +1,5 @@
-"""Charts of the class statistics and of the cleaning audit, drawn with seaborn in the book's palette.
+"""Charts of the class statistics and of the cleaning audit,
+drawn with seaborn in the book's palette.
 
 Each function returns the matplotlib `Figure` it drew, so a chapter can show it and a test can
 read the bars back.
@@ -55,7 +56,8 @@ def pixel_frequency_figure(masks: np.ndarray, title: str | None = None) -> Figur
         title: a title over both panels.
 
     Returns:
-        the figure; its two axes hold one bar per class whose height is the class's pixel share in %.
+        the figure; its two axes hold one bar per class whose height is the class's pixel
+        share in %.
     """
     shares = 100 * stats.pixel_frequencies(masks)
     labels = [f"{s:.2f}%" for s in shares]
@@ -178,7 +180,8 @@ def threshold_figure(
         title: the axes' title.
 
     Returns:
-        the figure: one axes with a precision line, a recall line and the candidate count on a twin axis.
+        the figure: one axes with a precision line, a recall line and the candidate count
+        on a twin axis.
     """
     figure, ax = plt.subplots(figsize=(7, 3.4))
     ax.plot(curve["threshold"], curve["precision"], label="precision", color="tab:blue")

@@ -1,8 +1,8 @@
 """Block diagrams of the five architectures, drawn with matplotlib from the models' own sizes.
 
     from marslib.figures import diagrams
-    diagrams.draw("pspnet", size="quick")            # the model `marslib.models.build` makes at that size
-    diagrams.unet(base_filters=8, depth=4)           # or any size you like
+    diagrams.draw("pspnet", size="quick")   # the model `marslib.models.build` makes at that size
+    diagrams.unet(base_filters=8, depth=4)  # or any size you like
 
 Each box is one block of the model, labelled with what it is and the shape H×W×C of the
 features it outputs for a 64×128 image, computed the way the model computes them. Solid arrows
@@ -111,7 +111,8 @@ class Diagram:
         size: tuple[float, float] = BOX_SIZE,
         fontsize: float = 7,
     ) -> None:
-        """Draw a rounded box centred on column `x`, level `y`, with `text`, coloured by `kind` (a key of `BOX_KINDS`)."""
+        """Draw a rounded box centred on column `x`, level `y`, with `text`,
+        coloured by `kind` (a key of `BOX_KINDS`)."""
         if key in self.boxes:
             raise ValueError(f"the diagram already has a box {key!r}")
         if kind not in BOX_KINDS:
@@ -240,7 +241,8 @@ class Diagram:
         return merge[0]
 
     def finish(self, *, inches_per_unit: float = 0.82, legend: bool = True) -> Figure:
-        """Frame the boxes, add the title and (with `legend`) a legend of the kinds used; return the figure."""
+        """Frame the boxes, add the title and (with `legend`) a legend of the kinds used;
+        return the figure."""
         left = min(b.x - b.width / 2 for b in self.boxes.values()) - 0.1
         right = max(b.x + b.width / 2 for b in self.boxes.values()) + 0.1
         bottom = min(b.y - b.height / 2 for b in self.boxes.values()) - 0.1
@@ -280,7 +282,7 @@ class Diagram:
         return self.figure
 
 
-# ---------------------------------------------------------------- pieces shared by the U-shaped models
+# ------------------------------------------------------------- pieces shared by the U-shaped models
 
 
 def _default(builder: Callable[..., Any], option: str) -> Any:
@@ -297,7 +299,8 @@ def _check_size(
     height, width = input_shape
     if height % multiple or width % multiple:
         raise ValueError(
-            f"{architecture}: height and width must be multiples of {multiple}, got {height}x{width}"
+            f"{architecture}: height and width must be multiples of {multiple}, "
+            f"got {height}x{width}"
         )
 
 
@@ -324,7 +327,8 @@ def _encoder(
     se: bool = False,
     title: str = "enc",
 ) -> list[str]:
-    """Encoder stages going down one level each from column `x0`, level `y0`; returns their keys, finest first."""
+    """Encoder stages going down one level each from column `x0`, level `y0`;
+    returns their keys, finest first."""
     height, width = input_shape
     keys, previous = [], source
     for stage in range(depth):
@@ -350,7 +354,8 @@ def _decoder(
     se: bool = False,
     gates: bool = False,
 ) -> str:
-    """Decoder stages going up one level each from column `x0`, coarsest first, up to level `y0`; returns the last key.
+    """Decoder stages going up one level each from column `x0`, coarsest first, up to level `y0`;
+    returns the last key.
 
     With `gates`, each skip passes an attention gate drawn one column left of its decoder stage,
     right above the features that query it.
@@ -401,7 +406,8 @@ def _pyramid(
     bins: Sequence[int],
     input_shape: Sequence[int],
 ) -> str:
-    """PSP's bottleneck from column `x`: the pooled features, one path per bin, the merge; returns the merge key.
+    """PSP's bottleneck from column `x`: the pooled features, one path per bin, the merge;
+    returns the merge key.
 
     The column of paths hangs below the deepest skip connection so that no arrow crosses it.
     """
@@ -477,7 +483,8 @@ def deeplabv3(
     _check_size("deeplabv3", base_filters, depth, input_shape, 2**depth)
     rates = [int(r) for r in atrous_rates]
     diagram = Diagram(
-        f"DeepLabV3: depth {depth} (output stride {2**depth}), {base_filters} base filters, rates {rates}"
+        f"DeepLabV3: depth {depth} (output stride {2**depth}), {base_filters} base filters, "
+        f"rates {rates}"
     )
     stages = _encoder(
         diagram,
@@ -534,7 +541,8 @@ def wnet(
     deep_supervision: bool = _default(build_wnet, "deep_supervision"),
     input_shape: Sequence[int] = IMAGE_SHAPE,
 ) -> Figure:
-    """The W-Net of `marslib.models.wnet`: a U-Net, then a second one fed the image and the first's output.
+    """The W-Net of `marslib.models.wnet`: a U-Net, then a second one
+    fed the image and the first's output.
 
     The first U-Net is drawn on top, the second below it, so that both stay readable.
 
@@ -598,7 +606,8 @@ def attention_psp(
     bins: Sequence[int] = _default(build_attention_psp, "bins"),
     input_shape: Sequence[int] = IMAGE_SHAPE,
 ) -> Figure:
-    """Attention + PSP of `marslib.models.attention_psp`: PSPNet with an attention gate on every skip.
+    """Attention + PSP of `marslib.models.attention_psp`:
+    PSPNet with an attention gate on every skip.
 
     Returns:
         The figure of `pspnet` plus `depth` gate boxes, each queried (dotted arrow) by the
@@ -635,7 +644,8 @@ def _psp_figure(
 def attention_gate(
     *, skip_shape: Sequence[int], gating_shape: Sequence[int], filters: int
 ) -> Figure:
-    """Inside one `marslib.models.blocks.AttentionGate`: key, query, their sum, the weights, the product.
+    """Inside one `marslib.models.blocks.AttentionGate`:
+    key, query, their sum, the weights, the product.
 
     Args:
         skip_shape: (H, W, C) of the encoder features (the gate's key and value).
@@ -652,7 +662,8 @@ def attention_gate(
         or width % 2
     ):
         raise ValueError(
-            f"the gating features must be half the skip's height and width, got {tuple(gating_shape)} for {tuple(skip_shape)}"
+            "the gating features must be half the skip's height and width, "
+            f"got {tuple(gating_shape)} for {tuple(skip_shape)}"
         )
     half = shape_text(height // 2, width // 2, filters)
     skip = shape_text(height, width, channels)
@@ -695,7 +706,8 @@ def attention_gate(
 
 
 def atrous_taps(rate: int, size: int) -> np.ndarray:
-    """Where a 3×3 convolution dilated by `rate` reads, on a size×size grid centred on its output pixel.
+    """Where a 3×3 convolution dilated by `rate` reads,
+    on a size×size grid centred on its output pixel.
 
     Returns:
         int (size, size): 1 at the 9 taps, 0 elsewhere.
@@ -707,7 +719,8 @@ def atrous_taps(rate: int, size: int) -> np.ndarray:
         raise ValueError(f"rate must be a positive integer, got {rate!r}")
     if size < 2 * rate + 1:
         raise ValueError(
-            f"a 3×3 kernel with rate {rate} spans {2 * rate + 1} pixels; the grid of {size} is too small"
+            f"a 3×3 kernel with rate {rate} spans {2 * rate + 1} pixels; "
+            f"the grid of {size} is too small"
         )
     taps = np.zeros((size, size), dtype=int)
     centre = size // 2
@@ -716,7 +729,8 @@ def atrous_taps(rate: int, size: int) -> np.ndarray:
 
 
 def atrous_kernels(rates: Sequence[int] = (1, 2, 4)) -> Figure:
-    """One panel per rate: the 9 pixels a dilated ("atrous") 3×3 convolution reads around its centre.
+    """One panel per rate: the 9 pixels a dilated ("atrous") 3×3 convolution reads
+    around its centre.
 
     Returns:
         The figure: one axes per rate, each showing `atrous_taps(rate, size)` on the same grid.

@@ -41,7 +41,8 @@ def overlay(
     image, mask = np.asarray(image), np.asarray(mask)
     if image.ndim != 2 or image.shape != mask.shape:
         raise ValueError(
-            f"image and mask must be two arrays (H, W) of one shape, got {image.shape} and {mask.shape}"
+            "image and mask must be two arrays (H, W) of one shape, "
+            f"got {image.shape} and {mask.shape}"
         )
     if not 0 <= alpha <= 1:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
@@ -55,7 +56,8 @@ def overlay(
 def class_legend(
     figure: Figure, classes: Sequence[int] = tuple(range(NUM_CLASSES)), **options: object
 ) -> None:
-    """Add a legend of class colours to `figure` (below the panels unless `options` say otherwise)."""
+    """Add a legend of class colours to `figure`
+    (below the panels unless `options` say otherwise)."""
     handles = [Patch(color=PALETTE[c], label=CLASS_NAMES[c]) for c in classes]
     settings = {
         "loc": "lower center",
@@ -181,8 +183,9 @@ def class_histograms(
 def examples_of(
     masks: np.ndarray, label: int, count: int, *, seed: int = 0, min_share: float = 0.25
 ) -> np.ndarray:
-    """Indices of up to `count` images where class `label` covers at least `min_share` of the pixels,
-    picked at random (seeded) among them; for a rare class, the images where it covers the most.
+    """Indices of up to `count` images where class `label` covers at least `min_share` of the
+    pixels, picked at random (seeded) among them; for a rare class, the images where it covers
+    the most.
 
     Args:
         masks: integer (N, H, W), labels 0..4.

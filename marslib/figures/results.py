@@ -213,7 +213,8 @@ def comparison_gallery(
     *,
     indices: Sequence[int],
 ) -> plt.Figure:
-    """One row per image: the image, the truth, then each model's prediction (titled with its mIoU there).
+    """One row per image: the image, the truth, then each model's prediction
+    (titled with its mIoU there).
 
     Args:
         images: uint8 (N, H, W).
@@ -227,7 +228,8 @@ def comparison_gallery(
     for name, labels in predictions.items():
         if np.shape(labels) != np.shape(masks):
             raise ValueError(
-                f"predictions of {name!r} have shape {np.shape(labels)}, the masks {np.shape(masks)}"
+                f"predictions of {name!r} have shape {np.shape(labels)}, "
+                f"the masks {np.shape(masks)}"
             )
     columns = 2 + len(predictions)
     figure, axes = plt.subplots(

@@ -34,7 +34,8 @@ Tensor = Any  # a backend tensor, a NumPy array or a symbolic Keras tensor
 
 
 def check_non_negative(name: str, value: float) -> float:
-    """Return `value` as a float if it is a finite real number >= 0, else raise ValueError naming it."""
+    """Return `value` as a float if it is a finite real number >= 0,
+    else raise ValueError naming it."""
     if (
         isinstance(value, bool)
         or not isinstance(value, numbers.Real)
@@ -51,7 +52,8 @@ def _shape(x: Tensor) -> tuple:
 
 
 def check_shapes(y_true: Tensor, y_pred: Tensor) -> None:
-    """Raise ValueError unless y_true is (B, H, W) sparse labels and y_pred (B, H, W, 5) probabilities."""
+    """Raise ValueError unless y_true is (B, H, W) sparse labels
+    and y_pred (B, H, W, 5) probabilities."""
     true_shape, pred_shape = _shape(y_true), _shape(y_pred)
     if len(pred_shape) < 2 or pred_shape[-1] != NUM_CLASSES:
         raise ValueError(
@@ -59,13 +61,14 @@ def check_shapes(y_true: Tensor, y_pred: Tensor) -> None:
         )
     if len(true_shape) != len(pred_shape) - 1:
         raise ValueError(
-            f"y_true must be sparse integer labels (B, H, W) for y_pred of shape {pred_shape}, got shape {true_shape}"
-            " (one-hot labels are not accepted)"
+            f"y_true must be sparse integer labels (B, H, W) for y_pred of shape {pred_shape}, "
+            f"got shape {true_shape} (one-hot labels are not accepted)"
         )
     for t, p in zip(true_shape, pred_shape[:-1]):
         if t is not None and p is not None and t != p:
             raise ValueError(
-                f"y_true shape {true_shape} does not match y_pred shape {pred_shape} without its class axis"
+                f"y_true shape {true_shape} does not match y_pred shape {pred_shape} "
+                "without its class axis"
             )
 
 
@@ -75,9 +78,11 @@ def weighted_mean(values: Tensor, weights: Tensor) -> Tensor:
 
 
 class SegmentationLoss(keras.losses.Loss):
-    """Base class: checks the inputs, casts them, and hands int32 labels and float32 probabilities to `compute`.
+    """Base class: checks the inputs, casts them, and hands int32 labels and float32
+    probabilities to `compute`.
 
-    Subclasses implement ``compute(labels int32 (B, H, W), probs float32 (B, H, W, 5)) -> float32 scalar``
+    Subclasses implement
+    ``compute(labels int32 (B, H, W), probs float32 (B, H, W, 5)) -> float32 scalar``
     and add their own parameters to `get_config`.
     """
 
@@ -92,7 +97,8 @@ class SegmentationLoss(keras.losses.Loss):
     ) -> Tensor:
         if sample_weight is not None:
             raise ValueError(
-                f"{type(self).__name__} does not take sample_weight: give per-class weights as class_weights instead"
+                f"{type(self).__name__} does not take sample_weight: "
+                "give per-class weights as class_weights instead"
             )
         check_shapes(y_true, y_pred)
         return super().__call__(y_true, y_pred)
@@ -106,7 +112,8 @@ class SegmentationLoss(keras.losses.Loss):
         raise NotImplementedError
 
     def pixel_weights(self, labels: Tensor) -> Tensor:
-        """float32 (B, H, W): each pixel's weight, the weight of its true class (1 everywhere without weights)."""
+        """float32 (B, H, W): each pixel's weight, the weight of its true class
+        (1 everywhere without weights)."""
         if self.class_weights is None:
             return ops.ones(ops.shape(labels), dtype="float32")
         return ops.take(ops.convert_to_tensor(self.class_weights, dtype="float32"), labels)

@@ -14,9 +14,10 @@ class WeightedSum(keras.losses.Loss):
     """``sum_k weights[k] * losses[k](y_true, y_pred)``: one float32 scalar per batch.
 
     Args:
-        losses: the terms, Keras losses that return a scalar for a batch (y_true (B, H, W) sparse labels,
-            y_pred (B, H, W, 5) probabilities), such as those of `marslib.losses`. A term may also be
-            given as its serialized config (what `get_config` stores).
+        losses: the terms, Keras losses that return a scalar for a batch
+            (y_true (B, H, W) sparse labels, y_pred (B, H, W, 5) probabilities), such as those of
+            `marslib.losses`. A term may also be given as its serialized config
+            (what `get_config` stores).
         weights: one finite weight >= 0 per term, not all 0 (default: 1 each).
         name: the loss's name (default: the terms' names joined by "_and_").
     """
@@ -54,7 +55,8 @@ class WeightedSum(keras.losses.Loss):
     ) -> Tensor:
         if sample_weight is not None:
             raise ValueError(
-                "WeightedSum does not take sample_weight: give per-class weights (class_weights) to its terms instead"
+                "WeightedSum does not take sample_weight: "
+                "give per-class weights (class_weights) to its terms instead"
             )
         check_shapes(y_true, y_pred)
         return super().__call__(y_true, y_pred)

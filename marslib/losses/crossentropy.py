@@ -29,7 +29,8 @@ from marslib.losses.base import EPSILON, SegmentationLoss, Tensor, check_non_neg
 
 
 def true_class_probability(labels: Tensor, probs: Tensor) -> Tensor:
-    """float32 (B, H, W): the predicted probability of each pixel's true class, clipped to [EPSILON, 1 - EPSILON].
+    """float32 (B, H, W): the predicted probability of each pixel's true class,
+    clipped to [EPSILON, 1 - EPSILON].
 
     Args:
         labels: int32 (B, H, W) with values 0..4.
@@ -41,7 +42,8 @@ def true_class_probability(labels: Tensor, probs: Tensor) -> Tensor:
 
 @keras.saving.register_keras_serializable(package="marslib")
 class SparseCrossentropy(SegmentationLoss):
-    """Sparse categorical cross-entropy, optionally with per-class weights (see the module docstring).
+    """Sparse categorical cross-entropy, optionally with per-class weights
+    (see the module docstring).
 
     Args:
         class_weights: None (every pixel counts once) or 5 non-negative weights indexed by class.

@@ -36,7 +36,8 @@ class SoftDice(SegmentationLoss):
 
     Args:
         smooth: added to numerator and denominator of every class's ratio, finite and >= 0.
-        class_weights: None (all five classes count equally) or 5 non-negative weights; 0 leaves a class out.
+        class_weights: None (all five classes count equally) or 5 non-negative weights;
+            0 leaves a class out.
         name: the loss's name.
     """
 
@@ -50,7 +51,8 @@ class SoftDice(SegmentationLoss):
         self.smooth = check_non_negative("smooth", smooth)
 
     def _per_class(self, labels: Tensor, probs: Tensor) -> Tensor:
-        """float32 (5,): the soft Dice coefficient of each class over the batch (labels int32, probs float32)."""
+        """float32 (5,): the soft Dice coefficient of each class over the batch
+        (labels int32, probs float32)."""
         kept = ops.expand_dims(ops.cast(self.pixel_weights(labels) > 0, "float32"), -1)
         truth = ops.one_hot(labels, NUM_CLASSES, dtype="float32") * kept
         probs = probs * kept

@@ -28,7 +28,8 @@ def get(
     """Build the loss a spec names (see `marslib.losses.spec`).
 
     Args:
-        spec: e.g. "scce", "weighted_scce", "dice", "focal", "weighted_focal+scce", "0.3*dice+0.7*focal".
+        spec: e.g. "scce", "weighted_scce", "dice", "focal", "weighted_focal+scce",
+            "0.3*dice+0.7*focal".
         class_weights: 5 non-negative weights indexed by class, required by (and only allowed with)
             "weighted_" terms; weight 0 ignores a class (e.g. background).
         **options: ``gamma`` (focal terms, default 2) and ``smooth`` (Dice terms, default 1).
@@ -39,7 +40,8 @@ def get(
 
     Raises:
         ValueError: an empty or malformed spec, an unknown name, a weighted term without
-            class_weights (or class_weights with none), invalid class_weights, or an option no term takes.
+            class_weights (or class_weights with none), invalid class_weights,
+            or an option no term takes.
     """
     parsed = check(spec, weighted=class_weights is not None, options=options)
     losses = []

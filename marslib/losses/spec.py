@@ -30,7 +30,8 @@ OPTION_TERMS: dict[str, str] = {
 
 
 def names() -> list[str]:
-    """The term names a spec can use: "scce", "weighted_scce", "focal", "weighted_focal", "dice", "weighted_dice"."""
+    """The term names a spec can use: "scce", "weighted_scce", "focal", "weighted_focal", "dice",
+    "weighted_dice"."""
     return [prefix + base for base in BASE_NAMES for prefix in ("", WEIGHTED_PREFIX)]
 
 
@@ -56,7 +57,8 @@ def _parse_term(term: str, spec: str) -> tuple[float, str]:
 
 
 def terms(spec: str) -> list[tuple[float, str]]:
-    """The weighted terms of a spec: "weighted_focal+0.5*dice" -> [(1.0, "weighted_focal"), (0.5, "dice")].
+    """The weighted terms of a spec:
+    "weighted_focal+0.5*dice" -> [(1.0, "weighted_focal"), (0.5, "dice")].
 
     Raises:
         ValueError: an empty or malformed spec, or an unknown name.
@@ -106,7 +108,8 @@ def check_class_weights(class_weights: Sequence[float] | np.ndarray) -> tuple[fl
     """Validate per-class weights.
 
     Args:
-        class_weights: 5 finite, non-negative numbers (list, tuple or array (5,)), at least one positive.
+        class_weights: 5 finite, non-negative numbers (list, tuple or array (5,)),
+            at least one positive.
 
     Returns:
         The weights as a tuple of 5 Python floats (what a saved config stores).
@@ -122,7 +125,8 @@ def check_class_weights(class_weights: Sequence[float] | np.ndarray) -> tuple[fl
         ) from error
     if weights.shape != (NUM_CLASSES,):
         raise ValueError(
-            f"class_weights must hold {NUM_CLASSES} numbers (one per class), got shape {weights.shape}"
+            f"class_weights must hold {NUM_CLASSES} numbers (one per class), "
+            f"got shape {weights.shape}"
         )
     if not np.all(np.isfinite(weights)):
         raise ValueError(f"class_weights must be finite, got {weights.tolist()}")

@@ -11,7 +11,8 @@ CPU) and a "full" size (report scale, for a GPU); keyword options override the s
 
 - `catalog`: the names, sizes, options and table labels (no TensorFlow needed);
 - `zoo`: `build` by name; `blocks` and one module per architecture: the layers;
-- `inference`: `predict`, a model's labels for uint8 images, in chunks, optionally with flip averaging.
+- `inference`: `predict`, a model's labels for uint8 images, in chunks,
+  optionally with flip averaging.
 
 Importing this package is cheap: `build`, `BUILDERS` and `predict` import Keras when first used.
 """

@@ -21,7 +21,8 @@ KerasTensor = keras.KerasTensor
 
 
 def positive_int(value: object, what: str) -> int:
-    """Return `value` if it is a positive int (not a bool), else raise a ValueError naming `what`."""
+    """Return `value` if it is a positive int (not a bool),
+    else raise a ValueError naming `what`."""
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return value
@@ -33,7 +34,8 @@ def image_input(
     """Validate an input shape and return the model's `keras.Input`.
 
     Args:
-        input_shape: (H, W, 1): greyscale images whose height and width are positive multiples of `multiple`.
+        input_shape: (H, W, 1): greyscale images whose height and width are
+            positive multiples of `multiple`.
         multiple: what H and W must be divisible by.
         architecture: model name, for the error message.
         why: the reason for `multiple`, for the error message (e.g. "3 poolings halve them").
@@ -47,16 +49,19 @@ def image_input(
         isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
     ):
         raise ValueError(
-            f"{architecture}: input_shape must be three positive integers (H, W, 1), got {input_shape!r}"
+            f"{architecture}: input_shape must be three positive integers (H, W, 1), "
+            f"got {input_shape!r}"
         )
     height, width, channels = shape
     if channels != 1:
         raise ValueError(
-            f"{architecture}: expected greyscale images with 1 channel, got input_shape {shape} with {channels} channels"
+            f"{architecture}: expected greyscale images with 1 channel, "
+            f"got input_shape {shape} with {channels} channels"
         )
     if height % multiple or width % multiple:
         raise ValueError(
-            f"{architecture}: height and width must be multiples of {multiple} ({why}), got {height}x{width}"
+            f"{architecture}: height and width must be multiples of {multiple} ({why}), "
+            f"got {height}x{width}"
         )
     return keras.Input(shape=shape, name="image")
 
@@ -109,7 +114,8 @@ def encoder(
 
     Returns:
         (x, skips): x (B, H / 2**depth, W / 2**depth, C) after the last pooling; skips the
-        feature maps before each pooling, finest first: skip i is (B, H / 2**i, W / 2**i, base_filters * 2**i).
+        feature maps before each pooling, finest first: skip i is
+        (B, H / 2**i, W / 2**i, base_filters * 2**i).
     """
     skips = []
     for stage in range(depth):
@@ -182,7 +188,8 @@ def classifier(
     losses keep full precision.
 
     Returns:
-        Tensor (B, H * upsample, W * upsample, num_classes), float32 probabilities summing to 1 over the last axis.
+        Tensor (B, H * upsample, W * upsample, num_classes),
+        float32 probabilities summing to 1 over the last axis.
     """
     x = layers.Conv2D(num_classes, 1, name=f"{name}_logits")(x)
     if upsample > 1:
@@ -313,8 +320,8 @@ class AttentionGate(layers.Layer):
         skip_shape, gating_shape = input_shape
         if skip_shape[1] != 2 * gating_shape[1] or skip_shape[2] != 2 * gating_shape[2]:
             raise ValueError(
-                f"the skip must have twice the gating signal's height and width, got skip {tuple(skip_shape)} "
-                f"and gating {tuple(gating_shape)}"
+                "the skip must have twice the gating signal's height and width, "
+                f"got skip {tuple(skip_shape)} and gating {tuple(gating_shape)}"
             )
         self.key = layers.Conv2D(self.filters, 2, strides=2, use_bias=False, name="key")
         self.query = layers.Conv2D(self.filters, 1, name="query")

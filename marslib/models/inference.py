@@ -8,7 +8,8 @@ from tqdm import tqdm
 
 from marslib.data import to_model_input
 
-CHUNK = 1024  # images converted to float32 and predicted at once: bounds memory on the 10022-image test set
+# images converted to float32 and predicted at once: bounds memory on the 10022-image test set
+CHUNK = 1024
 
 
 def predict(

@@ -28,7 +28,8 @@ from marslib.models.blocks import (
 
 
 def psp_bottleneck(x: KerasTensor, filters: int, bins: Sequence[int]) -> KerasTensor:
-    """Pyramid pooling over `bins` (each path with filters // len(bins) channels), merged by a 3x3 `conv_bn_act`.
+    """Pyramid pooling over `bins` (each path with filters // len(bins) channels),
+    merged by a 3x3 `conv_bn_act`.
 
     Returns:
         Tensor (B, h, w, filters), same height and width as `x`.

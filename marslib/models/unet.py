@@ -27,7 +27,8 @@ from marslib.models.blocks import (
 def unet_features(
     x: KerasTensor, base_filters: int, depth: int, *, name: str, se_ratio: int | None = None
 ) -> KerasTensor:
-    """Encoder, bottleneck and decoder of a U-Net: (B, H, W, C) -> features (B, H, W, base_filters)."""
+    """Encoder, bottleneck and decoder of a U-Net:
+    (B, H, W, C) -> features (B, H, W, base_filters)."""
     x, skips = encoder(x, base_filters, depth, name=f"{name}enc", se_ratio=se_ratio)
     x = conv_stack(x, base_filters * 2**depth, name=f"{name}bottleneck", se_ratio=se_ratio)
     return decoder(x, skips, base_filters, name=f"{name}dec", se_ratio=se_ratio)
@@ -47,7 +48,8 @@ def build_unet(
     Args:
         input_shape: (H, W, 1), H and W multiples of 2**depth.
         num_classes: output channels.
-        base_filters: filters of the first stage; stage i has base_filters * 2**i, the bottleneck base_filters * 2**depth.
+        base_filters: filters of the first stage; stage i has base_filters * 2**i,
+            the bottleneck base_filters * 2**depth.
         depth: number of poolings.
         se: add a squeeze-and-excitation block after every convolution stack.
         se_ratio: channel reduction inside the squeeze-and-excitation blocks.

@@ -1,4 +1,5 @@
-"""Building the zoo's models by name; `marslib.models.catalog` lists them, their sizes and options."""
+"""Building the zoo's models by name; `marslib.models.catalog` lists them,
+their sizes and options."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A training run's resumable state: the history so far, the best epoch, and every variable.
 
-`marslib.training.loop.run` saves a `Checkpoint` after each epoch and restores it when a killed run is
-started again. What is saved is everything the next epoch depends on: the model's variables
+`marslib.training.loop.run` saves a `Checkpoint` after each epoch and restores it when a killed run
+is started again. What is saved is everything the next epoch depends on: the model's variables
 (weights, normalisation statistics and the random-number state of dropout layers, which
 `keras.Model.save_weights` leaves out) and the optimizer's (moments, step counter).
 Files are written to a temporary name and renamed, so a kill never leaves half a file behind.
@@ -58,7 +58,8 @@ def save_arrays(path: Path, variables: list[keras.Variable]) -> None:
 
 
 def load_arrays(path: Path, variables: list[keras.Variable]) -> None:
-    """Assign the arrays saved by `save_arrays` to `variables`; a ValueError if they do not match."""
+    """Assign the arrays saved by `save_arrays` to `variables`;
+    a ValueError if they do not match."""
     with np.load(path) as stored:
         arrays = [stored[f"arr_{i}"] for i in range(len(stored.files))]
     if len(arrays) != len(variables) or any(

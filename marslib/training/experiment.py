@@ -51,13 +51,16 @@ class Experiment:
         model_size: "quick" or "full" size table of the model (None: the profile's).
         epochs: most epochs (None: the profile's).
         batch_size: training batch size (None: the profile's).
-        patience: stop after this many epochs without a better validation mIoU (None: the profile's).
+        patience: stop after this many epochs without a better validation mIoU
+            (None: the profile's).
         train_limit: train on at most this many images, a seeded random subset (None: the
             profile's; 0: no limit).
         mixed_precision: `mixed_float16` on a GPU (None: the profile's; never used on a CPU).
         jit_compile: XLA-compile the training step on a GPU (None: the profile's; never on a CPU).
-        seed: seed of the split, the variant, the subset, the weights' initialisation and the batches.
-        validation: hold out a validation split (False: train on everything, the report's final step).
+        seed: seed of the split, the variant, the subset,
+            the weights' initialisation and the batches.
+        validation: hold out a validation split
+            (False: train on everything, the report's final step).
         val_fraction: share of the training images held out for validation.
         task: "terrain" (the five classes, scored by the competition's mIoU) or "background"
             (background against terrain, the refinement net's task; see `marslib.training.tasks`).
@@ -120,7 +123,8 @@ class Experiment:
             )
         if self.model_size not in catalog.SIZES[self.model]:
             raise ValueError(
-                f"unknown model_size {self.model_size!r}; known sizes: {list(catalog.SIZES[self.model])}"
+                f"unknown model_size {self.model_size!r}; "
+                f"known sizes: {list(catalog.SIZES[self.model])}"
             )
         for key in ("model_options", "loss_options"):
             if not isinstance(getattr(self, key), Mapping):
@@ -130,7 +134,8 @@ class Experiment:
         unknown = sorted(set(self.model_options) - set(catalog.options(self.model)))
         if unknown:
             raise ValueError(
-                f"unknown model option(s) {unknown} for {self.model}; it accepts {catalog.options(self.model)}"
+                f"unknown model option(s) {unknown} for {self.model}; "
+                f"it accepts {catalog.options(self.model)}"
             )
         if self.model_options.get("deep_supervision"):
             raise ValueError(
@@ -148,8 +153,9 @@ class Experiment:
             raise ValueError(f"unknown task {self.task!r}; known tasks: {list(TASKS)}")
         if self.task == "background" and (self.loss != "scce" or self.loss_options):
             raise ValueError(
-                "the background task trains with plain cross-entropy on two classes: loss 'scce' without "
-                f"class_weights or loss_options; got loss {self.loss!r}, loss_options {self.loss_options!r}"
+                "the background task trains with plain cross-entropy on two classes: "
+                "loss 'scce' without class_weights or loss_options; "
+                f"got loss {self.loss!r}, loss_options {self.loss_options!r}"
             )
         for key, low in (
             ("epochs", 1),
@@ -200,7 +206,8 @@ def _check_class_weights(
         method = weights.get("method")
         if method not in stats.METHODS:
             raise ValueError(
-                f"class_weights method must be one of {list(stats.METHODS)}, got {method!r} in {dict(weights)}"
+                f"class_weights method must be one of {list(stats.METHODS)}, "
+                f"got {method!r} in {dict(weights)}"
             )
         unknown = sorted(set(weights) - {"method", "ignore_background", "cap"})
         if unknown:
@@ -212,6 +219,7 @@ def _check_class_weights(
         return dict(weights)
     if isinstance(weights, str):
         raise ValueError(
-            f"class_weights must be {NUM_CLASSES} numbers or a method such as {{'method': 'balanced'}}, got {weights!r}"
+            f"class_weights must be {NUM_CLASSES} numbers or a method such as "
+            f"{{'method': 'balanced'}}, got {weights!r}"
         )
     return loss_spec.check_class_weights(weights)

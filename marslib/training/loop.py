@@ -84,7 +84,8 @@ def run(
     """
     if tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ValueError(
-            "TensorBoard logs need the tensorboard package, which is not installed: pip install tensorboard"
+            "TensorBoard logs need the tensorboard package, which is not installed: "
+            "pip install tensorboard"
         )
     data = data if data is not None else mars_data.load()
     directory = run_directory(experiment, data, runs_dir)
@@ -135,8 +136,8 @@ def split_indices(experiment: Experiment, data: MarsData) -> tuple[np.ndarray, n
 
     Returns:
         (train_indices, val_indices): int arrays into `data.train_images`. The validation images
-        are the val part of `marslib.data.split` without the aliens (`marslib.data.cleaning`); without
-        validation every image is for training and val_indices is None.
+        are the val part of `marslib.data.split` without the aliens (`marslib.data.cleaning`);
+        without validation every image is for training and val_indices is None.
     """
     if not experiment.validation:
         return np.arange(len(data.train_images)), None
@@ -147,7 +148,8 @@ def split_indices(experiment: Experiment, data: MarsData) -> tuple[np.ndarray, n
 
 
 def _training_split(experiment: Experiment, data: MarsData) -> TrainingSplit:
-    """Validation: the cleaned images of the val split; training: the variant built from the train split."""
+    """Validation: the cleaned images of the val split;
+    training: the variant built from the train split."""
     train_indices, val_indices = split_indices(experiment, data)
     images, masks = datasets.build(experiment.variant, data, train_indices, seed=experiment.seed)
     if experiment.train_limit and len(images) > experiment.train_limit:
@@ -214,12 +216,14 @@ def build_model(
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
-    """The seed of everything random in epoch `epoch` of a run seeded with `seed` (0 <= value < 2**31)."""
+    """The seed of everything random in epoch `epoch` of a run seeded with `seed`
+    (0 <= value < 2**31)."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] % (2**31))
 
 
 def set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: int) -> None:
-    """Give a compiled model's optimizer the experiment's schedule (cosine: decay to 0 over all epochs)."""
+    """Give a compiled model's optimizer the experiment's schedule
+    (cosine: decay to 0 over all epochs)."""
     if experiment.schedule == "cosine":
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
             experiment.learning_rate, decay_steps=experiment.epochs * steps_per_epoch
@@ -239,7 +243,8 @@ def fit_epoch(
     validation: tf.data.Dataset | None = None,
     verbose: int = 0,
 ) -> dict[str, float]:
-    """Train one epoch as `run` does: batches and random numbers drawn from `epoch_seed(seed, epoch)`.
+    """Train one epoch as `run` does: batches and random numbers drawn from
+    `epoch_seed(seed, epoch)`.
 
     Args:
         model: a model compiled by `build_model`.
@@ -274,7 +279,8 @@ def _fit(
     verbose: int,
     tensorboard: bool,
 ) -> TrainingState:
-    """Train epoch by epoch from the last checkpoint; return the final state with the best weights loaded."""
+    """Train epoch by epoch from the last checkpoint;
+    return the final state with the best weights loaded."""
     task = tasks.get(experiment.task)
     monitored = f"val_{task.metric_name}"
     targets = task.targets(split.train_masks)

@@ -233,15 +233,18 @@ def experiments(profile: str | Profile | None = None, group: str | None = None) 
 
 
 def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment:
-    """An experiment from one config entry: `Experiment` fields, or ``base`` plus the fields it changes.
+    """An experiment from one config entry: `Experiment` fields,
+    or ``base`` plus the fields it changes.
 
     Args:
-        entry: e.g. ``{"base": "pspnet", "name": "pspnet_dice", "loss": "dice", "class_weights": None}``.
+        entry: e.g.
+            ``{"base": "pspnet", "name": "pspnet_dice", "loss": "dice", "class_weights": None}``.
         profile: the profile of an entry that names none (None: `marslib.profile()`).
     """
     if not isinstance(entry, dict):
         raise ValueError(
-            f"an experiment config must be a mapping of fields, got {type(entry).__name__}: {entry!r}"
+            "an experiment config must be a mapping of fields, "
+            f"got {type(entry).__name__}: {entry!r}"
         )
     fields = dict(entry)
     base = fields.pop("base", None)
@@ -254,10 +257,12 @@ def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment
 
 
 def load_experiments(path: Path | str, profile: str | None = None) -> list[Experiment]:
-    """Experiments from a JSON (``.json``) or YAML (``.yaml``, ``.yml``) file (see the module docstring).
+    """Experiments from a JSON (``.json``) or YAML (``.yaml``, ``.yml``) file
+    (see the module docstring).
 
     Raises:
-        ValueError: for another suffix, a file that does not parse, or an entry that is not a valid experiment.
+        ValueError: for another suffix, a file that does not parse,
+            or an entry that is not a valid experiment.
     """
     path = Path(path)
     if path.suffix not in (".json", ".yaml", ".yml"):

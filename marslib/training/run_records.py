@@ -2,12 +2,14 @@
 
     runs/<name>-<key>/
         config.json       the experiment, every number resolved (profile values filled in)
-        history.csv       one row per epoch: loss, the task's metric, their val_ twins, learning rate, seconds
+        history.csv       one row per epoch: loss, the task's metric, their val_ twins,
+                          learning rate, seconds
         metrics.json      validation and (where the test labels are known) test scores; the test
                           scores are the local leaderboard's public score: the fixed public quarter
                           of the test set (`marslib.data.splits.public_indices`)
         model.keras       the trained model (best validation epoch; last epoch without validation)
-        provenance.json   marslib and code versions, data source and fingerprint, profile, device, times
+        provenance.json   marslib and code versions, data source and fingerprint,
+                          profile, device, times
         DONE              written last: the record is complete
 
 `<key>` is a short hash of the config, of the data's fingerprint and of the versions of the code
@@ -85,10 +87,11 @@ class RunRecord:
         experiment: the config it ran.
         history: one row per epoch (columns epoch, loss, the task's metric, [val_loss, val_...],
             learning_rate, seconds).
-        metrics: ``{"val": {...} | None, "test": {...} | None, "best_epoch", "epochs_run", "parameters"}``;
-            for the terrain task each split holds ``miou`` (competition mIoU), ``per_class_iou``
-            ({class name: IoU} for classes 1..4) and ``images``; for the background task
-            "background IoU", "background recall", "background precision" and ``images``.
+        metrics: ``{"val": {...} | None, "test": {...} | None, "best_epoch", "epochs_run",
+            "parameters"}``; for the terrain task each split holds ``miou`` (competition mIoU),
+            ``per_class_iou`` ({class name: IoU} for classes 1..4) and ``images``; for the
+            background task "background IoU", "background recall", "background precision" and
+            ``images``.
         provenance: marslib and code versions, data source and fingerprint, profile, device, times.
     """
 
@@ -100,12 +103,14 @@ class RunRecord:
 
     @property
     def val_miou(self) -> float | None:
-        """Competition mIoU on the cleaned validation split (None without validation or for another task)."""
+        """Competition mIoU on the cleaned validation split
+        (None without validation or for another task)."""
         return self.metrics["val"].get("miou") if self.metrics["val"] else None
 
     @property
     def test_miou(self) -> float | None:
-        """Competition mIoU on the test set's public quarter (None where the test labels are unknown)."""
+        """Competition mIoU on the test set's public quarter
+        (None where the test labels are unknown)."""
         return self.metrics["test"].get("miou") if self.metrics["test"] else None
 
     @property
@@ -148,8 +153,9 @@ def load_record(directory: Path | str) -> RunRecord:
     )
     if not record.current:
         warnings.warn(
-            f"{directory} was made by marslib {record.provenance.get('marslib_version')} with code versions "
-            f"{record.provenance.get('code_versions')}; this marslib's are {versions.versions(versions.RUN_PARTS)}, "
+            f"{directory} was made by marslib {record.provenance.get('marslib_version')} "
+            f"with code versions {record.provenance.get('code_versions')}; "
+            f"this marslib's are {versions.versions(versions.RUN_PARTS)}, "
             "so its model may differ from what the current code trains",
             stacklevel=2,
         )
@@ -196,7 +202,8 @@ def find_record(
     directory = run_directory(experiment, data if data is not None else mars_data.load(), runs_dir)
     if not is_complete(directory):
         raise ValueError(
-            f"experiment {experiment.name!r} ({experiment.profile} profile) has no finished record at {directory}; "
-            f"run it first: python -m marslib experiments run {experiment.name} --profile {experiment.profile}"
+            f"experiment {experiment.name!r} ({experiment.profile} profile) has no finished record "
+            f"at {directory}; run it first: "
+            f"python -m marslib experiments run {experiment.name} --profile {experiment.profile}"
         )
     return load_record(directory)

@@ -48,7 +48,8 @@ def binary_scores(masks: np.ndarray, called_background: np.ndarray) -> dict[str,
     called = np.asarray(called_background)
     if called.shape != truth.shape or called.dtype != bool:
         raise ValueError(
-            f"called_background must be bool of the masks' shape {truth.shape}, got {called.dtype} {called.shape}"
+            f"called_background must be bool of the masks' shape {truth.shape}, "
+            f"got {called.dtype} {called.shape}"
         )
     both = float(np.sum(truth & called))
     wholes = {
@@ -109,7 +110,8 @@ class Task:
         return losses.get(spec, class_weights=class_weights, **options)
 
     def scores(self, masks: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-        """A split's scores from the true masks (0..4) and the model's labels (argmax of its outputs)."""
+        """A split's scores from the true masks (0..4) and the model's labels
+        (argmax of its outputs)."""
         from marslib import metrics
 
         if self.name == "background":

@@ -1,0 +1,218 @@
+"""Check the built book as a reader meets it, in a real (headless) browser.
+
+    python .ci/site_check.py          # checks _build/html, screenshots in _build/site-check
+    python .ci/site_check.py --html path/to/html --shots path/to/shots
+
+Every page of the built site is opened in headless Chromium at a 1280-pixel-wide window. The
+check fails, listing each problem with its page, on:
+
+- a broken internal link or image (a file of the site that does not exist, or a missing anchor);
+- a JavaScript error in the browser's console;
+- a page wider than the window, or a table, code block, figure or output cut off at its edge
+  (wide content must fit, or scroll inside its own box);
+- a chapter (a page under ``notebooks/``) without a figure;
+- a search for "Big Rock" that finds nothing.
+
+It saves a screenshot of each page. It needs Chromium and its driver (Debian: ``apt-get install
+chromium chromium-driver``) and the selenium package; ``--static`` checks links and images only,
+without a browser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+WINDOW = (1280, 900)
+SEARCH_TERM = "Big Rock"
+CHAPTERS = "notebooks"
+
+# Elements whose right edge is measured; an ancestor that scrolls (overflow-x auto or scroll)
+# holds them in its own box, one that clips them (hidden, clip) or the window cuts them off.
+CUT_OFF_SCRIPT = """
+const found = [];
+const width = window.innerWidth;
+const pageTooWide = document.documentElement.scrollWidth > width + 1;
+if (pageTooWide) {
+  found.push(`page is ${document.documentElement.scrollWidth}px wide in a ${width}px window`);
+}
+for (const element of document.querySelectorAll(
+    "article table, article pre, article img, article svg, article .cell_output")) {
+  const box = element.getBoundingClientRect();
+  if (box.width === 0) continue;
+  let parent = element.parentElement, cut = null;
+  while (parent && parent !== document.body) {
+    const style = getComputedStyle(parent);
+    if (["auto", "scroll"].includes(style.overflowX)) break;
+    if (["hidden", "clip"].includes(style.overflowX)
+        && box.right > parent.getBoundingClientRect().right + 1) { cut = parent; break; }
+    parent = parent.parentElement;
+  }
+  if (!cut && !pageTooWide && (!parent || parent === document.body) && box.right > width + 1) {
+    cut = document.body;
+  }
+  if (cut) {
+    const what = element.tagName.toLowerCase() + (element.id ? "#" + element.id : "");
+    found.push(`${what} is cut off: its right edge at ${Math.round(box.right)}px, `
+               + `its box ends at ${Math.round(cut === document.body ? width
+                                              : cut.getBoundingClientRect().right)}px`);
+  }
+}
+return found;
+"""
+
+
+@dataclass
+class Page:
+    """What the static pass reads from one HTML file."""
+
+    links: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = Page()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if values.get("id"):
+            self.page.ids.add(values["id"])
+        if tag == "a" and values.get("href"):
+            self.page.links.append(values["href"])
+        if tag == "img" and values.get("src"):
+            self.page.images.append(values["src"])
+
+
+def read_page(path: Path) -> Page:
+    """The links, image sources and element ids of an HTML file."""
+    reader = _Reader()
+    reader.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return reader.page
+
+
+def _internal(url: str) -> bool:
+    parts = urlsplit(url)
+    return not parts.scheme and not parts.netloc and not url.startswith(("mailto:", "javascript:"))
+
+
+def static_problems(html: Path) -> list[str]:
+    """Broken internal links and images, and chapters without a figure, from the files alone."""
+    pages = {path: read_page(path) for path in sorted(html.rglob("*.html"))}
+    problems = []
+    for path, page in pages.items():
+        name = path.relative_to(html).as_posix()
+        for url in page.links + page.images:
+            if not _internal(url):
+                continue
+            parts = urlsplit(url)
+            target = (path.parent / unquote(parts.path)).resolve() if parts.path else path
+            if not target.exists():
+                problems.append(f"{name}: broken link or image {url!r} (no file {target.name})")
+            elif parts.fragment and target.suffix == ".html":
+                anchors = pages[target].ids if target in pages else read_page(target).ids
+                if unquote(parts.fragment) not in anchors:
+                    problems.append(f"{name}: link {url!r} names an anchor that page does not have")
+        if name.startswith(f"{CHAPTERS}/") and not page.images:
+            problems.append(f"{name}: a chapter without a figure")
+    return problems
+
+
+def _driver():  # noqa: ANN202 (selenium's type)
+    from selenium import webdriver
+
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = webdriver.ChromeService(executable_path=_which("chromedriver"))
+    return webdriver.Chrome(options=options, service=service)
+
+
+def _which(program: str) -> str:
+    import shutil
+
+    found = shutil.which(program)
+    if found is None:
+        raise SystemExit(
+            f"{program} not found: install Chromium and its driver (Debian: apt-get install "
+            "chromium chromium-driver), or run with --static"
+        )
+    return found
+
+
+def browser_problems(html: Path, shots: Path) -> list[str]:
+    """Console errors, over-wide or cut-off content and the search, page by page in Chromium."""
+    shots.mkdir(parents=True, exist_ok=True)
+    problems = []
+    driver = _driver()
+    try:
+        driver.set_window_size(*WINDOW)
+        for path in sorted(html.rglob("*.html")):
+            name = path.relative_to(html).as_posix()
+            driver.get(path.resolve().as_uri())
+            time.sleep(0.2)  # let the theme's scripts lay the page out
+            for entry in driver.get_log("browser"):
+                if entry.get("level") == "SEVERE":
+                    problems.append(f"{name}: console error: {entry.get('message')}")
+            problems += [f"{name}: {found}" for found in driver.execute_script(CUT_OFF_SCRIPT)]
+            height = driver.execute_script("return document.documentElement.scrollHeight")
+            driver.set_window_size(WINDOW[0], min(max(height, WINDOW[1]), 12000))
+            driver.save_screenshot(
+                str(shots / (name.replace("/", "__").removesuffix(".html") + ".png"))
+            )
+            driver.set_window_size(*WINDOW)
+        problems += _search_problems(driver, html)
+    finally:
+        driver.quit()
+    return problems
+
+
+def _search_problems(driver, html: Path) -> list[str]:  # noqa: ANN001 (selenium's type)
+    from selenium.webdriver.common.by import By
+
+    search = html / "search.html"
+    if not search.exists():
+        return ["search.html: the site has no search page"]
+    driver.get(f"{search.resolve().as_uri()}?q={SEARCH_TERM.replace(' ', '+')}")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if driver.find_elements(By.CSS_SELECTOR, "#search-results li, ul.search li"):
+            return []
+        time.sleep(0.25)
+    return [f"search.html: a search for {SEARCH_TERM!r} found nothing"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Check the site; print each problem and return 1 if there is any, else 0."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--html", type=Path, default=Path("_build/html"), help="the built site")
+    parser.add_argument("--shots", type=Path, default=Path("_build/site-check"), help="screenshots")
+    parser.add_argument("--static", action="store_true", help="links, images and figures only")
+    args = parser.parse_args(argv)
+    if not (args.html / "index.html").exists():
+        print(f"error: {args.html} holds no built site (no index.html): build the book first")
+        return 2
+    problems = static_problems(args.html)
+    if not args.static:
+        problems += browser_problems(args.html, args.shots)
+    pages = len(list(args.html.rglob("*.html")))
+    for problem in problems:
+        print(f"FAIL {problem}")
+    print(
+        f"site check: {pages} pages, {len(problems)} problem(s)"
+        + ("" if args.static else f"; screenshots in {args.shots}")
+    )
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
