@@ -52,7 +52,9 @@ def test_round_trip_through_the_real_format_read_the_plain_way(
     loaded = mars_data.load(path)
     assert loaded.source == str(path) and not loaded.is_synthetic
     assert loaded.test_masks is None and loaded.meta == {}
-    assert loaded.fingerprint == small.fingerprint
+    # a file is named by its content, the synthetic set by its recipe
+    as_file = MarsData(small.train_images, small.train_masks, small.test_images, None, "any file")
+    assert loaded.fingerprint == as_file.fingerprint
     assert loaded.train_images.dtype == loaded.train_masks.dtype == np.uint8
 
 
@@ -210,15 +212,16 @@ def test_marsdata_checks_its_arrays(small: MarsData) -> None:
 
 
 def test_fingerprint_follows_the_content(small: MarsData) -> None:
+    content = MarsData(small.train_images, small.train_masks, small.test_images, None, "file")
     same = MarsData(
         small.train_images.copy(), small.train_masks.copy(), small.test_images.copy(), None, "copy"
     )
-    assert same.fingerprint == small.fingerprint and len(small.fingerprint) == 12
+    assert same.fingerprint == content.fingerprint and len(content.fingerprint) == 12
     changed = small.train_masks.copy()
     changed[3, 10, 10] = (changed[3, 10, 10] + 1) % 5
     assert (
         MarsData(small.train_images, changed, small.test_images, None, "x").fingerprint
-        != small.fingerprint
+        != content.fingerprint
     )
 
 
@@ -299,3 +302,34 @@ def _tiny_synthetic() -> tuple:
     masks = np.ones((3, 64, 128), dtype=np.uint8)
     masks[0, :, 0] = 2
     return images, masks, images[:1], masks[:1], "synthetic", {}
+
+
+def test_the_synthetic_fingerprint_is_its_recipe_not_its_pixel_bits(small: MarsData) -> None:
+    changed = MarsData(
+        small.train_images ^ 1,
+        small.train_masks,
+        small.test_images,
+        small.test_masks,
+        small.source,
+        small.meta,
+    )
+    assert changed.fingerprint == small.fingerprint, "the same recipe names the same data"
+    assert small.recipe == {
+        **{k: small.meta[k] for k in ("generator", "version", "seed")},
+        "n_train": 120,
+        "n_test": 30,
+    }
+    other_seed = MarsData(
+        small.train_images,
+        small.train_masks,
+        small.test_images,
+        small.test_masks,
+        small.source,
+        {**small.meta, "seed": small.meta["seed"] + 1},
+    )
+    assert other_seed.fingerprint != small.fingerprint
+    real = MarsData(small.train_images, small.train_masks, small.test_images, None, "real.npz", {})
+    real_changed = MarsData(
+        small.train_images ^ 1, small.train_masks, small.test_images, None, "real.npz", {}
+    )
+    assert real.recipe is None and real.fingerprint != real_changed.fingerprint

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -73,12 +74,31 @@ class MarsData:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """A short content hash (12 hex digits) of the training images, masks and test images."""
+        """A short hash (12 hex digits) that names this data in cache keys and run records.
+
+        The synthetic set's is its recipe (generator, version, seed and sizes), so the records
+        made from it match on any machine, even one whose floating point differs in the last
+        bits of a pixel; any other data's (the real file) is a content hash of the training
+        images, masks and test images.
+        """
         digest = hashlib.sha1()
+        recipe = self.recipe
+        if recipe is not None:
+            digest.update(json.dumps(recipe, sort_keys=True).encode())
+            return digest.hexdigest()[:12]
         for array in (self.train_images, self.train_masks, self.test_images):
             digest.update(str(array.shape).encode())
             digest.update(np.ascontiguousarray(array).tobytes())
         return digest.hexdigest()[:12]
+
+    @property
+    def recipe(self) -> dict[str, object] | None:
+        """How the synthetic set was made (generator, version, seed, sizes); None for other data."""
+        keys = ("generator", "version", "seed")
+        if self.source != "synthetic" or not all(key in self.meta for key in keys):
+            return None
+        sizes = {"n_train": len(self.train_images), "n_test": len(self.test_images)}
+        return {key: self.meta[key] for key in keys} | sizes
 
     def __repr__(self) -> str:
         labels = "known" if self.test_masks is not None else "unknown"
