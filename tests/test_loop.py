@@ -234,7 +234,8 @@ def test_a_killed_run_resumes_to_the_same_record(
     child = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
     )
-    directory = runs / tiny_record.directory.name
+    # the file is named by its content, so its run folder differs from the synthetic set's
+    directory = training.run_directory(tiny_record.experiment, data.load(data_file), runs)
     state_file = directory / loop.CHECKPOINT_DIR / "state.json"
     deadline = time.monotonic() + 120
     while not (state_file.exists() and json.loads(state_file.read_text())["history"]):

@@ -30,7 +30,7 @@ def _differing(a: training.Experiment, b: training.Experiment) -> set[str]:
 
 def test_every_run_belongs_to_one_known_group_and_every_group_has_runs() -> None:
     assert registry.names() == [name for group in registry.GROUPS for name in registry.names(group)]
-    assert len(set(registry.names())) == len(registry.names()) == 13
+    assert len(set(registry.names())) == len(registry.names()) == 21
     assert all(registry.names(group) for group in registry.GROUPS)
     with pytest.raises(ValueError, match="known groups"):
         registry.names("extras")
@@ -171,3 +171,17 @@ def test_experiments_from_yaml_and_json_files(tmp_path: Path) -> None:
         registry.load_experiments(tmp_path / "bad.json")
     with pytest.raises(ValueError, match=r"\.json, \.yaml"):
         registry.load_experiments(tmp_path / "more.txt")
+
+
+@pytest.mark.parametrize("name", [name for name in registry.names() if registry.RUNS[name].base])
+def test_every_derived_run_differs_from_its_base_in_what_it_names_only(name: str) -> None:
+    run = registry.RUNS[name]
+    base, derived = registry.get(run.base, "reference"), registry.get(name, "reference")
+    named = {key for key, value in run.fields.items() if getattr(base, key) != value}
+    assert _differing(base, derived) == named and named
+
+
+def test_the_gates_pair_differs_in_the_model_alone() -> None:
+    (pair,) = registry.names("gates")
+    psp, gated = registry.get(pair, "quick"), registry.get("attention_psp", "quick")
+    assert _differing(psp, gated) == {"model"} and psp.model == "pspnet"

@@ -1,12 +1,15 @@
-"""The one profile switch: `quick` (CPU, minutes) or `full` (GPU, report scale).
+"""The one profile switch: `quick` (CPU, minutes), `full` (GPU, report scale) or `reference`.
 
 Every chapter reads the profile once, in its parameters cell::
 
     import marslib
     P = marslib.profile()          # MARSLIB_PROFILE, else "auto"
 
-`auto` resolves to `full` where TensorFlow sees a GPU and to `quick` otherwise.
-Nothing but the numbers below differs between the two: the code path is the same.
+`auto` resolves to `full` where TensorFlow sees a GPU and to `quick` otherwise. `reference` is
+the profile of the book's reference runs: the quick widths trained on every training image
+until the validation mIoU stops improving, on a CPU, in the background, for hours; their records
+ship with the book (`marslib.training.run_records.REFERENCES_DIR`). Nothing but the numbers
+below differs between the profiles: the code path is the same.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ class Profile:
     """Scale settings shared by every chapter and experiment.
 
     Attributes:
-        name: "quick" or "full".
+        name: "quick", "full" or "reference".
         model_size: key of the size table in `marslib.models`
             ("quick" small widths, "full" report-sized).
         epochs: maximum training epochs of one experiment.
@@ -77,6 +80,19 @@ PROFILES: dict[str, Profile] = {
         jit_compile=True,
         learning_rate=1e-3,
     ),
+    "reference": Profile(
+        name="reference",
+        model_size="quick",
+        # An upper bound that early stopping ends well before: the quick U-Net's validation mIoU
+        # was flat from about epoch 12 (best epoch 15) in a 40-epoch run on every image.
+        epochs=80,
+        batch_size=16,
+        patience=10,
+        train_limit=None,
+        mixed_precision=False,
+        jit_compile=False,
+        learning_rate=1e-3,
+    ),
 }
 
 
@@ -91,7 +107,8 @@ def profile(name: str | None = None) -> Profile:
     """Return the profile called `name`, else `$MARSLIB_PROFILE`, else "auto".
 
     Args:
-        name: "quick", "full" or "auto" (case-insensitive); None reads the environment.
+        name: "quick", "full", "reference" or "auto" (case-insensitive); None reads the
+            environment.
 
     Raises:
         ValueError: for any other name, listing the known ones.

@@ -34,11 +34,14 @@ _EXPORTS: dict[str, str] = {
     "load_record": "run_records",
     "find_record": "run_records",
     "run_directory": "run_records",
+    "publish": "run_records",
     "run": "loop",
     "split_indices": "loop",
     "build_model": "loop",
     "fit_epoch": "loop",
     "set_schedule": "loop",
+    "rescore": "loop",
+    "verify": "loop",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -47,7 +47,7 @@ class Experiment:
         weight_decay: AdamW's decoupled weight decay.
         schedule: "constant", or "cosine" (decay to 0 over all epochs); None: the profile's.
         clipnorm: clip each gradient to this norm (None: no clipping).
-        profile: "quick" or "full" ("auto" is resolved when the object is made).
+        profile: "quick", "full" or "reference" ("auto" is resolved when the object is made).
         model_size: "quick" or "full" size table of the model (None: the profile's).
         epochs: most epochs (None: the profile's).
         batch_size: training batch size (None: the profile's).

@@ -27,12 +27,15 @@ its training step XLA-compiled where the experiment asks for it (the full profil
 from __future__ import annotations
 
 import csv
+import fcntl
 import importlib.util
 import io
 import os
 import platform
 import shutil
+import sys
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,12 +50,20 @@ from marslib import data as mars_data
 from marslib import datasets, models
 from marslib.augment.pipeline import make_dataset
 from marslib.core import versions
-from marslib.core.files import write_json, write_text
+from marslib.core.files import atomic_path, write_json, write_text
 from marslib.data import cleaning, stats
 from marslib.training import tasks
 from marslib.training.checkpoint import Checkpoint, TrainingState
 from marslib.training.experiment import Experiment
-from marslib.training.run_records import RunRecord, is_complete, load_record, run_directory
+from marslib.training.run_records import (
+    DONE_TEXT,
+    RunRecord,
+    damage,
+    find_finished,
+    is_complete,
+    load_record,
+    run_directory,
+)
 
 if TYPE_CHECKING:
     from marslib.data import MarsData
@@ -79,8 +90,10 @@ def run(
             tensorboard package, preinstalled on Colab).
 
     Returns:
-        The finished record. An interrupted run in the same folder is resumed after its last
-        finished epoch.
+        The finished record: the one in `runs_dir`, else the shipped reference of the same key
+        (`marslib.training.run_records.REFERENCES_DIR`), else a new one. An interrupted run in
+        the same folder is resumed after its last finished epoch; a damaged record is trained
+        again; a run that another process is training is refused (`RunLock`).
     """
     if tensorboard and importlib.util.find_spec("tensorboard") is None:
         raise ValueError(
@@ -89,9 +102,63 @@ def run(
         )
     data = data if data is not None else mars_data.load()
     directory = run_directory(experiment, data, runs_dir)
-    if is_complete(directory):
-        return load_record(directory)
+    if not is_complete(directory) and damage(directory) is not None:
+        warnings.warn(
+            f"{directory} holds a damaged record ({damage(directory)}): training it again",
+            stacklevel=2,
+        )
+        (directory / "DONE").unlink()
+    finished = find_finished(experiment, data, runs_dir)
+    if finished is not None:
+        shutil.rmtree(finished / CHECKPOINT_DIR, ignore_errors=True)  # a kill after DONE left it
+        return load_record(finished)
     directory.mkdir(parents=True, exist_ok=True)
+    with RunLock(directory):
+        if is_complete(directory):  # another process finished it while this one started
+            return load_record(directory)
+        _train(experiment, data, directory, verbose=verbose, tensorboard=tensorboard)
+    return load_record(directory)
+
+
+class RunLock:
+    """An exclusive lock on a run folder while a process trains in it (``<run>/.lock``).
+
+    A second process that starts the same run while the first trains it is refused with a
+    message naming the first one's process id; the operating system releases the lock when the
+    holder exits, however it exits, so a killed run never leaves its folder locked.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / ".lock"
+        self.handle: Any = None
+
+    def __enter__(self) -> RunLock:
+        self.handle = open(self.path, "a+")  # held until __exit__
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "unknown"
+            self.handle.close()
+            raise ValueError(
+                f"another process (pid {holder}) is training this run in {self.path.parent}; "
+                "wait until it finishes (its record is then reused) or stop it, then run again"
+            ) from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"{os.getpid()}\n")
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _train(
+    experiment: Experiment, data: MarsData, directory: Path, *, verbose: int, tensorboard: bool
+) -> None:
+    """Train `experiment` in `directory` (resuming its checkpoint) and write its record."""
     write_json(directory / "config.json", experiment.to_dict())
     started = time.perf_counter()
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
@@ -118,7 +185,6 @@ def run(
     )
     _finish(model, experiment, data, split, state, directory, started, on_gpu, verbose)
     shutil.rmtree(directory / CHECKPOINT_DIR, ignore_errors=True)
-    return load_record(directory)
 
 
 @dataclass(frozen=True)
@@ -390,12 +456,15 @@ def _finish(
         "parameters": int(model.count_params()),
     }
     _write_history(directory / "history.csv", state.history)
-    model.save(directory / "model.keras")
+    with atomic_path(directory / "model.keras") as temporary:
+        _without_optimizer(model).save(temporary)
     write_json(directory / "metrics.json", scores)
     write_json(
         directory / "provenance.json",
         {
             "marslib_version": marslib.__version__,
+            "command": _command(),
+            "machine": f"{platform.node()}: {platform.platform()}",
             "code_versions": versions.versions(versions.RUN_PARTS),
             "tensorflow_version": tf.__version__,
             "keras_version": keras.__version__,
@@ -411,7 +480,25 @@ def _finish(
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         },
     )
-    write_text(directory / "DONE", "complete\n")
+    write_text(directory / "DONE", DONE_TEXT)
+
+
+def _without_optimizer(model: keras.Model) -> keras.Model:
+    """A copy of the trained model for the record: the same layers and weights, no optimizer
+    state (the record is for prediction; resuming uses the checkpoint)."""
+    copy = type(model).from_config(model.get_config())  # uncompiled: no optimizer to save
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _command() -> str:
+    """How this run was started, for the provenance: the command line, or the program's name."""
+    program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
+    if program == "__main__.py" and "marslib" in sys.argv[0]:
+        return " ".join(["python -m marslib", *sys.argv[1:]])
+    if program == "ipykernel_launcher.py":
+        return "a notebook (training.run)"
+    return " ".join([program, *sys.argv[1:]])
 
 
 def describe_device() -> str:
@@ -430,3 +517,63 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     writer.writeheader()
     writer.writerows(history)
     write_text(path, text.getvalue())
+
+
+def rescore(record: RunRecord, data: MarsData) -> dict[str, Any]:
+    """Score a record's saved model again, as `run` scored it: ``{"val": ..., "test": ...}``.
+
+    The validation split is the experiment's (`split_indices`); the test scores are on the test
+    set's public quarter where its labels are known (else None).
+    """
+    experiment = record.experiment
+    task = tasks.get(experiment.task)
+    model = record.load_model()
+    batch_size = max(experiment.batch_size, 64)
+    found: dict[str, Any] = {"val": None, "test": None}
+    _, val_indices = split_indices(experiment, data)
+    if val_indices is not None:
+        images, masks = data.train_images[val_indices], data.train_masks[val_indices]
+        found["val"] = _split_metrics(model, task, images, masks, batch_size, progress=False)
+    if data.test_masks is not None:
+        public = mars_data.public_indices(len(data.test_masks))
+        images, masks = data.test_images[public], data.test_masks[public]
+        found["test"] = _split_metrics(model, task, images, masks, batch_size, progress=False)
+    return found
+
+
+def verify(record: RunRecord, data: MarsData, *, tolerance: float = 1e-4) -> None:
+    """Check that a record's model still gives the record's scores on this data.
+
+    Raises:
+        ValueError: naming each score that differs by more than `tolerance` (a record whose
+            weights or data drifted from what it says), and the fix.
+    """
+    found = rescore(record, data)
+    drifted = []
+    for split in ("val", "test"):
+        recorded, now = record.metrics[split], found[split]
+        if (recorded is None) != (now is None):
+            drifted.append(f"{split}: recorded {recorded}, now {now}")
+            continue
+        for key, value in _flat_scores(recorded or {}).items():
+            again = _flat_scores(now)[key]
+            if not abs(again - value) <= tolerance:
+                drifted.append(f"{split} {key}: recorded {value:.6f}, now {again:.6f}")
+    if drifted:
+        raise ValueError(
+            f"the record {record.directory} does not reproduce on {data.source} "
+            f"({'; '.join(drifted)}): retrain it with "
+            f"python -m marslib experiments run {record.experiment.name} "
+            f"--profile {record.experiment.profile}"
+        )
+
+
+def _flat_scores(scores: dict[str, Any]) -> dict[str, float]:
+    """A split's scores as one flat {name: number}, per-class IoU included, images left out."""
+    flat = {}
+    for key, value in scores.items():
+        if isinstance(value, dict):
+            flat |= {f"{key} {name}": float(inner) for name, inner in value.items()}
+        elif key != "images":
+            flat[key] = float(value)
+    return flat

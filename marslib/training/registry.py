@@ -13,6 +13,9 @@ The groups:
 | final    | the best recipe on every training image, no validation    | 12      |
 | ablation | each of two models with the other's data and loss (2 x 2) | 12, 13  |
 | beyond   | the best recipe with one change each; the background net  | 13      |
+| gates    | PSP with the best data and loss: the gates' own share     | 11      |
+| cleaning | the baseline on the original and on the fixed datasets    | 3, 14   |
+| losses   | the baseline with Dice, focal, both, weighted SCCE        | 6, 14   |
 
 Table 1 of the report:
 
@@ -171,6 +174,62 @@ _RUNS: tuple[Run, ...] = (
         "background / non-background U-Net / cleaned / SCCE",
         {"model": "unet", "variant": "cleaned", "loss": "scce", "task": "background"},
     ),
+    Run(
+        "pspnet_best_recipe",
+        "gates",
+        "PSP with the data and loss of attention_psp: the gates' own share",
+        {"model": "pspnet"},
+        base="attention_psp",
+    ),
+    Run(
+        "unet_original",
+        "cleaning",
+        "Baseline U-Net / original (aliens kept) / SCCE",
+        {"variant": "original"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_fixed_monocolor",
+        "cleaning",
+        "Baseline U-Net / fixed monocolor / SCCE",
+        {"variant": "fixed_monocolor"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_fixed_bicolor",
+        "cleaning",
+        "Baseline U-Net / fixed bicolor / SCCE",
+        {"variant": "fixed_bicolor"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_dice",
+        "losses",
+        "Baseline U-Net / cleaned / Dice",
+        {"loss": "dice"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_focal",
+        "losses",
+        "Baseline U-Net / cleaned / focal",
+        {"loss": "focal"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_dice_focal",
+        "losses",
+        "Baseline U-Net / cleaned / Dice + focal, half each",
+        {"loss": "0.5*dice+0.5*focal"},
+        base="unet_baseline",
+    ),
+    Run(
+        "unet_weighted",
+        "losses",
+        "Baseline U-Net / cleaned / weighted SCCE (background left out)",
+        {"loss": "weighted_scce", **WEIGHTED},
+        base="unet_baseline",
+    ),
 )
 RUNS: dict[str, Run] = {run.name: run for run in _RUNS}
 GROUPS: dict[str, str] = {
@@ -178,6 +237,9 @@ GROUPS: dict[str, str] = {
     "final": "the report's final model",
     "ablation": "the 2 x 2 ablation: each model with the other's data and loss",
     "beyond": "beyond the report: one change each to the best recipe, and the background net",
+    "gates": "PSP with the best data and loss: what the attention gates alone add",
+    "cleaning": "the baseline on the data before cleaning and on the report's fixed datasets",
+    "losses": "the baseline with each of the report's other losses",
 }
 TABLE1: tuple[str, ...] = tuple(run.name for run in _RUNS if run.group == "table1")
 
@@ -213,8 +275,8 @@ def get(name: str, profile: str | Profile | None = None) -> Experiment:
 
     Args:
         name: one of `names()`.
-        profile: a `Profile` (e.g. a chapter's ``PROFILE``) or its name "quick", "full" or "auto"
-            (None: `marslib.profile()`, i.e. $MARSLIB_PROFILE or auto).
+        profile: a `Profile` (e.g. a chapter's ``PROFILE``) or its name ("quick", "full",
+            "reference" or "auto"; None: `marslib.profile()`, i.e. $MARSLIB_PROFILE or auto).
 
     Raises:
         ValueError: for an unknown name, listing the known ones.
@@ -236,10 +298,17 @@ def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment
     """An experiment from one config entry: `Experiment` fields,
     or ``base`` plus the fields it changes.
 
+    A float field (learning_rate, weight_decay, clipnorm, val_fraction) may be given as a
+    numeric string: PyYAML reads ``learning_rate: 1e-3`` (no dot) as the string "1e-3".
+
     Args:
         entry: e.g.
             ``{"base": "pspnet", "name": "pspnet_dice", "loss": "dice", "class_weights": None}``.
         profile: the profile of an entry that names none (None: `marslib.profile()`).
+
+    Raises:
+        ValueError: for an entry that is not a mapping, has neither ``base`` nor ``model`` (or no
+            ``name``), has a float field that is not a number, or is not a valid experiment.
     """
     if not isinstance(entry, dict):
         raise ValueError(
@@ -248,6 +317,21 @@ def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment
         )
     fields = dict(entry)
     base = fields.pop("base", None)
+    if base is None and ("model" not in fields or "name" not in fields):
+        raise ValueError(
+            "an experiment entry needs `base` (a named run it changes, see "
+            "`python -m marslib experiments list`) or `model` (a new run), and a `name`; "
+            f"got the fields {sorted(entry)}"
+        )
+    for key in ("learning_rate", "weight_decay", "clipnorm", "val_fraction"):
+        if isinstance(fields.get(key), str):
+            try:
+                fields[key] = float(fields[key])
+            except ValueError:
+                raise ValueError(
+                    f"{key} must be a number, got the text {fields[key]!r}; "
+                    f"write it as a number, e.g. {key}: 0.001 or 1.0e-3"
+                ) from None
     chosen = profiles.profile(fields.pop("profile", profile)).name
     if base is None:
         return Experiment.from_dict({**fields, "profile": chosen})
@@ -258,16 +342,23 @@ def from_config(entry: dict[str, Any], profile: str | None = None) -> Experiment
 
 def load_experiments(path: Path | str, profile: str | None = None) -> list[Experiment]:
     """Experiments from a JSON (``.json``) or YAML (``.yaml``, ``.yml``) file
-    (see the module docstring).
+    (see the module docstring). Every entry is checked before this returns, so a mistake in
+    the last entry stops a run before the first one trains.
 
     Raises:
-        ValueError: for another suffix, a file that does not parse,
-            or an entry that is not a valid experiment.
+        ValueError: for another suffix, a file that is not UTF-8 text or does not parse,
+            or an entry that is not a valid experiment (the message names the file and entry).
     """
     path = Path(path)
     if path.suffix not in (".json", ".yaml", ".yml"):
         raise ValueError(f"experiment files must end in .json, .yaml or .yml, got {path.name!r}")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte {error.start + 1} is "
+            f"{error.object[error.start]:#04x}); save it as UTF-8"
+        ) from None
     if path.suffix == ".json":
         try:
             content = json.loads(text)
@@ -285,4 +376,13 @@ def load_experiments(path: Path | str, profile: str | None = None) -> list[Exper
     entries = content if isinstance(content, list) else [content]
     if not entries:
         raise ValueError(f"{path} holds no experiment")
-    return [from_config(entry, profile) for entry in entries]
+    found = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            found.append(from_config(entry, profile))
+        except ValueError as error:
+            named = f" ({entry['name']!r})" if isinstance(entry, dict) and "name" in entry else ""
+            raise ValueError(
+                f"{path}, experiment {number} of {len(entries)}{named}: {error}"
+            ) from None
+    return found

@@ -22,7 +22,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +43,10 @@ if TYPE_CHECKING:
 
     from marslib.data import MarsData
 
+# The reference runs' records, trained to convergence with the reference profile and committed
+# with the book (config, history, scores, provenance and the model without optimizer state).
+REFERENCES_DIR = paths.REPO_ROOT / "references"
+DONE_TEXT = "complete\n"
 RECORD_FILES: tuple[str, ...] = (
     "config.json",
     "history.csv",
@@ -76,6 +83,47 @@ def run_directory(
     """Where the record of `experiment` trained on `data` lives: ``<runs_dir>/<name>-<key>``."""
     root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
     return root / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
+
+
+def reference_directory(experiment: Experiment, data: MarsData) -> Path:
+    """Where the shipped reference record of `experiment` on `data` would be (`REFERENCES_DIR`)."""
+    return REFERENCES_DIR / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
+
+
+def find_finished(
+    experiment: Experiment, data: MarsData, runs_dir: Path | str | None = None
+) -> Path | None:
+    """The folder of a finished record of `experiment` on `data`: the runs folder's, else the
+    shipped reference (same key: same config, data and code); None when there is neither."""
+    for directory in (
+        run_directory(experiment, data, runs_dir),
+        reference_directory(experiment, data),
+    ):
+        if is_complete(directory):
+            return directory
+    return None
+
+
+def publish(record: RunRecord) -> Path:
+    """Copy a finished record's files into `REFERENCES_DIR`, to commit with the book.
+
+    Only the record's files are copied (`RECORD_FILES`: no checkpoint, lock or logs); the copy
+    is made in a temporary folder and renamed, so a kill never leaves half a reference.
+
+    Returns:
+        The reference folder, ``<REFERENCES_DIR>/<name>-<key>``.
+    """
+    if not record.current:
+        raise ValueError(f"{record.directory} was made by other code versions: retrain it first")
+    target = REFERENCES_DIR / record.directory.name
+    staging = REFERENCES_DIR / f".{record.directory.name}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for name in RECORD_FILES:
+        shutil.copy2(record.directory / name, staging / name)
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(staging, target)
+    return target
 
 
 @dataclass(frozen=True)
@@ -119,17 +167,59 @@ class RunRecord:
         return self.provenance.get("code_versions") == versions.versions(versions.RUN_PARTS)
 
     def load_model(self) -> keras.Model:
-        """The trained model (uncompiled: for prediction)."""
+        """The trained model (uncompiled: for prediction).
+
+        Raises:
+            ValueError: when the model file does not load (the message names it and the fix).
+        """
         import keras
 
         import marslib.models.zoo  # noqa: F401  (registers the custom layers the file names)
 
-        return keras.saving.load_model(self.directory / "model.keras", compile=False)
+        path = self.directory / "model.keras"
+        try:
+            return keras.saving.load_model(path, compile=False)
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise ValueError(
+                f"{path} does not load ({type(error).__name__}: {error}); delete {self.directory} "
+                "and run the experiment again to retrain it"
+            ) from None
+
+
+def damage(directory: Path | str) -> str | None:
+    """What is wrong with a run folder that claims to be finished (None: nothing, or no claim).
+
+    A folder claims to be finished when it holds a DONE marker. It is damaged when the marker is
+    not the one `run` writes, a record file is missing, a JSON file does not parse, or the model
+    file is not a whole zip archive (a `.keras` file is one).
+    """
+    directory = Path(directory)
+    done = directory / "DONE"
+    if not done.exists():
+        return None
+    if done.read_bytes() != DONE_TEXT.encode():
+        return f"its DONE marker is {done.stat().st_size} bytes, not the one a finished run writes"
+    missing = [name for name in RECORD_FILES if not (directory / name).is_file()]
+    if missing:
+        return f"it has a DONE marker but no {', '.join(missing)}"
+    for name in ("config.json", "metrics.json", "provenance.json"):
+        try:
+            read_json(directory / name)
+        except (ValueError, UnicodeDecodeError) as error:
+            return f"{name} is not valid JSON ({error})"
+    try:
+        with zipfile.ZipFile(directory / "model.keras") as archive:
+            broken = archive.testzip()
+    except (zipfile.BadZipFile, OSError) as error:
+        return f"model.keras is not a whole .keras archive ({error})"
+    if broken is not None:
+        return f"model.keras is damaged (its part {broken} does not read back)"
+    return None
 
 
 def is_complete(directory: Path | str) -> bool:
-    """True when `directory` holds a finished record (its DONE marker is written last)."""
-    return (Path(directory) / "DONE").exists()
+    """True when `directory` holds a finished, undamaged record (`damage`; DONE is written last)."""
+    return (Path(directory) / "DONE").exists() and damage(directory) is None
 
 
 def load_record(directory: Path | str) -> RunRecord:
@@ -139,14 +229,28 @@ def load_record(directory: Path | str) -> RunRecord:
     (its key no longer matches the current code, so `run` would train it again).
 
     Raises:
-        ValueError: when the folder holds no finished record.
+        ValueError: when the folder holds no finished record, or a damaged one (the message says
+            what is wrong and how to start it again).
     """
     directory = Path(directory)
-    if not is_complete(directory):
+    if not (directory / "DONE").exists():
         raise ValueError(f"{directory} holds no finished run record (no DONE marker)")
+    problem = damage(directory)
+    if problem is not None:
+        raise ValueError(
+            f"{directory} holds a damaged run record: {problem}; delete the folder and run the "
+            "experiment again to retrain it"
+        )
+    try:
+        experiment = Experiment.from_dict(read_json(directory / "config.json"))
+    except ValueError as error:
+        raise ValueError(
+            f"{directory / 'config.json'} is not a valid experiment ({error}); delete the folder "
+            "and run the experiment again"
+        ) from None
     record = RunRecord(
         directory=directory,
-        experiment=Experiment.from_dict(read_json(directory / "config.json")),
+        experiment=experiment,
         history=pd.read_csv(directory / "history.csv"),
         metrics=read_json(directory / "metrics.json"),
         provenance=read_json(directory / "provenance.json"),
@@ -165,16 +269,22 @@ def load_record(directory: Path | str) -> RunRecord:
 def records(runs_dir: Path | str | None = None, *, task: str | None = "terrain") -> list[RunRecord]:
     """Every finished record in `runs_dir` (default `marslib.core.paths.runs_dir()`), oldest first.
 
+    A damaged folder (`damage`) is skipped with a warning that names it and the fix, so one bad
+    folder never hides the good records beside it.
+
     Args:
         runs_dir: the folder of run folders.
         task: only the records of this task ("terrain" by default; None: every task).
     """
     root = Path(runs_dir) if runs_dir is not None else paths.runs_dir()
-    found = (
-        [load_record(d) for d in sorted(root.iterdir()) if d.is_dir() and is_complete(d)]
-        if root.exists()
-        else []
-    )
+    found = []
+    for folder in sorted(root.iterdir()) if root.exists() else []:
+        if not folder.is_dir() or not (folder / "DONE").exists():
+            continue
+        try:
+            found.append(load_record(folder))
+        except ValueError as error:
+            warnings.warn(f"skipped: {error}", stacklevel=2)
     chosen = [r for r in found if task is None or r.experiment.task == task]
     return sorted(chosen, key=lambda r: r.provenance["finished"])
 
@@ -199,8 +309,10 @@ def find_record(
     if Path(run_or_name).is_dir():
         return load_record(run_or_name)
     experiment = registry.get(str(run_or_name), profile)
-    directory = run_directory(experiment, data if data is not None else mars_data.load(), runs_dir)
-    if not is_complete(directory):
+    data = data if data is not None else mars_data.load()
+    directory = find_finished(experiment, data, runs_dir)
+    if directory is None:
+        directory = run_directory(experiment, data, runs_dir)
         raise ValueError(
             f"experiment {experiment.name!r} ({experiment.profile} profile) has no finished record "
             f"at {directory}; run it first: "
