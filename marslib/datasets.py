@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import warnings
+import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -145,7 +147,8 @@ def build(
         data: the loaded data set (`marslib.data.load()`).
         indices: int array (K,) of indices into `data.train_images`; None means all of them.
         seed: seed of every random choice the builder makes.
-        cache: reuse and write `<cache>/variants/<name>-<key>.npz`.
+        cache: reuse and write `<cache>/variants/<name>-<key>.npz` (written whole or not at
+            all; a cached file that cannot be read is reported in a warning and built again).
 
     Returns:
         images uint8 (N', 64, 128) and masks uint8 (N', 64, 128) with values 0..4.
@@ -162,8 +165,15 @@ def build(
         raise ValueError(f"indices must lie in 0..{len(data.train_images) - 1}")
     path = paths.cache_dir() / "variants" / f"{name}-{cache_key(name, data, indices, seed)}.npz"
     if cache and path.exists():
-        with np.load(path) as stored:
-            return stored["images"], stored["masks"]
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                return stored["images"], stored["masks"]
+        except (zipfile.BadZipFile, EOFError, KeyError, ValueError) as error:
+            warnings.warn(
+                f"{path}: the cached dataset {name!r} is damaged "
+                f"({type(error).__name__}: {error}); building it again",
+                stacklevel=2,
+            )
     builder = getattr(importlib.import_module(variant.module), variant.function)
     images, masks = builder(data, indices, seed=seed)
     if cache:

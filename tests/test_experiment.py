@@ -81,6 +81,7 @@ def test_round_trip_through_a_dict_and_json() -> None:
         ({"class_weights": {"method": "magic"}}, "method"),
         ({"model_options": {"wings": 2}}, "unknown model option"),
         ({"name": "a b"}, "name"),
+        ({"name": 123}, "name must be a non-empty text"),
         ({"colour": "red"}, "known fields"),
     ],
 )

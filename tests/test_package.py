@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -80,3 +81,44 @@ def test_python_dash_m_marslib_runs() -> None:
 def test_bench_rejects_unknown_areas(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["bench", "nonsense"]) == 2
     assert "known areas" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variable", ["MARSLIB_RUNS", "MARSLIB_CACHE"])
+@pytest.mark.parametrize("below", [False, True])
+def test_a_folder_variable_naming_a_file_is_explained(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, variable: str, below: bool
+) -> None:
+    (tmp_path / "notes.txt").write_text("")
+    given = tmp_path / "notes.txt" / "runs" if below else tmp_path / "notes.txt"
+    monkeypatch.setenv(variable, str(given))
+    folder = paths.runs_dir if variable == "MARSLIB_RUNS" else paths.cache_dir
+    reason = "a part of it is a file" if below else "is a file, not a folder"
+    with pytest.raises(ValueError, match=f"{variable}={given}.*{reason}.*point {variable} at a"):
+        folder()
+
+
+def test_errors_are_one_line_and_debug_shows_the_traceback(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "notes.txt").write_text("")
+    environment = os.environ | {"MARSLIB_RUNS": str(tmp_path / "notes.txt")}
+    environment.pop("MARSLIB_DEBUG", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "marslib", "info", "--profile", "quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: MARSLIB_RUNS={tmp_path / 'notes.txt'}, the folder for the training runs, is a "
+        f"file, not a folder; point MARSLIB_RUNS at a writable folder (or unset it to use "
+        f"{paths.REPO_ROOT / 'runs'})"
+    )
+    monkeypatch.setenv("MARSLIB_RUNS", str(tmp_path / "notes.txt"))
+    with pytest.raises(ValueError, match="MARSLIB_RUNS"):  # the traceback is Python's own
+        cli.main(["--debug", "info", "--profile", "quick"])
+    monkeypatch.setenv("MARSLIB_DEBUG", "1")
+    with pytest.raises(ValueError, match="MARSLIB_RUNS"):
+        cli.main(["info", "--profile", "quick"])

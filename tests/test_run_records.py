@@ -180,3 +180,25 @@ def test_a_shipped_reference_is_found_like_a_cached_record(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert run_records.load_record(published).current
+
+
+def test_publish_command_copies_finished_records_and_names_the_rest(
+    record: training.RunRecord, tiny_data: data.MarsData, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from marslib import cli
+    from marslib import data as mars_data
+
+    monkeypatch.setattr(run_records, "REFERENCES_DIR", tmp_path / "references")
+    monkeypatch.setattr(mars_data, "load", lambda path=None: tiny_data)
+    finished = {"unet_baseline": record.directory}
+    monkeypatch.setattr(
+        run_records,
+        "run_directory",
+        lambda experiment, loaded, runs_dir=None: finished.get(experiment.name, tmp_path / "none"),
+    )
+    assert cli.main(["experiments", "publish", "unet_baseline", "deeplabv3"]) == 0
+    printed = capsys.readouterr().out
+    assert f"published unet_baseline: {tmp_path / 'references' / record.directory.name}" in printed
+    assert "not finished yet: deeplabv3" in printed
+    assert cli.main(["experiments", "publish", "deeplabv3"]) == 2
+    assert "none of ['deeplabv3'] has a finished reference record" in capsys.readouterr().err

@@ -8,7 +8,7 @@ import json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `experiments` sub-command and its `list`, `show` and `run` actions."""
+    """Add the `experiments` sub-command and its `list`, `show`, `run` and `publish` actions."""
     parser = subparsers.add_parser("experiments", help="list, show and run training experiments")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -72,6 +72,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     run.set_defaults(func=run_experiments)
 
+    publish = actions.add_parser(
+        "publish",
+        help="copy finished records into references/, to commit with the book",
+        description=(
+            "Copy the finished records of named runs (from the runs folder) into references/: "
+            "config, history, scores, provenance and the model, nothing else."
+        ),
+    )
+    publish.add_argument("names", nargs="+", help="named runs or groups ('all': every named run)")
+    publish.add_argument(
+        "--profile", default="reference", help="the records' profile (default: reference)"
+    )
+    publish.add_argument("--runs-dir", default=None, help="where the records are (default: runs/)")
+    publish.add_argument(
+        "--data", default=None, help="the data they were trained on (default: load())"
+    )
+    publish.set_defaults(func=publish_records)
+
 
 def list_experiments(args: argparse.Namespace) -> int:
     """Print the named runs, group by group, one line each."""
@@ -96,18 +114,26 @@ def show_experiment(args: argparse.Namespace) -> int:
 
 
 def run_experiments(args: argparse.Namespace) -> int:
-    """Run every experiment asked for, in order, and print their results."""
-    import pandas as pd
+    """Run every experiment asked for, in order, and print their results.
 
-    from marslib import data
-    from marslib.analysis import table1
-    from marslib.training import loop, registry
+    Every experiment is made (and so checked) before the data is loaded and the first one
+    trains, and before TensorFlow is imported: a mistake in the last entry of a config file
+    stops the command at once.
+    """
+    from marslib.training import registry
 
     if not args.names and not args.config:
         raise ValueError("name at least one experiment, a group or 'all', or give --config FILE")
     chosen = [registry.get(name, args.profile) for name in _expand(args.names)]
     if args.config:
         chosen += registry.load_experiments(args.config, args.profile)
+
+    import pandas as pd
+
+    from marslib import data
+    from marslib.analysis import table1
+    from marslib.training import loop
+
     loaded = data.load(args.data)
     finished = [
         loop.run(e, loaded, args.runs_dir, verbose=args.verbose, tensorboard=args.tensorboard)
@@ -142,3 +168,27 @@ def _expand(names: list[str]) -> list[str]:
         )
     ]
     return list(dict.fromkeys(expanded))
+
+
+def publish_records(args: argparse.Namespace) -> int:
+    """Publish each finished record asked for; say which are not finished yet."""
+    from marslib import data
+    from marslib.training import registry, run_records
+
+    chosen = [registry.get(name, args.profile) for name in _expand(args.names)]
+    loaded = data.load(args.data)
+    published = 0
+    for experiment in chosen:
+        directory = run_records.run_directory(experiment, loaded, args.runs_dir)
+        if not run_records.is_complete(directory):
+            print(f"not finished yet: {experiment.name} ({directory})")
+            continue
+        target = run_records.publish(run_records.load_record(directory))
+        print(f"published {experiment.name}: {target}")
+        published += 1
+    if not published:
+        raise ValueError(
+            f"none of {[e.name for e in chosen]} has a finished {args.profile} record yet: "
+            f"train them first: python -m marslib experiments run ... --profile {args.profile}"
+        )
+    return 0

@@ -34,5 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from marslib import data
     from marslib.evaluation import submission
 
+    with open(args.csv, "rb"):  # a missing file or a folder fails here, before the data loads
+        pass
     print(json.dumps(submission.score_submission(args.csv, data.load(args.data)), indent=2))
     return 0

@@ -47,10 +47,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the CSV, and print its local score where the data has test labels."""
+    """Write the CSV, and print its local score where the data has test labels.
+
+    The output path is checked first, before the data, the model and the prediction.
+    """
     from marslib import data, training
     from marslib.evaluation import submission
 
+    submission.check_destination(args.output)
     loaded = data.load(args.data)
     record = training.find_record(args.run, loaded, args.runs_dir, args.profile)
     path = submission.predict_submission(record.load_model(), loaded, args.output, flip=args.flip)

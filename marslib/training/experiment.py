@@ -94,7 +94,9 @@ class Experiment:
     description: str = ""
 
     def __post_init__(self) -> None:
-        if not self.name or not all(ch.isalnum() or ch in "_-." for ch in self.name):
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"experiment name must be a non-empty text, got {self.name!r}")
+        if not all(ch.isalnum() or ch in "_-." for ch in self.name):
             raise ValueError(
                 f"experiment name must be letters, digits, '_', '-' or '.', got {self.name!r}"
             )
