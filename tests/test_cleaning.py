@@ -299,6 +299,18 @@ def test_the_reviewed_fixes_of_the_synthetic_set_exist_and_fit_it(mars) -> None:
     )
 
 
+def test_every_synthetic_fixes_file_belongs_to_the_current_generator() -> None:
+    """A new generator version re-orders or changes the images: its fixes file is made anew (see
+    `marslib.commands.audit`) and the old one goes."""
+    from marslib.data import synthetic
+
+    files = sorted(cleaning.FIXES_DIR.glob("synthetic-*.json"))
+    assert files, "no reviewed fixes for any synthetic set"
+    for path in files:
+        assert path.stem.startswith(f"synthetic-v{synthetic.GENERATOR_VERSION}-s"), path.name
+        assert cleaning.read_fixes(path).fingerprint == path.stem
+
+
 def test_variants_of_a_training_split_hold_only_its_images(mars) -> None:
     from marslib import data as mars_data
     from marslib import datasets

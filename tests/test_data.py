@@ -147,6 +147,31 @@ def test_bad_files_get_a_clear_value_error(kind: str, tmp_path: Path) -> None:
         mars_data.load(path)
 
 
+def test_fractional_masks_are_called_wrong_labels_not_scaled_images(tmp_path: Path) -> None:
+    """The hint "were they scaled to [0, 1]?" is for images; a fraction in a mask is a wrong
+    label."""
+    for kind in ("fractional mask", "scaled masks"):
+        if kind == "scaled masks":
+            training_set, test_set = _real_format()
+            training_set[:, 1] /= 4.0  # not what the course does, but a mask with fractions
+            arrays = {"training_set": training_set, "test_set": test_set}
+        else:
+            arrays = _bad(kind)
+        path = _write(tmp_path / "bad.npz", **arrays)
+        with pytest.raises(ValueError) as raised:
+            mars_data.load(path)
+        message = str(raised.value)
+        assert message.startswith("training_set[:, 1] (masks): holds fractional class labels")
+        assert "expected class labels, whole numbers 0..4" in message
+        assert "scaled" not in message, message
+    with pytest.raises(ValueError, match=r"such as 1\.5 "):
+        mars_data.load(_write(tmp_path / "bad.npz", **_bad("fractional mask")))
+    with pytest.raises(ValueError) as raised:
+        mars_data.load(_write(tmp_path / "bad.npz", **_bad("scaled pixels")))
+    assert str(raised.value).startswith("training_set[:, 0] (images): holds values that are not")
+    assert str(raised.value).endswith("(were they scaled to [0, 1]?)")
+
+
 def test_a_file_that_is_not_an_npz(tmp_path: Path) -> None:
     text = tmp_path / "notes.npz"
     text.write_text("not numbers")

@@ -100,6 +100,51 @@ def test_the_110_aliens_share_one_identical_mask_but_not_their_images(
     assert len(np.unique(full.train_images[aliens].reshape(len(aliens), -1), axis=0)) == len(aliens)
 
 
+def test_the_real_size_set_has_its_aliens_at_the_real_files_indices(
+    full: synthetic.SyntheticSet,
+) -> None:
+    assert full.meta["alien_indices"] == list(synthetic.REAL_ALIEN_INDICES)
+    # The course's search: every mask equal to the known alien y_train[62].
+    same_as_62 = np.flatnonzero((full.train_masks == full.train_masks[62]).all(axis=(1, 2)))
+    np.testing.assert_array_equal(same_as_62, synthetic.REAL_ALIEN_INDICES)
+
+
+def test_the_real_alien_indices_are_110_distinct_positions_of_the_real_set() -> None:
+    real = np.array(synthetic.REAL_ALIEN_INDICES)
+    assert len(real) == synthetic.REAL_ALIENS == synthetic.default_alien_count(2615) == 110
+    assert real[0] == 62 and real[-1] == 2614 == synthetic.DEFAULT_TRAIN - 1
+    assert np.all(np.diff(real) > 0)
+
+
+@pytest.mark.parametrize("n_train", [40, 200, 2614, 2616])
+def test_other_sizes_keep_the_random_placement(n_train: int) -> None:
+    n_aliens = synthetic.default_alien_count(n_train)
+    placed = synthetic._place(np.random.default_rng(n_train), n_train, n_aliens)
+    np.testing.assert_array_equal(placed, np.random.default_rng(n_train).permutation(n_train))
+
+
+def test_the_real_size_placement_moves_the_aliens_and_keeps_both_groups_in_order() -> None:
+    """Same permutation as version 1, then aliens to the real indices: the pictures stay the
+    same, and so does the order of the normal scenes among themselves."""
+    n, aliens = synthetic.DEFAULT_TRAIN, synthetic.REAL_ALIENS
+    placed = synthetic._place(np.random.default_rng(0), n, aliens)
+    shuffled = np.random.default_rng(0).permutation(n)
+    assert sorted(placed.tolist()) == list(range(n))
+    slots = np.flatnonzero(placed >= n - aliens)
+    np.testing.assert_array_equal(slots, synthetic.REAL_ALIEN_INDICES)
+    np.testing.assert_array_equal(placed[placed < n - aliens], shuffled[shuffled < n - aliens])
+    np.testing.assert_array_equal(placed[slots], shuffled[shuffled >= n - aliens])
+
+
+def test_small_sets_scatter_their_aliens_by_seed() -> None:
+    first, other = synthetic.generate(3, 60, 4), synthetic.generate(4, 60, 4)
+    assert first.meta["alien_indices"] != other.meta["alien_indices"]
+    for generated in (first, other):
+        aliens = generated.meta["alien_indices"]
+        masks = generated.train_masks
+        assert (masks[aliens] == masks[aliens[0]]).all()
+
+
 def test_mislabeled_single_class_masks(full: synthetic.SyntheticSet) -> None:
     meta = full.meta
     indices, true, given = (

@@ -14,8 +14,8 @@ and writes to the output folder:
   in the format of `marslib.data.cleaning`.
 
 Nothing is accepted automatically. Look at every page, delete the draft's entries you reject,
-describe what you did in its "review" field, and save it as ``marslib/label_fixes/<data key>.json``
-(see `marslib.data.cleaning.data_key`).
+describe what you did in its "review" field, and save it as
+``marslib/data/label_fixes/<data key>.json`` (see `marslib.data.cleaning.data_key`).
 """
 
 from __future__ import annotations

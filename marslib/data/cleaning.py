@@ -7,11 +7,11 @@ The report's named datasets are built here (see `marslib.datasets`):
 - ``fixed_monocolor``: cleaned, with the reviewed fixes of single-class masks applied;
 - ``fixed_bicolor``: fixed monocolor, with the reviewed fixes of two-class masks applied.
 
-Label fixes live in one small JSON file per data set, ``marslib/label_fixes/<key>.json``, where the
-key is `data_key(data)`: the generator's identity for the synthetic set (``synthetic-v1-s0-n2615``:
-its planted errors follow from the seed, whatever floating-point differences between machines do to
-single pixels), and `MarsData.fingerprint` for a file. It is written after a person looked at
-every change::
+Label fixes live in one small JSON file per data set, ``marslib/data/label_fixes/<key>.json``,
+where the key is `data_key(data)`: the generator's identity for the synthetic set
+(``synthetic-v2-s0-n2615``: its planted errors follow from the seed, whatever floating-point
+differences between machines do to single pixels), and `MarsData.fingerprint` for a file. It
+is written after a person looked at every change::
 
     {
       "format": 1,
@@ -226,7 +226,7 @@ def data_key(data: MarsData) -> str:
 
 def fixes_path(data: MarsData) -> Path:
     """Where the reviewed fixes of `data` are kept:
-    ``marslib/label_fixes/<data_key(data)>.json``."""
+    ``marslib/data/label_fixes/<data_key(data)>.json``."""
     return FIXES_DIR / f"{data_key(data)}.json"
 
 

@@ -133,8 +133,15 @@ def _check_stack(
 # -------------------------------------------------------------- reading and writing the real format
 
 
-def _whole_numbers(name: str, values: np.ndarray, high: int, what: str) -> np.ndarray:
-    """`values` as uint8 after checking they are finite whole numbers in 0..high (never coerced)."""
+def _whole_numbers(
+    name: str, values: np.ndarray, high: int, what: str, *, labels: bool = False
+) -> np.ndarray:
+    """`values` as uint8 after checking they are finite whole numbers in 0..high (never coerced).
+
+    A fraction among pixel values usually means images already divided by 255, and the error says
+    so; among class labels (`labels`, the masks) it is a wrong label, since no one scales a mask,
+    and the error names it a fractional class label instead.
+    """
     if (
         values.dtype == np.bool_
         or not np.issubdtype(values.dtype, np.number)
@@ -144,10 +151,17 @@ def _whole_numbers(name: str, values: np.ndarray, high: int, what: str) -> np.nd
     if np.issubdtype(values.dtype, np.floating):
         if not np.isfinite(values).all():
             raise ValueError(f"{name}: holds NaN or infinite values; expected {what}")
-        if not np.array_equal(values, np.round(values)):
+        fractional = values != np.round(values)
+        if fractional.any():
+            example = f"{values[fractional].flat[0]:g}"
+            if labels:
+                raise ValueError(
+                    f"{name}: holds fractional class labels such as {example} (not whole numbers); "
+                    f"expected {what}"
+                )
             raise ValueError(
-                f"{name}: holds values that are not whole numbers; expected {what} "
-                "(were they scaled to [0, 1]?)"
+                f"{name}: holds values that are not whole numbers, such as {example}; "
+                f"expected {what} (were they scaled to [0, 1]?)"
             )
     low, top = values.min(), values.max()
     if low < 0 or top > high:
@@ -191,6 +205,7 @@ def from_arrays(training_set: np.ndarray, test_set: np.ndarray, source: str) -> 
         training_set[:, 1],
         NUM_CLASSES - 1,
         f"class labels, whole numbers 0..{NUM_CLASSES - 1}",
+        labels=True,
     )
     test = _whole_numbers("test_set (images)", test_set, 255, "pixel values, whole numbers 0..255")
     return MarsData(images, masks, test, None, source, {})

@@ -19,7 +19,11 @@ crowd-sourced labels) cannot be shipped with the book, so `marslib` generates a 
 - **Camera.** Exposure, gain and gamma per image, slight blur, sensor noise, 8-bit values.
 - **Traps**, as in the real file, with their ground truth in `SyntheticSet.meta`: alien outlier
   images that all share one identical mask (the alien moves and changes size), single-class
-  masks given the wrong class, and coarse masks whose edge pixels are wrongly background.
+  masks given the wrong class, and coarse masks whose edge pixels are wrongly background. In a
+  set of the real size the 110 aliens sit at the real file's indices (`REAL_ALIEN_INDICES`:
+  62, 79, 125, ..., 2614), so students' code that finds them by comparing every mask with
+  ``y_train[62]`` works as on the real file; in a set of another size they sit at random
+  positions (see `_place`).
 
 Everything is vectorised over the batch and deterministic by seed: the training images depend
 on ``(seed, n_train)`` only, the test images on ``(seed, n_test)`` only.
@@ -29,7 +33,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
+import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,11 +43,23 @@ from scipy import ndimage
 
 from marslib.core import paths
 from marslib.core.classes import BACKGROUND, BEDROCK, BIG_ROCK, IMAGE_SHAPE, SAND, SOIL
+from marslib.core.files import atomic_path
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: the aliens of the real-size set sit at the real file's indices
 DEFAULT_TRAIN = 2615
 DEFAULT_TEST = 10022
-REAL_ALIENS = 110
+# Where the 110 aliens sit in the real file's `training_set` (facts: printed identically by two
+# public notebooks). Most public solutions find them by comparing every mask with `y_train[62]`.
+REAL_ALIEN_INDICES = (
+    62, 79, 125, 139, 142, 147, 152, 156, 170, 210, 217, 266, 289, 299, 313, 339, 348, 365, 412,
+    417, 426, 450, 461, 536, 552, 669, 675, 741, 744, 747, 799, 802, 808, 820, 821, 849, 863, 890,
+    909, 942, 971, 1005, 1057, 1079, 1082, 1092, 1095, 1106, 1119, 1125, 1177, 1194, 1224, 1247,
+    1248, 1258, 1261, 1262, 1306, 1324, 1365, 1370, 1443, 1449, 1508, 1509, 1519, 1551, 1584, 1588,
+    1628, 1637, 1693, 1736, 1767, 1768, 1782, 1813, 1816, 1834, 1889, 1925, 1942, 1975, 1979, 2000,
+    2002, 2086, 2096, 2110, 2111, 2151, 2161, 2222, 2235, 2239, 2242, 2301, 2307, 2350, 2361, 2365,
+    2372, 2414, 2453, 2522, 2535, 2561, 2609, 2614,
+)  # fmt: skip
+REAL_ALIENS = len(REAL_ALIEN_INDICES)  # 110
 
 H, W = IMAGE_SHAPE
 TERRAIN = np.array([SOIL, BEDROCK, SAND])
@@ -588,6 +605,35 @@ def default_alien_count(n_train: int) -> int:
     return max(round(n_train * REAL_ALIENS / DEFAULT_TRAIN), min(10, n_train // 5))
 
 
+def _place(rng: np.random.Generator, n_train: int, n_aliens: int) -> np.ndarray:
+    """Where each generated training image goes: `order[p]` is the image at position p.
+
+    The generated images come normal scenes first, then the `n_aliens` aliens. A random
+    permutation shuffles them. In a set of the real size (`DEFAULT_TRAIN` images, 110 aliens)
+    the aliens are then moved to the real file's indices `REAL_ALIEN_INDICES` and the normal
+    scenes fill the other positions, each group in its shuffled order, so that the course's
+    ``y_train[62]`` is an alien here too. A set of any other size keeps the random positions:
+    the real indices say nothing about a set of another size. The permutation is drawn the same
+    way in both cases, so every picture and mask is the one generator version 1 made; only
+    their positions in the real-size set differ.
+    """
+    order = rng.permutation(n_train)
+    if n_train != DEFAULT_TRAIN:
+        return order
+    if n_aliens != REAL_ALIENS:
+        raise ValueError(
+            f"a set of the real size ({DEFAULT_TRAIN} images) holds {REAL_ALIENS} aliens at the "
+            f"real file's indices, got {n_aliens}"
+        )
+    alien_slot = np.zeros(n_train, dtype=bool)
+    alien_slot[list(REAL_ALIEN_INDICES)] = True
+    is_alien = order >= n_train - n_aliens
+    placed = np.empty_like(order)
+    placed[alien_slot] = order[is_alien]
+    placed[~alien_slot] = order[~is_alien]
+    return placed
+
+
 def _training_set(seed: int, n_train: int) -> tuple[np.ndarray, np.ndarray, dict]:
     rng = np.random.default_rng([seed, 0, n_train])
     n_aliens = default_alien_count(n_train)
@@ -611,10 +657,11 @@ def _training_set(seed: int, n_train: int) -> tuple[np.ndarray, np.ndarray, dict
     given = (true_class - 1 + rng.integers(1, 3, len(wrong))) % 3 + 1
     masks[wrong] = given[:, None, None].astype(np.uint8)
 
-    # The aliens: shuffled into the set, all with the mask of the first alien backdrop.
+    # The aliens, all with the mask of the first alien backdrop, placed as `_place` says
+    # (at the real file's indices in a set of the real size).
     images[normal:] = _draw_aliens(rng, images[normal:])
     masks[normal:] = masks[normal]
-    order = rng.permutation(n_train)
+    order = _place(rng, n_train, n_aliens)
     position = np.argsort(order)  # position[i]: where original image i ends up
     images, masks = images[order], masks[order]
     meta = {
@@ -656,7 +703,9 @@ def generate(
 
     Args:
         seed: any integer >= 0; the same seed and sizes give the same arrays.
-        n_train: training images (at least 10; `default_alien_count(n_train)` of them are aliens).
+        n_train: training images (at least 10; `default_alien_count(n_train)` of them are aliens,
+            at the real file's indices `REAL_ALIEN_INDICES` when n_train is `DEFAULT_TRAIN`,
+            else at positions drawn from the seed).
         n_test: test images.
 
     Returns:
@@ -685,27 +734,36 @@ def load_or_generate(
 ) -> SyntheticSet:
     """The synthetic set, read from the cache if it was generated before, else generated and cached.
 
-    The cache file holds uint8 arrays and the metadata as JSON text (no pickled objects).
+    The cache file holds uint8 arrays and the metadata as JSON text (no pickled objects). It is
+    written whole or not at all (`marslib.core.files.atomic_path`): Ctrl-C or a full disk while
+    it is written leaves no partial file. A cache file that cannot be read (truncated, damaged)
+    is only a cache: a warning names it, and the set is generated and cached again.
     """
     path = cache_path(seed, n_train, n_test)
     if path.exists():
-        with np.load(path, allow_pickle=False) as npz:
-            return SyntheticSet(
-                npz["train_images"],
-                npz["train_masks"],
-                npz["test_images"],
-                npz["test_masks"],
-                json.loads(str(npz["meta"])),
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                return SyntheticSet(
+                    npz["train_images"],
+                    npz["train_masks"],
+                    npz["test_images"],
+                    npz["test_masks"],
+                    json.loads(str(npz["meta"])),
+                )
+        except (zipfile.BadZipFile, EOFError, KeyError, ValueError) as error:
+            warnings.warn(
+                f"{path}: the cached synthetic set is damaged ({type(error).__name__}: {error}); "
+                "generating it again",
+                stacklevel=2,
             )
     generated = generate(seed, n_train, n_test)
-    partial = path.with_name(f"{path.stem}.{os.getpid()}.partial.npz")
-    np.savez(
-        partial,
-        train_images=generated.train_images,
-        train_masks=generated.train_masks,
-        test_images=generated.test_images,
-        test_masks=generated.test_masks,
-        meta=np.array(json.dumps(generated.meta)),
-    )
-    os.replace(partial, path)
+    with atomic_path(path) as temporary:
+        np.savez(
+            temporary,
+            train_images=generated.train_images,
+            train_masks=generated.train_masks,
+            test_images=generated.test_images,
+            test_masks=generated.test_masks,
+            meta=np.array(json.dumps(generated.meta)),
+        )
     return generated
