@@ -7,6 +7,8 @@ import argparse
 import json
 from pathlib import Path
 
+from marslib.commands import add_options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `evaluate` sub-command."""
@@ -21,24 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "run", help="a run folder, or a named experiment (its record for --profile and the data)"
     )
-    parser.add_argument(
-        "--profile",
-        default=None,
-        help="profile of a named experiment (default: $MARSLIB_PROFILE or auto)",
-    )
-    parser.add_argument(
-        "--runs-dir",
-        default=None,
-        help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)",
-    )
-    parser.add_argument(
-        "--data",
-        default=None,
-        help=(
-            "a data file in the real format "
-            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
-        ),
-    )
+    add_options(parser, "--profile", "--runs-dir", "--data")
     parser.add_argument(
         "--output", default=None, help="folder for the figures (default: <run>/figures)"
     )

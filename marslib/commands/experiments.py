@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from marslib.commands import add_options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `experiments` sub-command and its `list`, `show`, `run` and `publish` actions."""
@@ -13,16 +15,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="every named run the book trains, by group")
-    listing.add_argument(
-        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
-    )
+    add_options(listing, "--profile")
     listing.set_defaults(func=list_experiments)
 
     show = actions.add_parser("show", help="print an experiment's config, every number resolved")
     show.add_argument("name", help="a named experiment (see `experiments list`)")
-    show.add_argument(
-        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
-    )
+    add_options(show, "--profile")
     show.set_defaults(func=show_experiment)
 
     run = actions.add_parser(
@@ -42,22 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="a JSON or YAML file of experiments (see marslib.training.registry)",
     )
-    run.add_argument(
-        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
-    )
-    run.add_argument(
-        "--runs-dir",
-        default=None,
-        help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)",
-    )
-    run.add_argument(
-        "--data",
-        default=None,
-        help=(
-            "a data file in the real format "
-            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
-        ),
-    )
+    add_options(run, "--profile", "--runs-dir", "--data")
     run.add_argument(
         "--verbose",
         type=int,
@@ -81,13 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     publish.add_argument("names", nargs="+", help="named runs or groups ('all': every named run)")
-    publish.add_argument(
-        "--profile", default="reference", help="the records' profile (default: reference)"
-    )
-    publish.add_argument("--runs-dir", default=None, help="where the records are (default: runs/)")
-    publish.add_argument(
-        "--data", default=None, help="the data they were trained on (default: load())"
-    )
+    add_options(publish, "--profile", "--runs-dir", "--data", profile="reference")
     publish.set_defaults(func=publish_records)
 
 

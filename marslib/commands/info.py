@@ -5,15 +5,14 @@ from __future__ import annotations
 import argparse
 
 import marslib
+from marslib.commands import add_options
 from marslib.core import paths
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `info` sub-command."""
     parser = subparsers.add_parser("info", help="show version, profile and folders")
-    parser.add_argument(
-        "--profile", default=None, help="quick, full or auto (default: $MARSLIB_PROFILE or auto)"
-    )
+    add_options(parser, "--profile")
     parser.set_defaults(func=run)
 
 

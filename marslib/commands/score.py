@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from marslib.commands import add_options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `score` sub-command."""
@@ -18,14 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("csv", help="the submission CSV")
-    parser.add_argument(
-        "--data",
-        default=None,
-        help=(
-            "a data file in the real format "
-            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
-        ),
-    )
+    add_options(parser, "--data")
     parser.set_defaults(func=run)
 
 

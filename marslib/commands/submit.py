@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from marslib.commands import add_options
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `submit` sub-command."""
@@ -20,24 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run", help="a run folder, or a named experiment (its record for --profile and the data)"
     )
     parser.add_argument("output", help="the CSV to write")
-    parser.add_argument(
-        "--profile",
-        default=None,
-        help="profile of a named experiment (default: $MARSLIB_PROFILE or auto)",
-    )
-    parser.add_argument(
-        "--runs-dir",
-        default=None,
-        help="where records live (default: $MARSLIB_RUNS, else <repo>/runs)",
-    )
-    parser.add_argument(
-        "--data",
-        default=None,
-        help=(
-            "a data file in the real format "
-            "(default: $MARSLIB_DATA, the repo's data/, or synthetic)"
-        ),
-    )
+    add_options(parser, "--profile", "--runs-dir", "--data")
     parser.add_argument(
         "--flip",
         action="store_true",

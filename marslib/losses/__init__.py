@@ -18,9 +18,7 @@ and `get` import Keras when first used.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from marslib.core import lazy
 from marslib.losses.spec import WEIGHTED_PREFIX, check, check_class_weights, label, names, terms
 
 _LAZY: dict[str, str] = {
@@ -45,8 +43,4 @@ __all__ = [
     "terms",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _LAZY)

@@ -19,9 +19,7 @@ Importing this package is cheap: `build`, `BUILDERS` and `predict` import Keras 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from marslib.core import lazy
 from marslib.models.catalog import LABELS, OPTIONS, SIZES, label, names, options
 
 _LAZY: dict[str, str] = {"build": "zoo", "BUILDERS": "zoo", "predict": "inference"}
@@ -38,8 +36,4 @@ __all__ = [
     "predict",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _LAZY)

@@ -19,8 +19,7 @@ load their module when first used, and only `loop` imports TensorFlow.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from marslib.core import lazy
 
 _EXPORTS: dict[str, str] = {
     "Experiment": "experiment",
@@ -46,8 +45,4 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy.exports(__name__, _EXPORTS)
