@@ -75,3 +75,20 @@ def test_toc_and_notebooks_agree() -> None:
     assert chapters <= set(listed), (
         f"chapters missing from _toc.yml: {sorted(chapters - set(listed))}"
     )
+
+
+def test_jupytext_toml_pairs_every_chapter_with_its_twin() -> None:
+    """Opening and saving a chapter in JupyterLab keeps both files in sync without a command."""
+    import jupytext.config
+
+    root = Path(__file__).resolve().parents[1]
+    for chapter in sorted((root / "notebooks").glob("*.md")):
+        config = jupytext.config.load_jupytext_config(str(chapter))
+        assert config is not None, "no jupytext.toml above the chapters"
+        formats = jupytext.formats.long_form_multiple_formats(config.default_formats(str(chapter)))
+        assert {f["extension"] for f in formats} == {".ipynb", ".md"}
+        assert {f.get("format_name") for f in formats if f["extension"] == ".md"} == {"myst"}
+    book_page = root / "book" / "intro.md"
+    assert (
+        jupytext.config.load_jupytext_config(str(book_page)).default_formats(str(book_page)) is None
+    )

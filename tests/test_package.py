@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +123,25 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(
     monkeypatch.setenv("MARSLIB_DEBUG", "1")
     with pytest.raises(ValueError, match="MARSLIB_RUNS"):
         cli.main(["info", "--profile", "quick"])
+
+
+def test_installing_marslib_keeps_the_installed_tensorflow_and_keras(tmp_path) -> None:
+    """Colab's set-up, simulated: TensorFlow and Keras are already installed (here, this
+    environment's), then the chapters' setup cell installs the book (``pip install -e <repo>``).
+    pip's dry run must install marslib alone: with every dependency satisfied by what is there,
+    nothing is replaced. Offline (``--no-index``): a requirement the installed packages do not
+    meet fails to resolve, and so fails the test."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    setup = (root / "notebooks" / "01_problem.md").read_text()
+    assert '"pip", "install", "-q", "-e", "/content/mars-terrain-book"' in setup
+    report = tmp_path / "report.json"
+    command = [sys.executable, "-m", "pip", "install", "--dry-run", "--no-index"]
+    command += ["--no-build-isolation", "--quiet", "--report", str(report), "-e", "."]
+    found = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    assert found.returncode == 0, found.stderr[-2000:]
+    installed = {
+        item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]
+    }
+    assert installed == {"marslib"}, f"the install would also change {installed - {'marslib'}}"
