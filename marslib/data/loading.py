@@ -81,11 +81,10 @@ class MarsData:
         bits of a pixel; any other data's (the real file) is a content hash of the training
         images, masks and test images.
         """
-        digest = hashlib.sha1()
         recipe = self.recipe
         if recipe is not None:
-            digest.update(json.dumps(recipe, sort_keys=True).encode())
-            return digest.hexdigest()[:12]
+            return recipe_fingerprint(recipe)
+        digest = hashlib.sha1()
         for array in (self.train_images, self.train_masks, self.test_images):
             digest.update(str(array.shape).encode())
             digest.update(np.ascontiguousarray(array).tobytes())
@@ -107,6 +106,25 @@ class MarsData:
             f"test={len(self.test_images)} images (labels {labels}), "
             f"image shape={self.train_images.shape[1:]}, fingerprint={self.fingerprint!r})"
         )
+
+
+def recipe_fingerprint(recipe: dict[str, object]) -> str:
+    """The fingerprint of the synthetic set made by `recipe` (see `MarsData.recipe`), known
+    without generating it: e.g. the default set's is that of ``{"generator":
+    "marslib.data.synthetic", "version": GENERATOR_VERSION, "seed": 0, "n_train": 2615,
+    "n_test": 10022}``."""
+    return hashlib.sha1(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def default_recipe() -> dict[str, object]:
+    """The recipe of the synthetic set `load()` returns without a file (seed 0, the real sizes)."""
+    return {
+        "generator": "marslib.data.synthetic",
+        "version": synthetic.GENERATOR_VERSION,
+        "seed": 0,
+        "n_train": synthetic.DEFAULT_TRAIN,
+        "n_test": synthetic.DEFAULT_TEST,
+    }
 
 
 def _check_stack(

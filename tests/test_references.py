@@ -1,0 +1,61 @@
+"""The reference records shipped in references/: each is whole, made by this code for the named
+run it says, and its model still gives its scores. A change to a model, a loss, a dataset builder
+or the training step (a new code version) or to a named run's config makes a record stale: this
+test then fails until the reference is trained again (README: the reference runs)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+
+from marslib import data as mars_data
+from marslib import training
+from marslib.data import loading
+from marslib.training import registry, run_records
+
+SHIPPED = sorted(
+    path
+    for path in run_records.REFERENCES_DIR.glob("*")
+    if path.is_dir() and not path.name.startswith(".")
+)
+
+
+def test_references_exist() -> None:
+    assert SHIPPED, f"no reference record in {run_records.REFERENCES_DIR}"
+
+
+@pytest.mark.parametrize("folder", SHIPPED, ids=[path.name for path in SHIPPED])
+def test_a_reference_is_whole_current_and_named_by_its_key(folder) -> None:
+    assert run_records.damage(folder) is None and run_records.is_complete(folder)
+    assert sorted(path.name for path in folder.iterdir()) == sorted(run_records.RECORD_FILES)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a record of other code versions warns: stale
+        record = training.load_record(folder)
+    name = record.experiment.name
+    assert record.experiment.profile == "reference" and name in registry.names()
+    named = registry.get(name, "reference").to_dict()
+    assert record.experiment.to_dict() == named, f"{name}'s config changed: retrain its reference"
+    fingerprint = loading.recipe_fingerprint(loading.default_recipe())
+    assert record.provenance["data_fingerprint"] == fingerprint, "made from other data"
+    key = run_records.run_key(record.experiment, fingerprint)
+    assert folder.name == f"{name}-{key}", (
+        f"{folder.name} is stale: the current code and config give the key {key}; retrain it with "
+        f"python -m marslib experiments run {name} --profile reference, then publish it"
+    )
+
+
+def test_a_stale_reference_fails(tmp_path, monkeypatch) -> None:
+    from marslib.core import versions
+
+    folder = SHIPPED[0]
+    monkeypatch.setitem(versions.CODE_VERSIONS, "losses", versions.CODE_VERSIONS["losses"] + 1)
+    with pytest.raises((AssertionError, UserWarning), match="stale|code versions"):
+        test_a_reference_is_whole_current_and_named_by_its_key(folder)
+
+
+def test_rescoring_a_reference_reproduces_its_record() -> None:
+    """The shipped model, re-scored on the default synthetic set's validation split and the test
+    set's public quarter, gives the record's scores (as every chapter that shows it checks)."""
+    record = training.load_record(SHIPPED[0])
+    training.verify(record, mars_data.synthetic_data())  # the default set, whatever load() finds
