@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import keras
 import numpy as np
 import pytest
 
@@ -31,24 +34,75 @@ def test_small_benchmark_prints_every_figure(
         "marslib_throughput",
         lambda m, s, n, r, fast=False: calls.append((m, s, n)) or 40.0,
     )
+    peaks = {"float32": 150.0, "bfloat16": None}  # as where bfloat16 has no kernel
+    monkeypatch.setattr(train_bench, "matmul_peak", lambda dtype: peaks[dtype])
+    monkeypatch.setattr(train_bench, "forward_flops", lambda model: 125_000_000)
     monkeypatch.setattr(train_bench, "pipeline_efficiency", lambda m, n, r: 97.5)
     monkeypatch.setattr(train_bench, "inference_throughput", lambda model, n, r: 400.0)
     monkeypatch.setattr(
         train_bench,
         "submission_seconds",
-        lambda model, with_pandas: {"predict and write": 30.0, "write only": 3.0},
+        lambda model, with_pandas: {
+            "predict and write": 30.0,
+            "predict and write, CPU": 50.0,
+            "write only": 3.0,
+        },
     )
     monkeypatch.setattr(train_bench.tf.config, "list_physical_devices", lambda kind=None: [])
     found = {(m.what, m.value, m.unit) for m in train_bench.benchmark("small")}
     assert calls == [("unet", "quick", 1024)]
+    # 40 images/s x 3 x 125 MFLOP = 15 GFLOP/s, 10% of 150 GFLOP/s.
     assert found == {
+        ("matmul peak, float32 (4096x4096)", 150.0, "GFLOP/s"),
         ("unet quick: training through marslib", 40.0, "images/s"),
+        ("unet quick: training, 3 x forward FLOPs", 15.0, "GFLOP/s"),
+        ("unet quick: training, % of the float32 matmul peak", 10.0, "%"),
         ("unet quick: marslib epoch speed, % of plain model.fit", 97.5, "%"),
         ("unet quick: inference (models.predict)", 400.0, "images/s"),
         ("submission: predict 10022 images + write CSV (unet quick)", 30.0, "s"),
+        ("submission: predict 10022 images + write CSV (unet quick), CPU time", 50.0, "s"),
         ("submission: write the 10022-row CSV", 3.0, "s"),
     }
     assert "no GPU visible" in capsys.readouterr().out
+
+
+def test_flops_of_a_tiny_convolution_model_by_hand() -> None:
+    # 8x16 images with 3 channels: a 3x3 convolution to 4 channels with bias, ReLU, then a
+    # 1x1 convolution to 5 channels with bias. A k x k convolution costs 2 k^2 C_in C_out
+    # per output pixel (a multiply and an add per weight), a bias one add per output value;
+    # the profiler counts no FLOPs for ReLU (a comparison).
+    inputs = keras.Input((8, 16, 3))
+    hidden = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    model = keras.Model(inputs, keras.layers.Conv2D(5, 1)(hidden))
+    pixels = 8 * 16
+    by_hand = pixels * (2 * 3 * 3 * 3 * 4 + 4) + pixels * (2 * 4 * 5 + 5)
+    assert by_hand == 33_920
+    assert train_bench.forward_flops(model) == by_hand
+
+
+def test_training_gflops_count_three_forward_passes() -> None:
+    assert train_bench.training_gflops(2_000_000_000, 10.0) == pytest.approx(60.0)
+
+
+def test_matmul_peak_counts_two_n_cubed_operations_per_product(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    products = []
+
+    def best_seconds(step: Callable[[], None], repeats: int) -> float:
+        step()
+        products.append(repeats)
+        return 0.5
+
+    monkeypatch.setattr(train_bench, "_best_seconds", best_seconds)
+    assert train_bench.matmul_peak("float32", size=64, repeats=4) == 2 * 64**3 / 0.5 / 1e9
+    assert products == [4]
+
+
+def test_matmul_peak_measures_float32_and_skips_a_dtype_without_a_kernel() -> None:
+    peak = train_bench.matmul_peak("float32", size=256, repeats=2)
+    assert peak is not None and np.isfinite(peak) and peak > 0
+    assert train_bench.matmul_peak("uint8", size=8, repeats=1) is None
 
 
 def test_pipeline_efficiency_times_both_paths_on_one_model() -> None:
@@ -75,6 +129,11 @@ def test_submission_timing_predicts_writes_twice_and_times_pandas(
         lambda labels, path: written.append(original(labels, path)),
     )
     seconds = train_bench.submission_seconds(Constant(), with_pandas=True)
-    assert set(seconds) == {"predict and write", "write only", "pandas to_csv"}
+    assert set(seconds) == {
+        "predict and write",
+        "predict and write, CPU",
+        "write only",
+        "pandas to_csv",
+    }
     assert all(value >= 0 for value in seconds.values())
     assert len(written) == 2

@@ -52,6 +52,19 @@ def test_flip_averages_with_the_mirrored_prediction(model: keras.Model) -> None:
     )
 
 
+def test_flip_averaging_across_chunks_and_batches(
+    model: keras.Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inference, "CHUNK", 3)  # 7 images: chunks of 3, 3 and 1, batches of 2
+    inputs = to_model_input(IMAGES)
+    plain = model.predict(inputs, verbose=0)
+    mirrored = model.predict(inputs[:, :, ::-1], verbose=0)[:, :, ::-1]
+    np.testing.assert_array_equal(
+        models.predict(model, IMAGES, batch_size=2, flip=True),
+        ((plain + mirrored) / 2).argmax(axis=-1),
+    )
+
+
 def test_predict_refuses_float_images(model: keras.Model) -> None:
     with pytest.raises(ValueError, match="uint8"):
         models.predict(model, IMAGES.astype(np.float32))

@@ -9,4 +9,5 @@ AREAS: dict[str, str] = {
     "augment": "marslib.bench.augment",
     "models": "marslib.bench.models",
     "train": "marslib.bench.train",
+    "gpu": "marslib.bench.gpu",
 }

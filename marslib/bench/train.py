@@ -1,13 +1,17 @@
 """What training, prediction and the submission cost on this machine
 (`python -m marslib bench train`).
 
+- The machine's matrix-multiply peak (GFLOP/s) in float32 and, where TensorFlow has the kernel,
+  bfloat16: the ceiling that training's arithmetic is measured against.
 - Training throughput (images/s) of every model at the quick and full sizes, through the exact
   epoch `marslib.training.loop.run` trains (`loop.fit_epoch`: the `tf.data` pipeline, AdamW, the
-  competition metric).
+  competition metric); the same as GFLOP/s (counted FLOPs: 3 x the forward pass's, for the
+  forward and the backward pass) and as a percentage of the float32 peak.
 - The speed of that epoch as a percentage of a plain ``model.fit`` on in-memory float32 arrays
   for the same compiled model: the input pipeline should cost nothing (target: 95% or more).
 - Inference throughput of `marslib.models.predict`, and the seconds to predict the 10022 test images
-  and write the submission CSV.
+  and write the submission CSV (wall clock, and the CPU seconds of this process, which other
+  work on a shared machine changes less).
 - On a GPU, the speed-up of mixed precision + XLA over float32 for the full-size models
   (skipped with a note on a CPU).
 
@@ -29,6 +33,7 @@ import tensorflow as tf
 
 from marslib import models
 from marslib.bench.measurement import Measurement
+from marslib.bench.models import forward_flops
 from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.data import to_model_input
 from marslib.evaluation import submission
@@ -43,6 +48,9 @@ SCALES: dict[str, dict[str, object]] = {
     "small": {"models": ("unet",), "images": {"quick": 1024}, "repeats": 2},
     "full": {"models": None, "images": {"quick": 2048, "full": 256}, "repeats": 3},
 }
+# The matrix products that measure the peak: (PEAK_SIZE, PEAK_SIZE) @ (PEAK_SIZE, PEAK_SIZE).
+PEAK_SIZE = 4096
+PEAK_DTYPES = ("float32", "bfloat16")
 
 
 def _random_set(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -72,6 +80,33 @@ def _best_seconds(step, repeats: int) -> float:
         step()
         seconds.append(time.perf_counter() - start)
     return min(seconds)
+
+
+def matmul_peak(dtype: str, size: int = PEAK_SIZE, repeats: int = 3) -> float | None:
+    """The machine's matrix-multiply speed in GFLOP/s: the best of `repeats` products of two
+    random float (size, size) matrices in `dtype` (2 * size**3 operations each), after a warm-up.
+
+    Runs where TensorFlow places it (the GPU if there is one). Returns None where TensorFlow has
+    no matrix product in `dtype` on this machine.
+    """
+    a = tf.cast(tf.random.uniform((size, size), seed=1), dtype)
+    b = tf.cast(tf.random.uniform((size, size), seed=2), dtype)
+
+    def product() -> None:
+        float(tf.linalg.matmul(a, b)[0, 0])  # reading one element waits for a GPU to finish
+
+    try:
+        seconds = _best_seconds(product, repeats)
+    except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError, tf.errors.InternalError):
+        return None
+    return 2 * size**3 / seconds / 1e9
+
+
+def training_gflops(forward: int, images_per_second: float) -> float:
+    """GFLOP/s of training at `images_per_second`, from `forward`, the FLOPs of one image's
+    forward pass: the backward pass costs about twice the forward one, so 3 * forward per image.
+    """
+    return 3 * forward * images_per_second / 1e9
 
 
 def marslib_throughput(
@@ -122,17 +157,19 @@ def inference_throughput(model: keras.Model, images: int, repeats: int) -> float
 
 
 def submission_seconds(model: keras.Model, *, with_pandas: bool) -> dict[str, float]:
-    """Seconds to predict 10022 random test images and write the CSV; to write it alone; and,
-    if asked, for pandas' ``DataFrame.to_csv`` to write the same table (for comparison)."""
+    """Seconds to predict 10022 random test images and write the CSV (wall clock, and this
+    process's CPU seconds); to write it alone; and, if asked, for pandas' ``DataFrame.to_csv``
+    to write the same table (for comparison)."""
     x, _ = _random_set(TEST_IMAGES, seed=1)
     models.predict(model, x[:64])  # warm-up
     found = {}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "submission.csv"
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         labels = models.predict(model, x)
         submission.write_submission(labels, path)
         found["predict and write"] = time.perf_counter() - start
+        found["predict and write, CPU"] = time.process_time() - cpu
         start = time.perf_counter()
         submission.write_submission(labels, path)
         found["write only"] = time.perf_counter() - start
@@ -159,16 +196,26 @@ def benchmark(scale: str) -> list[Measurement]:
     settings = SCALES[scale]
     names = settings["models"] or models.names()
     images, repeats = dict(settings["images"]), int(settings["repeats"])
-    found = []
+    peaks = {dtype: matmul_peak(dtype) for dtype in PEAK_DTYPES}
+    found = [
+        Measurement(f"matmul peak, {dtype} ({PEAK_SIZE}x{PEAK_SIZE})", peak, "GFLOP/s")
+        for dtype, peak in peaks.items()
+        if peak is not None
+    ]
     for name in names:
         for size, count in images.items():
-            found.append(
+            rate = marslib_throughput(name, size, count, repeats)
+            keras.utils.clear_session()
+            gflops = training_gflops(forward_flops(models.build(name, size=size)), rate)
+            found += [
+                Measurement(f"{name} {size}: training through marslib", rate, "images/s"),
+                Measurement(f"{name} {size}: training, 3 x forward FLOPs", gflops, "GFLOP/s"),
                 Measurement(
-                    f"{name} {size}: training through marslib",
-                    marslib_throughput(name, size, count, repeats),
-                    "images/s",
-                )
-            )
+                    f"{name} {size}: training, % of the float32 matmul peak",
+                    100.0 * gflops / peaks["float32"],
+                    "%",
+                ),
+            ]
         found.append(
             Measurement(
                 f"{name} quick: marslib epoch speed, % of plain model.fit",
@@ -192,6 +239,13 @@ def benchmark(scale: str) -> list[Measurement]:
         Measurement(
             f"submission: predict {TEST_IMAGES} images + write CSV (unet quick)",
             seconds["predict and write"],
+            "s",
+        )
+    )
+    found.append(
+        Measurement(
+            f"submission: predict {TEST_IMAGES} images + write CSV (unet quick), CPU time",
+            seconds["predict and write, CPU"],
             "s",
         )
     )

@@ -46,7 +46,8 @@ class TrainingState:
 def state_variables(model: keras.Model) -> list[keras.Variable]:
     """Every variable a resumed run needs: the model's (weights, normalisation statistics and
     dropout's random-number state, which `save_weights` leaves out) and the optimizer's."""
-    model.optimizer.build(model.trainable_variables)
+    if not model.optimizer.built:  # building twice adds variables (a LossScaleOptimizer's)
+        model.optimizer.build(model.trainable_variables)
     return [*model.variables, *model.optimizer.variables]
 
 

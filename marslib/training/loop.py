@@ -250,7 +250,8 @@ def build_model(
     Sets the global random seed to `experiment.seed`: the weights, and with `fit_epoch`'s
     per-epoch op seeds every epoch's shuffle and augmentation, follow from it. On a GPU the
     model is built under the `mixed_float16` policy and the step XLA-compiled where the
-    experiment asks for it.
+    experiment asks for it; under that policy the bilinear resizes run in float32
+    (`_bilinear_resizes_in_float32`), without which XLA cannot compile their gradient.
     """
     task = tasks.get(experiment.task)
     loss = task.loss(experiment.loss, class_weights, experiment.loss_options)
@@ -268,6 +269,8 @@ def build_model(
         )
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
+    if on_gpu and experiment.mixed_precision:
+        _bilinear_resizes_in_float32(model)
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=experiment.learning_rate,
@@ -279,6 +282,27 @@ def build_model(
         jit_compile=bool(on_gpu and experiment.jit_compile),
     )
     return model
+
+
+def _bilinear_resizes_in_float32(model: keras.Model) -> None:
+    """Run every bilinear `UpSampling2D` of a `mixed_float16` model, and each layer holding one
+    (the attention gate), in float32: their inputs are cast to float32, their outputs stay so.
+
+    Under XLA the gradient of a float16 bilinear resize comes back as float32 where float16 is
+    expected, and compiling the training step fails with "Seen floating point types of
+    different precisions" (tensorflow/tensorflow#81273, keras-team/keras#20931; on a CPU, and
+    reported on GPUs). In float32 the resize and its gradient agree.
+    """
+    for layer in model.layers:
+        resizes = [
+            inner
+            for inner in layer._flatten_layers()  # the layer and the layers inside it
+            if isinstance(inner, keras.layers.UpSampling2D) and inner.interpolation == "bilinear"
+        ]
+        for inner in resizes:
+            inner.dtype_policy = "float32"
+        if resizes:
+            layer.dtype_policy = "float32"
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
