@@ -13,9 +13,12 @@ check fails, listing each problem with its page, on:
 - a chapter (a page under ``notebooks/``) without a figure;
 - a search for "Big Rock" that finds nothing.
 
-It saves a screenshot of each page. It needs Chromium and its driver (Debian: ``apt-get install
-chromium chromium-driver``) and the selenium package; ``--static`` checks links and images only,
-without a browser.
+It saves a screenshot of each page. The theme's template fragments under ``_static/`` are not
+pages and are left out; so are failures to load a resource from another site (the check runs
+offline, so a script from a CDN cannot load here, whether or not it would online).
+
+It needs Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``) and the
+selenium package; ``--static`` checks links and images only, without a browser.
 """
 
 from __future__ import annotations
@@ -105,9 +108,9 @@ def _internal(url: str) -> bool:
 
 def static_problems(html: Path) -> list[str]:
     """Broken internal links and images, and chapters without a figure, from the files alone."""
-    pages = {path: read_page(path) for path in sorted(html.rglob("*.html"))}
+    read = {path: read_page(path) for path in pages(html)}
     problems = []
-    for path, page in pages.items():
+    for path, page in read.items():
         name = path.relative_to(html).as_posix()
         for url in page.links + page.images:
             if not _internal(url):
@@ -117,7 +120,7 @@ def static_problems(html: Path) -> list[str]:
             if not target.exists():
                 problems.append(f"{name}: broken link or image {url!r} (no file {target.name})")
             elif parts.fragment and target.suffix == ".html":
-                anchors = pages[target].ids if target in pages else read_page(target).ids
+                anchors = read[target].ids if target in read else read_page(target).ids
                 if unquote(parts.fragment) not in anchors:
                     problems.append(f"{name}: link {url!r} names an anchor that page does not have")
         if name.startswith(f"{CHAPTERS}/") and not page.images:
@@ -149,6 +152,16 @@ def _which(program: str) -> str:
     return found
 
 
+def pages(html: Path) -> list[Path]:
+    """The site's pages: every HTML file but the theme's template fragments in ``_static/``."""
+    return [path for path in sorted(html.rglob("*.html")) if "_static" not in path.parts]
+
+
+def _offline_miss(message: str) -> bool:
+    """A resource of another site that could not load because this machine is offline."""
+    return message.startswith(("http://", "https://")) and "ERR_NAME_NOT_RESOLVED" in message
+
+
 def browser_problems(html: Path, shots: Path) -> list[str]:
     """Console errors, over-wide or cut-off content and the search, page by page in Chromium."""
     shots.mkdir(parents=True, exist_ok=True)
@@ -156,12 +169,12 @@ def browser_problems(html: Path, shots: Path) -> list[str]:
     driver = _driver()
     try:
         driver.set_window_size(*WINDOW)
-        for path in sorted(html.rglob("*.html")):
+        for path in pages(html):
             name = path.relative_to(html).as_posix()
             driver.get(path.resolve().as_uri())
             time.sleep(0.2)  # let the theme's scripts lay the page out
             for entry in driver.get_log("browser"):
-                if entry.get("level") == "SEVERE":
+                if entry.get("level") == "SEVERE" and not _offline_miss(entry.get("message", "")):
                     problems.append(f"{name}: console error: {entry.get('message')}")
             problems += [f"{name}: {found}" for found in driver.execute_script(CUT_OFF_SCRIPT)]
             height = driver.execute_script("return document.documentElement.scrollHeight")
@@ -204,11 +217,11 @@ def main(argv: list[str] | None = None) -> int:
     problems = static_problems(args.html)
     if not args.static:
         problems += browser_problems(args.html, args.shots)
-    pages = len(list(args.html.rglob("*.html")))
+    count = len(pages(args.html))
     for problem in problems:
         print(f"FAIL {problem}")
     print(
-        f"site check: {pages} pages, {len(problems)} problem(s)"
+        f"site check: {count} pages, {len(problems)} problem(s)"
         + ("" if args.static else f"; screenshots in {args.shots}")
     )
     return 1 if problems else 0
