@@ -102,10 +102,10 @@ def run(
         )
     data = data if data is not None else mars_data.load()
     directory = run_directory(experiment, data, runs_dir)
-    if not is_complete(directory) and damage(directory) is not None:
+    problem = damage(directory)  # None without a DONE marker, or for a whole record
+    if problem is not None:
         warnings.warn(
-            f"{directory} holds a damaged record ({damage(directory)}): training it again",
-            stacklevel=2,
+            f"{directory} holds a damaged record ({problem}): training it again", stacklevel=2
         )
         (directory / "DONE").unlink()
     finished = find_finished(experiment, data, runs_dir)
