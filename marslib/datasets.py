@@ -79,8 +79,15 @@ VARIANTS: dict[str, Variant] = {
             "augmented_bigrock",
             _BALANCE,
             "augmented_bigrock_variant",
-            "balanced BigRock plus standard Albumentations augmentation",
+            "balanced BigRock plus one copy mirrored both ways and shifted (Albumentations)",
             "Aug. Big Rocks",
+        ),
+        Variant(
+            "augmented_bigrock_level",
+            _BALANCE,
+            "augmented_bigrock_level_variant",
+            "balanced BigRock plus one copy mirrored left-right and shifted: no vertical flip",
+            "Aug. Big Rocks, level",
         ),
         Variant(
             "cutmix_bigrock",

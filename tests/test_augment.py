@@ -239,8 +239,31 @@ def test_albumentations_geometric_pipelines_keep_alignment(name: str) -> None:
     new_images, new_masks = albu.apply(name, images, masks, p=1.0, seed=2)
     assert new_images.shape == images.shape and new_images.dtype == np.uint8
     assert_labels_kept(masks, new_masks)
-    assert_aligned(new_images, new_masks, exact=name in ("hflip", "vflip", "shift", "safe"))
+    assert_aligned(
+        new_images, new_masks, exact=name in ("hflip", "vflip", "shift", "level", "safe")
+    )
     assert not np.array_equal(new_masks, masks)
+
+
+def row_ramp(count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Images whose grey level is the row number + 1 (uint8 (count, 64, 128)), masks all Soil."""
+    images = np.repeat(np.arange(1, 65, dtype=np.uint8)[None, :, None], 128, axis=2)
+    return np.repeat(images, count, axis=0), np.ones((count, 64, 128), np.uint8)
+
+
+def upside_down(image: np.ndarray) -> bool:
+    """True when the rows of a row-ramp image (0 where shifted in) run from bottom to top."""
+    rows = image.max(axis=1).astype(int)
+    rows = rows[rows > 0]
+    return bool(np.all(np.diff(rows) < 0))
+
+
+def test_the_level_pipeline_never_turns_a_picture_upside_down() -> None:
+    images, masks = row_ramp(count=40)
+    level, _ = albu.apply("level", images, masks, p=1.0, seed=3)
+    assert not any(upside_down(image) for image in level)
+    both, _ = albu.apply("safe", images, masks, p=1.0, seed=3)
+    assert all(upside_down(image) for image in both)  # p=1: every vertical flip happens
 
 
 def test_albumentations_brightness_changes_the_image_only() -> None:
@@ -466,7 +489,9 @@ def id_data() -> IdData:
     return IdData(images, masks)
 
 
-@pytest.mark.parametrize("name", ["balanced_bigrock", "augmented_bigrock", "cutmix_bigrock"])
+@pytest.mark.parametrize(
+    "name", ["balanced_bigrock", "augmented_bigrock", "augmented_bigrock_level", "cutmix_bigrock"]
+)
 def test_variants_use_only_the_cleaned_images_at_the_indices(
     name: str, id_data: IdData, folders: Path
 ) -> None:
@@ -497,6 +522,29 @@ def test_augmented_bigrock_is_balanced_bigrock_plus_augmented_copies(id_data: Id
     assert not np.array_equal(augmented_masks[len(balanced) :], balanced_masks)
 
 
+def test_augmented_bigrock_level_copies_are_mirrored_and_shifted_but_never_flipped(
+    id_data: IdData,
+) -> None:
+    train = np.arange(0, 120, 2)
+    balanced, balanced_masks = balance.balanced_bigrock_variant(id_data, train, seed=0)
+    level, level_masks = balance.augmented_bigrock_level_variant(id_data, train, seed=0)
+    np.testing.assert_array_equal(level[: len(balanced)], balanced)
+    dy_max, dx_max = hand.MAX_SHIFT
+    moved = 0
+    for image, mask, new_mask in zip(
+        balanced, balanced_masks, level_masks[len(balanced) :], strict=True
+    ):
+        candidates = [
+            hand.shift(image, mask[:, ::-1] if mirror else mask, dy, dx)[1]
+            for mirror in (False, True)
+            for dy in range(-dy_max, dy_max + 1)
+            for dx in range(-dx_max, dx_max + 1)
+        ]
+        assert any(np.array_equal(new_mask, c) for c in candidates), "not a mirror/shift"
+        moved += not np.array_equal(new_mask, mask)
+    assert moved > len(balanced) // 2, "most copies should be moved"
+
+
 # ---------------------------------------------------------------- the tf.data pipeline
 
 
@@ -522,7 +570,7 @@ def test_pipeline_batches_match_the_spec() -> None:
     assert not np.array_equal(shuffled, masks)
 
 
-@pytest.mark.parametrize("augment", ["hflip", "flips", "safe"])
+@pytest.mark.parametrize("augment", ["hflip", "flips", "level", "safe"])
 def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     from marslib.augment.pipeline import make_dataset
 
@@ -534,11 +582,11 @@ def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     new_masks = y.numpy()
     assert_aligned(new_images, new_masks, exact=True)
     assert not np.array_equal(new_masks, masks), "nothing was augmented"
-    dy_max, dx_max = hand.MAX_SHIFT if augment == "safe" else (0, 0)
+    dy_max, dx_max = hand.MAX_SHIFT if augment in ("level", "safe") else (0, 0)
     for image, mask, _new_image, new_mask in zip(images, masks, new_images, new_masks, strict=True):
         candidates = []
         for flip_rows, flip_cols in itertools.product(
-            [False, True] if augment != "hflip" else [False], [False, True]
+            [False, True] if augment in ("flips", "safe") else [False], [False, True]
         ):
             flipped = mask[::-1] if flip_rows else mask
             flipped = flipped[:, ::-1] if flip_cols else flipped

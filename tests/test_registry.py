@@ -30,7 +30,7 @@ def _differing(a: training.Experiment, b: training.Experiment) -> set[str]:
 
 def test_every_run_belongs_to_one_known_group_and_every_group_has_runs() -> None:
     assert registry.names() == [name for group in registry.GROUPS for name in registry.names(group)]
-    assert len(set(registry.names())) == len(registry.names()) == 21
+    assert len(set(registry.names())) == len(registry.names()) == 22
     assert all(registry.names(group) for group in registry.GROUPS)
     with pytest.raises(ValueError, match="known groups"):
         registry.names("extras")
@@ -79,6 +79,14 @@ def test_the_two_by_two_design_has_every_corner_once() -> None:
 def test_the_final_model_is_the_best_recipe_without_validation() -> None:
     final, best = registry.get("final", "quick"), registry.get(registry.BEST, "quick")
     assert _differing(best, final) == {"validation"} and not final.validation
+
+
+@pytest.mark.parametrize("profile", ["quick", "reference"])
+def test_the_flip_comparison_changes_only_the_augmented_copies(profile: str) -> None:
+    level = registry.get("unet_best_recipe_level", profile)
+    both = registry.get("unet_best_recipe", profile)
+    assert _differing(both, level) == {"variant"}
+    assert (both.variant, level.variant) == ("augmented_bigrock", "augmented_bigrock_level")
 
 
 def test_ensemble_members_are_table_1_runs() -> None:

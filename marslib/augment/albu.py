@@ -13,7 +13,8 @@ name                   what it does
 ``zoom``               scale by 0.8 to 1.25 about the centre
 ``brightness``         brightness and contrast each changed by up to 25%
 ``elastic``            a smooth random warp
-``safe``               hflip + vflip + shift: changes nothing a rover's camera could not see
+``level``              hflip + shift: keeps the horizon where a level camera puts it
+``safe``               hflip + vflip + shift: both mirrors and the shifts
 ``rich``               safe + rotate + zoom + brightness: what a photo-classification recipe
                        would add
 =====================  =========================================================================
@@ -54,13 +55,14 @@ TRANSFORMS: dict[str, Callable[[float], A.BasicTransform]] = {
 
 PIPELINES: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in TRANSFORMS},
+    "level": ("hflip", "shift"),
     "safe": ("hflip", "vflip", "shift"),
     "rich": ("hflip", "vflip", "shift", "rotate", "zoom", "brightness"),
 }
 
 
 def names() -> list[str]:
-    """The known pipeline names: single transforms first, then "safe" and "rich"."""
+    """The known pipeline names: single transforms first, then "level", "safe" and "rich"."""
     return list(PIPELINES)
 
 

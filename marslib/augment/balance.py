@@ -18,7 +18,9 @@ training images at `indices`, never see a validation image. The variants (see `m
 
 - ``balanced_bigrock``: the cleaned images, then the rock crops;
 - ``augmented_bigrock``: balanced BigRock, then `AUGMENT_COPIES` copies of it augmented by the
-  Albumentations pipeline `AUGMENT_PIPELINE`;
+  Albumentations pipeline `AUGMENT_PIPELINE` (both mirrors and shifts);
+- ``augmented_bigrock_level``: the same with `LEVEL_PIPELINE` (no vertical flip: the horizon
+  stays where a level camera puts it);
 - ``cutmix_bigrock``: the cleaned images, then the CutMix images;
 - ``oversampled_bigrock``: the cleaned images, then extra copies of those holding Big Rock.
 
@@ -55,6 +57,7 @@ MAX_SIDEWAYS = 16  # columns a pasted rock may move sideways
 PATCHES_PER_IMAGE = 3  # rocks pasted into each CutMix image (fewer where no free place is found)
 PLACEMENT_TRIES = 10  # random rocks and places tried for each patch before giving it up
 AUGMENT_PIPELINE = "safe"  # Albumentations pipeline of the augmented BigRock variant
+LEVEL_PIPELINE = "level"  # the same without the vertical flip (augmented_bigrock_level)
 AUGMENT_COPIES = 1  # augmented copies of balanced BigRock added by that variant
 MAX_NEW_PER_IMAGE = (
     10  # at most this many new samples per given image, or the target is unreachable
@@ -481,9 +484,13 @@ def balanced_bigrock_variant(
 
 
 def augmented_bigrock_variant(
-    data: MarsData, indices: np.ndarray, *, seed: int = 0
+    data: MarsData, indices: np.ndarray, *, seed: int = 0, pipeline: str = AUGMENT_PIPELINE
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Balanced BigRock, then `AUGMENT_COPIES` copies of it through the `AUGMENT_PIPELINE` pipeline.
+    """Balanced BigRock, then `AUGMENT_COPIES` copies of it through an Albumentations pipeline.
+
+    Args:
+        data, indices, seed: as for every variant builder (`marslib.datasets`).
+        pipeline: the `marslib.augment.albu` pipeline of the copies.
 
     Returns:
         images uint8 (B * (1 + AUGMENT_COPIES), 64, 128) and masks of the same shape, where B is
@@ -492,7 +499,7 @@ def augmented_bigrock_variant(
     images, masks = balanced_bigrock_variant(data, indices, seed=seed)
     copies = [
         albu.apply(
-            AUGMENT_PIPELINE,
+            pipeline,
             images,
             masks,
             seed=int(np.random.default_rng([seed, copy]).integers(2**31)),
@@ -503,6 +510,13 @@ def augmented_bigrock_variant(
         np.concatenate([images, *(copy_images for copy_images, _ in copies)]),
         np.concatenate([masks, *(copy_masks for _, copy_masks in copies)]),
     )
+
+
+def augmented_bigrock_level_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """`augmented_bigrock_variant` with `LEVEL_PIPELINE`: mirrored left-right and shifted only."""
+    return augmented_bigrock_variant(data, indices, seed=seed, pipeline=LEVEL_PIPELINE)
 
 
 def cutmix_bigrock_variant(

@@ -16,6 +16,7 @@ The groups:
 | gates    | PSP with the best data and loss: the gates' own share     | 11      |
 | cleaning | the baseline on the original and on the fixed datasets    | 3, 14   |
 | losses   | the baseline with Dice, focal, both, weighted SCCE        | 6, 14   |
+| flips    | the U-Net's best-recipe run without the vertical flip     | 5       |
 
 Table 1 of the report:
 
@@ -230,6 +231,14 @@ _RUNS: tuple[Run, ...] = (
         {"loss": "weighted_scce", **WEIGHTED},
         base="unet_baseline",
     ),
+    Run(
+        "unet_best_recipe_level",
+        "flips",
+        "U-Net with the data and loss of attention_psp, its augmented copies not flipped "
+        "upside down",
+        {"variant": "augmented_bigrock_level"},
+        base="unet_best_recipe",
+    ),
 )
 RUNS: dict[str, Run] = {run.name: run for run in _RUNS}
 GROUPS: dict[str, str] = {
@@ -240,6 +249,7 @@ GROUPS: dict[str, str] = {
     "gates": "PSP with the best data and loss: what the attention gates alone add",
     "cleaning": "the baseline on the data before cleaning and on the report's fixed datasets",
     "losses": "the baseline with each of the report's other losses",
+    "flips": "does the vertical flip help? the same run with and without it",
 }
 TABLE1: tuple[str, ...] = tuple(run.name for run in _RUNS if run.group == "table1")
 
