@@ -11,6 +11,8 @@ check fails, listing each problem with its page, on:
 - a page wider than the window, or a table, code block, figure or output cut off at its edge
   (wide content must fit, or scroll inside its own box);
 - a chapter (a page under ``notebooks/``) without a figure;
+- a page that shows a path of the machine that built it (the book's folder, or the home folder:
+  say, a runs folder printed in full, or a warning that names a library's file);
 - a search for "Big Rock" that finds nothing.
 
 It saves a screenshot of each page. The theme's template fragments under ``_static/`` are not
@@ -106,12 +108,22 @@ def _internal(url: str) -> bool:
     return not parts.scheme and not parts.netloc and not url.startswith(("mailto:", "javascript:"))
 
 
-def static_problems(html: Path) -> list[str]:
-    """Broken internal links and images, and chapters without a figure, from the files alone."""
+def machine_paths(root: Path) -> list[str]:
+    """The folders whose absolute paths a page must not show: `root` (the book's folder) and the
+    home folder, each as a folder prefix (``/home/me/``), so ``/home/me-too`` is not one."""
+    return [f"{folder.resolve().as_posix().rstrip('/')}/" for folder in (root, Path.home())]
+
+
+def static_problems(html: Path, root: Path | None = None) -> list[str]:
+    """Broken internal links and images, chapters without a figure and, where `root` (the folder
+    the book was built in) is given, pages that show a path of the machine, from the files alone."""
     read = {path: read_page(path) for path in pages(html)}
+    forbidden = machine_paths(root) if root is not None else []
     problems = []
     for path, page in read.items():
         name = path.relative_to(html).as_posix()
+        text = path.read_text(encoding="utf-8", errors="replace")
+        problems += [f"{name}: shows the machine's path {p!r}" for p in forbidden if p in text]
         for url in page.links + page.images:
             if not _internal(url):
                 continue
@@ -209,12 +221,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--html", type=Path, default=Path("_build/html"), help="the built site")
     parser.add_argument("--shots", type=Path, default=Path("_build/site-check"), help="screenshots")
+    parser.add_argument(
+        "--root", type=Path, default=Path("."), help="the folder the book was built in"
+    )
     parser.add_argument("--static", action="store_true", help="links, images and figures only")
     args = parser.parse_args(argv)
     if not (args.html / "index.html").exists():
         print(f"error: {args.html} holds no built site (no index.html): build the book first")
         return 2
-    problems = static_problems(args.html)
+    problems = static_problems(args.html, args.root)
     if not args.static:
         problems += browser_problems(args.html, args.shots)
     count = len(pages(args.html))

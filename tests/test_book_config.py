@@ -1,7 +1,9 @@
-"""The book's own configuration makes a failing cell fail the build (and a clean one pass)."""
+"""The book's own configuration makes a failing cell fail the build (and a clean one pass), and
+puts each script on a page once."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -24,10 +26,14 @@ kernelspec:
 """
 
 
-def _build_one_chapter(tmp_path: Path, code: str) -> subprocess.CompletedProcess[str]:
-    """Build a one-chapter book with the project's _config.yml around a single code cell."""
-    (tmp_path / "book").mkdir()
-    shutil.copy(ROOT / "_config.yml", tmp_path / "_config.yml")
+def _build_one_chapter(
+    tmp_path: Path, code: str, config: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Build a one-chapter book around a single code cell, with the project's _config.yml (or the
+    `config` given) and its local Sphinx extensions."""
+    (tmp_path / "book").mkdir(parents=True)
+    shutil.copytree(ROOT / "book" / "_ext", tmp_path / "book" / "_ext")
+    (tmp_path / "_config.yml").write_text(config or (ROOT / "_config.yml").read_text())
     shutil.copy(ROOT / "book" / "references.bib", tmp_path / "book" / "references.bib")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: chapter\n")
     (tmp_path / "chapter.md").write_text(
@@ -55,3 +61,29 @@ def test_a_clean_cell_builds(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     html = (tmp_path / "_build" / "html" / "chapter.html").read_text()
     assert "42" in html
+
+
+def _inline_scripts(html: str) -> list[str]:
+    return re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+
+
+@pytest.mark.skipif(
+    not JUPYTER_BOOK.exists(), reason="jupyter-book is not installed beside this Python"
+)
+def test_each_script_is_on_a_page_once(tmp_path: Path) -> None:
+    # Without book/_ext/single_scripts.py the theme puts sphinx-thebe's configuration
+    # (`const THEBE_JS_URL = ...`) on every page twice: a "has already been declared" error.
+    config = (ROOT / "_config.yml").read_text()
+    assert "single_scripts: book/_ext" in config
+    with_it = _build_one_chapter(tmp_path / "with", "print(1)")
+    assert with_it.returncode == 0, with_it.stdout[-3000:] + with_it.stderr[-3000:]
+    scripts = _inline_scripts((tmp_path / "with" / "_build/html/chapter.html").read_text())
+    assert any("const THEBE_JS_URL" in script for script in scripts)
+    assert len(scripts) == len(set(scripts)), "an inline script is on the page twice"
+
+    without = config.replace("single_scripts: book/_ext", "")
+    without = without.replace("local_extensions:", "local_extensions: {}")
+    result = _build_one_chapter(tmp_path / "without", "print(1)", config=without)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    scripts = _inline_scripts((tmp_path / "without" / "_build/html/chapter.html").read_text())
+    assert len(scripts) > len(set(scripts)), "the theme no longer repeats scripts: drop the fix"

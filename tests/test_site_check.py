@@ -57,7 +57,20 @@ def _site(root: Path, *, broken: bool) -> Path:
 
 
 def test_static_pass_of_a_good_site_finds_nothing(tmp_path: Path) -> None:
-    assert site_check.static_problems(_site(tmp_path, broken=False)) == []
+    assert site_check.static_problems(_site(tmp_path, broken=False), tmp_path) == []
+
+
+def test_static_pass_names_a_page_that_shows_a_path_of_the_machine(tmp_path: Path) -> None:
+    html = _site(tmp_path, broken=False)
+    shown = f"<p>records in {tmp_path.resolve() / 'runs'}</p><img src='../figure.png'>"
+    (html / "notebooks" / "paths.html").write_text(_page(shown))
+    home = f"<p>{Path.home() / 'lib' / 'x.py'}:3: UserWarning</p><img src='../figure.png'>"
+    (html / "notebooks" / "home.html").write_text(_page(home))
+    problems = site_check.static_problems(html, tmp_path)
+    assert len(problems) == 2, problems
+    assert any(p.startswith("notebooks/paths.html: shows the machine's path") for p in problems)
+    assert any(p.startswith("notebooks/home.html: shows the machine's path") for p in problems)
+    assert site_check.static_problems(html) == []  # without the root: nothing to look for
 
 
 def test_static_pass_names_broken_links_images_anchors_and_bare_chapters(tmp_path: Path) -> None:
