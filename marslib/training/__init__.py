@@ -5,7 +5,8 @@
 - `tasks`: what a run learns (the five classes, or background alone) and how it is scored;
 - `checkpoint`: a run's resumable state, saved after every epoch;
 - `run_records`: run folders, their keys, and `RunRecord`, a finished run read back;
-- `loop`: `run`, the one trainer.
+- `loop`: `run`, the one trainer;
+- `shown`: what a chapter shows: the shipped reference records (verified), or runs trained now.
 
 A chapter needs only this package::
 
@@ -41,6 +42,10 @@ _EXPORTS: dict[str, str] = {
     "set_schedule": "loop",
     "rescore": "loop",
     "verify": "loop",
+    "show": "shown",
+    "shown_profile": "shown",
+    "shown_note": "shown",
+    "shows_references": "shown",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,120 @@
+"""What a chapter shows: the book's converged reference records, or runs trained now.
+
+Chapters 7 to 14 draw their tables, curves and verdicts from run records::
+
+    SHOWN = training.shown_profile(PROFILE, data)   # the profile whose records the chapter shows
+    record = training.show("pspnet", SHOWN, data)
+    print(training.shown_note(SHOWN, data))         # says which records these are
+
+- On the embedded synthetic set at the quick profile (the default build on a CPU), a chapter
+  shows the reference records that ship with the book (`run_records.REFERENCES_DIR`: the quick
+  widths trained on every training image until the validation mIoU stopped improving). Nothing
+  trains. Each record is checked before it is shown: its model is re-scored on the validation
+  split and the public test quarter, and a score that differs from the record fails (`verify`),
+  so a record can never drift from its weights or from the data. A missing reference is an
+  error that names the command that trains it.
+- With the real data file, another synthetic set, or the full or reference profile, there is no
+  shipped record to show: `show` trains the run at that profile (or finds its record), as
+  `run` does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from marslib.core import profiles
+from marslib.core.profiles import Profile
+from marslib.data import loading
+from marslib.training import registry
+from marslib.training.run_records import (
+    RunRecord,
+    is_complete,
+    load_record,
+    reference_directory,
+)
+
+if TYPE_CHECKING:
+    from marslib.data import MarsData
+
+REFERENCE = "reference"
+_VERIFIED: set[tuple[str, str]] = set()  # (record folder, data fingerprint) checked this session
+
+
+def references_cover(data: MarsData) -> bool:
+    """True when `data` is the embedded synthetic set the reference records were trained on."""
+    return data.fingerprint == loading.recipe_fingerprint(loading.default_recipe())
+
+
+def shown_profile(profile: Profile, data: MarsData) -> Profile:
+    """The profile whose records a chapter shows: the reference profile in place of the quick
+    one on the embedded synthetic set (its records ship with the book), else `profile` itself."""
+    if profile.name == "quick" and references_cover(data):
+        return profiles.PROFILES[REFERENCE]
+    return profile
+
+
+def shows_references(profile: Profile, data: MarsData) -> bool:
+    """True when records at `profile` on `data` are the shipped references (nothing trains)."""
+    return profile.name == REFERENCE and references_cover(data)
+
+
+def show(
+    name: str, profile: Profile, data: MarsData, *, runs_dir: str | None = None, verbose: int = 0
+) -> RunRecord:
+    """The record of the named run that a chapter shows (see the module's docstring).
+
+    Args:
+        name: a named run (`marslib.training.registry.names()`).
+        profile: the chapter's `shown_profile`.
+        data: the data the chapter uses.
+        runs_dir: where trained records live (default `$MARSLIB_RUNS`, else ``<repo>/runs``).
+        verbose: Keras progress output while a run trains (0 silent, 1 bar, 2 one line).
+
+    Raises:
+        ValueError: a shipped reference is missing, or its model no longer gives its scores.
+    """
+    experiment = registry.get(name, profile)
+    if not shows_references(profile, data):
+        from marslib.training import loop
+
+        return loop.run(experiment, data, runs_dir, verbose=verbose)
+    directory = reference_directory(experiment, data)
+    if not is_complete(directory):
+        raise ValueError(
+            f"the reference record of {name!r} is missing (no finished {directory.name} in "
+            f"{directory.parent.name}/): train it with `python -m marslib experiments run {name} "
+            f"--profile reference`, then `python -m marslib experiments publish {name} "
+            "--profile reference`"
+        )
+    record = load_record(directory)
+    checked = (str(directory), data.fingerprint)
+    if checked not in _VERIFIED:
+        from marslib.training import loop
+
+        loop.verify(record, data)
+        _VERIFIED.add(checked)
+    return record
+
+
+def shown_note(profile: Profile, data: MarsData) -> str:
+    """One sentence for a chapter: which records it shows, on which data, and how far they trained."""
+    if shows_references(profile, data):
+        return (
+            "These are the book's reference runs on the synthetic set: the quick widths, trained "
+            f"on every training image for up to {profile.epochs} epochs and stopped once the "
+            f"validation mIoU had not improved for {profile.patience} (the best epoch's weights "
+            "kept); each model was re-scored just now and gave its recorded scores."
+        )
+    limit = "every" if profile.train_limit is None else f"at most {profile.train_limit}"
+    converged = (
+        "stopped once the validation mIoU had not improved for "
+        f"{profile.patience} epochs"
+        if profile.patience < profile.epochs
+        else "not long enough to converge: read their numbers as a first look, not a verdict"
+    )
+    where = "the synthetic set" if data.is_synthetic else "the real data file"
+    return (
+        f"These runs were trained for this build on {where} at the "
+        f"{profile.name} profile: {limit} training images, at most {profile.epochs} epochs, "
+        f"{converged}."
+    )

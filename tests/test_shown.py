@@ -1,0 +1,100 @@
+"""What a chapter shows: the shipped references on the embedded synthetic set at the quick profile
+(verified, never trained), else runs trained at the chapter's profile."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from marslib import data, training
+from marslib.core import profiles
+from marslib.data import loading
+from marslib.training import loop, registry, run_records, shown
+
+QUICK, FULL, REFERENCE = (profiles.PROFILES[name] for name in ("quick", "full", "reference"))
+EMBEDDED = SimpleNamespace(
+    fingerprint=loading.recipe_fingerprint(loading.default_recipe()), is_synthetic=True
+)
+
+
+def test_the_quick_profile_on_the_embedded_set_shows_the_references(
+    tiny_data: data.MarsData,
+) -> None:
+    assert shown.shown_profile(QUICK, EMBEDDED) is REFERENCE
+    assert shown.shown_profile(FULL, EMBEDDED) is FULL  # a GPU trains at the report's scale
+    assert shown.shown_profile(QUICK, tiny_data) is QUICK  # other data: no references for it
+    assert shown.shows_references(REFERENCE, EMBEDDED)
+    assert not shown.shows_references(REFERENCE, tiny_data)
+
+
+def test_the_note_says_which_records_a_chapter_shows(tiny_data: data.MarsData) -> None:
+    assert "reference runs" in shown.shown_note(REFERENCE, EMBEDDED)
+    assert "re-scored" in shown.shown_note(REFERENCE, EMBEDDED)
+    quick = shown.shown_note(QUICK, tiny_data)
+    assert "synthetic set" in quick and "not long enough to converge" in quick
+    real = SimpleNamespace(fingerprint="0123", is_synthetic=False, source="/home/me/mars.npz")
+    full = shown.shown_note(FULL, real)
+    assert "real data file" in full and "/home" not in full and "every training image" in full
+
+
+def test_other_data_trains_at_the_profile(tiny_data: data.MarsData, monkeypatch) -> None:
+    called = {}
+
+    def fake_run(experiment, data, runs_dir, verbose):  # noqa: ANN001, ANN202
+        called["experiment"] = experiment
+        return "trained"
+
+    monkeypatch.setattr(loop, "run", fake_run)
+    assert shown.show("pspnet", QUICK, tiny_data) == "trained"
+    assert called["experiment"] == registry.get("pspnet", QUICK)
+
+
+@pytest.fixture
+def short_references(tiny_data: data.MarsData, tmp_path: Path, monkeypatch) -> Path:
+    """Reference records for the tiny set: the reference profile shortened to 2 epochs on it,
+    shipped in a temporary references folder; returns that folder."""
+    full_get = registry.get
+
+    def short(name: str, profile: object = None) -> training.Experiment:
+        return dataclasses.replace(full_get(name, profile), epochs=2, batch_size=8)
+
+    monkeypatch.setattr(registry, "get", short)
+    monkeypatch.setattr(shown, "references_cover", lambda data: data is tiny_data)
+    monkeypatch.setattr(run_records, "REFERENCES_DIR", tmp_path / "references")
+    monkeypatch.setattr(shown, "_VERIFIED", set())
+    return tmp_path / "references"
+
+
+def test_a_missing_reference_names_the_command_that_trains_it(
+    tiny_data: data.MarsData, short_references: Path
+) -> None:
+    with pytest.raises(ValueError, match="experiments run unet_baseline --profile reference"):
+        shown.show("unet_baseline", REFERENCE, tiny_data)
+
+
+def test_a_reference_is_shown_verified_and_never_trained(
+    tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
+) -> None:
+    experiment = registry.get("unet_baseline", REFERENCE)
+    trained = loop.run(experiment, tiny_data, tmp_path / "runs", verbose=0)
+    run_records.publish(trained)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a shipped reference was trained again")
+
+    monkeypatch.setattr(loop, "run", refuse)
+    record = shown.show("unet_baseline", REFERENCE, tiny_data)
+    assert record.directory.parent == short_references and record.metrics == trained.metrics
+
+    # A record that no longer matches its model fails where it is shown.
+    metrics = record.directory / "metrics.json"
+    tampered = json.loads(metrics.read_text())
+    tampered["val"]["miou"] += 0.01
+    metrics.write_text(json.dumps(tampered))
+    shown._VERIFIED.clear()
+    with pytest.raises(ValueError, match="does not reproduce"):
+        shown.show("unet_baseline", REFERENCE, tiny_data)
