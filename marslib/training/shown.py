@@ -97,7 +97,7 @@ def show(
 
 
 def shown_note(profile: Profile, data: MarsData) -> str:
-    """One sentence for a chapter: which records it shows, on which data, and how far they trained."""
+    """One sentence for a chapter: which records it shows, on which data, how far they trained."""
     if shows_references(profile, data):
         return (
             "These are the book's reference runs on the synthetic set: the quick widths, trained "
