@@ -107,8 +107,7 @@ def shown_note(profile: Profile, data: MarsData) -> str:
         )
     limit = "every" if profile.train_limit is None else f"at most {profile.train_limit}"
     converged = (
-        "stopped once the validation mIoU had not improved for "
-        f"{profile.patience} epochs"
+        f"stopped once the validation mIoU had not improved for {profile.patience} epochs"
         if profile.patience < profile.epochs
         else "not long enough to converge: read their numbers as a first look, not a verdict"
     )
