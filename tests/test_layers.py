@@ -146,10 +146,11 @@ def test_the_checks_catch_a_cycle_and_an_upward_import() -> None:
     [
         "from marslib import cli\ncli.build_parser().format_help()",
         "from marslib import cli\ncli.main(['experiments', 'list', '--profile', 'quick'])",
+        "from marslib import cli\ncli.main(['experiments', 'references'])",
         "from marslib import training\nconfig = training.get('final', 'quick').to_dict()\n"
         "training.Experiment.from_dict(config)",
     ],
-    ids=["help", "experiments-list", "read-a-config"],
+    ids=["help", "experiments-list", "references-table", "read-a-config"],
 )
 def test_cheap_entry_points_import_no_tensorflow(code: str) -> None:
     script = "import sys, contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()):\n"

@@ -59,3 +59,23 @@ def test_rescoring_a_reference_reproduces_its_record() -> None:
     set's public quarter, gives the record's scores (as every chapter that shows it checks)."""
     record = training.load_record(SHIPPED[0])
     training.verify(record, mars_data.synthetic_data())  # the default set, whatever load() finds
+
+
+def test_the_reference_table_reads_each_shipped_record_and_names_the_missing(monkeypatch) -> None:
+    from marslib.analysis import references
+
+    table = references.reference_table()
+    assert list(table.index) == registry.names()
+    for folder in SHIPPED:
+        record = training.load_record(folder)
+        row = table.loc[record.experiment.name]
+        assert row["status"] == "shipped" and row["best epoch"] == record.metrics["best_epoch"]
+        assert row["minutes"] == pytest.approx(record.provenance["train_seconds"] / 60)
+        if record.experiment.task == "terrain":
+            assert row["val score"] == pytest.approx(record.val_miou)
+            test = record.metrics["test"]["per_class_iou"]
+            assert row["Big Rock IoU"] == pytest.approx(test["Big Rock"])
+    monkeypatch.setattr(run_records, "REFERENCES_DIR", SHIPPED[0].parent / "nowhere")
+    empty = references.reference_table(["unet_baseline"])
+    assert empty.loc["unet_baseline", "status"] == "not trained yet"
+    assert empty.loc["unet_baseline"].drop(["group", "status"]).isna().all()

@@ -1,5 +1,5 @@
-"""`python -m marslib experiments list|show|run`: the named runs of the book
-and experiments from config files."""
+"""`python -m marslib experiments list|show|run|publish|references`: the named runs of the book,
+experiments from config files, and the reference records shipped with the book."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from marslib.commands import add_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the `experiments` sub-command and its `list`, `show`, `run` and `publish` actions."""
+    """Add the `experiments` sub-command and its `list`, `show`, `run`, `publish` and
+    `references` actions."""
     parser = subparsers.add_parser("experiments", help="list, show and run training experiments")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -66,6 +67,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     publish.add_argument("names", nargs="+", help="named runs or groups ('all': every named run)")
     add_options(publish, "--profile", "--runs-dir", "--data", profile="reference")
     publish.set_defaults(func=publish_records)
+
+    shipped = actions.add_parser(
+        "references",
+        help="the reference records shipped with the book: epochs, minutes, scores",
+        description=(
+            "One row per named run (or those named): its reference record's best epoch, epochs "
+            "run, training minutes, validation and public-test score and per-class test IoU, or "
+            "'not trained yet'."
+        ),
+    )
+    shipped.add_argument("names", nargs="*", help="named runs or groups (default: all)")
+    shipped.set_defaults(func=reference_table)
+
+
+def reference_table(args: argparse.Namespace) -> int:
+    """Print the reference records' table (`marslib.analysis.references`)."""
+    import pandas as pd
+
+    from marslib.analysis import references
+
+    table = references.reference_table(_expand(args.names or ["all"]))
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
+        print(table)
+    shipped = int((table["status"] == "shipped").sum())
+    print(f"{shipped} of {len(table)} runs have a reference record in references/")
+    return 0
 
 
 def list_experiments(args: argparse.Namespace) -> int:
