@@ -6,6 +6,9 @@ the training step compiled by XLA (which compiles on a CPU too). Each of the fiv
 tiny width, trains two steps, is saved and reloaded, and resumes from a checkpoint; whatever
 breaks here would break on Colab. XLA compiles each model's training step once for the
 trained model and once for the resumed one: several seconds of CPU each.
+
+The CPU's own fast path is checked too: the full profile on a CPU with bfloat16 units trains
+under `mixed_bfloat16`, every model, with float32 weights, probabilities and loss.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pytest
 from keras import ops
 
 from marslib import models
+from marslib.core import hardware
 from marslib.data import to_model_input
 from marslib.training import loop, tasks
 from marslib.training.checkpoint import Checkpoint, TrainingState
@@ -137,3 +141,60 @@ def test_the_check_fails_for_a_loss_that_returns_float16(monkeypatch: pytest.Mon
     monkeypatch.setattr(tasks.Task, "loss", lambda self, spec, weights, options: HalfCrossEntropy())
     with pytest.raises(AssertionError, match="the loss returns float16"):
         built_and_checked(full_experiment("unet"))
+
+
+# ---------------------------------------------------------------- bfloat16 on a CPU
+
+
+@pytest.mark.parametrize("name", models.names())
+def test_the_full_profile_trains_in_bfloat16_on_a_cpu_that_has_it(
+    name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Forced on, so that this path runs on any CPU (TensorFlow emulates bfloat16 where the CPU
+    # lacks it); the weights, the probabilities and the loss stay float32.
+    monkeypatch.setattr(hardware, "cpu_bfloat16", lambda: True)
+    experiment = full_experiment(name)
+    model = loop.build_model(experiment, None, on_gpu=False)
+    assert model.dtype_policy.name == "mixed_bfloat16"
+    assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    assert model.jit_compile is False  # XLA only on a GPU
+    assert all(dtype(weight) == "float32" for weight in model.weights)
+    probabilities = model(to_model_input(IMAGES[:2]), training=False)
+    assert dtype(probabilities) == "float32"
+    assert dtype(model.loss(MASKS[:2], probabilities)) == "float32"
+    logs = loop.fit_epoch(model, IMAGES, MASKS, experiment, 0)
+    assert all(np.isfinite(value) for value in logs.values())
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras", compile=False, safe_mode=True)
+    assert dtype(reloaded(to_model_input(IMAGES[:2]), training=False)) == "float32"
+
+
+def test_the_policy_follows_the_profile_the_device_and_the_switch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    full = full_experiment("unet")
+    quick = Experiment(name="q", model="unet", profile="quick")
+    monkeypatch.setattr(hardware, "cpu_bfloat16", lambda: True)
+    assert loop.precision_policy(full, on_gpu=True) == "mixed_float16"
+    assert loop.precision_policy(full, on_gpu=False) == "mixed_bfloat16"
+    assert loop.precision_policy(quick, on_gpu=False) == "float32"  # quick sizes gain little
+    assert loop.precision_policy(quick, on_gpu=True) == "float32"
+    monkeypatch.setattr(hardware, "cpu_bfloat16", lambda: False)
+    assert loop.precision_policy(full, on_gpu=False) == "float32"
+
+
+def test_the_cpu_flags_decide_bfloat16_and_the_switch_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    amx, plain = tmp_path / "amx", tmp_path / "plain"
+    amx.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f amx_bf16 amx_tile\n\n")
+    plain.write_text("processor\t: 0\nflags\t\t: fpu sse avx2\n\n")
+    monkeypatch.delenv(hardware.ENV_VAR, raising=False)
+    assert "amx_bf16" in hardware.cpu_flags(amx)
+    assert hardware.cpu_bfloat16(amx) and not hardware.cpu_bfloat16(plain)
+    assert not hardware.cpu_bfloat16(tmp_path / "no-such-file")
+    monkeypatch.setenv(hardware.ENV_VAR, "0")
+    assert not hardware.cpu_bfloat16(amx)
+    monkeypatch.setenv(hardware.ENV_VAR, "yes")
+    with pytest.raises(ValueError, match="must be 0 \\(off\\) or 1"):
+        hardware.cpu_bfloat16(amx)

@@ -338,7 +338,9 @@ class AttentionGate(layers.Layer):
 
     def call(self, inputs: list) -> KerasTensor:
         skip, gating = inputs
-        return skip * self.coefficients(skip, gating)
+        # TensorFlow's bilinear resize returns float32 whatever it is given: under a bfloat16
+        # or float16 policy the coefficients come back float32, and the product needs one dtype.
+        return skip * ops.cast(self.coefficients(skip, gating), skip.dtype)
 
     def compute_output_shape(self, input_shape: list) -> tuple:
         return tuple(input_shape[0])

@@ -19,9 +19,12 @@ whether or not the process was restarted after epoch 6. This is also why the loo
 counter but not the input pipeline's shuffling state, so a resumed run would see other batches.
 
 Devices. On a CPU `run` switches on TensorFlow's op determinism, so the same seed, data and
-profile give the same record. On a GPU the model is built under the `mixed_float16` policy and
-its training step XLA-compiled where the experiment asks for it (the full profile does; set
-``mixed_precision=False`` or ``jit_compile=False`` to switch them off).
+profile give the same record. Where the experiment asks for mixed precision (the full profile
+does; set ``mixed_precision=False`` to switch it off), the model is built under the
+`mixed_float16` policy on a GPU, under `mixed_bfloat16` on a CPU with bfloat16 units
+(`marslib.core.hardware`; ``MARSLIB_CPU_BFLOAT16=0`` switches that off), and in float32
+elsewhere (`precision_policy`); the training step is XLA-compiled on a GPU where the experiment
+asks for it (``jit_compile``). A record's provenance names the policy that trained it.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ import marslib
 from marslib import data as mars_data
 from marslib import datasets, models
 from marslib.augment.pipeline import make_dataset
-from marslib.core import versions
+from marslib.core import hardware, versions
 from marslib.core.files import atomic_path, write_json, write_text
 from marslib.data import cleaning, stats
 from marslib.training import tasks
@@ -242,24 +245,34 @@ def _class_weights(experiment: Experiment, masks: np.ndarray) -> np.ndarray | No
     return np.asarray(weights, dtype=np.float32)
 
 
+def precision_policy(experiment: Experiment, *, on_gpu: bool) -> str:
+    """The Keras dtype policy the experiment trains under on this machine: "mixed_float16" on a
+    GPU and "mixed_bfloat16" on a CPU with bfloat16 units where the experiment asks for mixed
+    precision, else "float32"."""
+    if not experiment.mixed_precision:
+        return "float32"
+    if on_gpu:
+        return "mixed_float16"
+    return "mixed_bfloat16" if hardware.cpu_bfloat16() else "float32"
+
+
 def build_model(
     experiment: Experiment, class_weights: np.ndarray | None, *, on_gpu: bool
 ) -> keras.Model:
     """Build and compile the experiment's model: AdamW, its loss, the competition mIoU as metric.
 
     Sets the global random seed to `experiment.seed`: the weights, and with `fit_epoch`'s
-    per-epoch op seeds every epoch's shuffle and augmentation, follow from it. On a GPU the
-    model is built under the `mixed_float16` policy and the step XLA-compiled where the
-    experiment asks for it; under that policy the bilinear resizes run in float32
+    per-epoch op seeds every epoch's shuffle and augmentation, follow from it. The model is
+    built under `precision_policy` and, on a GPU, the step XLA-compiled where the experiment
+    asks for it; under `mixed_float16` the bilinear resizes run in float32
     (`_bilinear_resizes_in_float32`), without which XLA cannot compile their gradient.
     """
     task = tasks.get(experiment.task)
     loss = task.loss(experiment.loss, class_weights, experiment.loss_options)
     keras.utils.set_random_seed(experiment.seed)
     previous_policy = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy(
-        "mixed_float16" if (on_gpu and experiment.mixed_precision) else "float32"
-    )
+    policy = precision_policy(experiment, on_gpu=on_gpu)
+    keras.mixed_precision.set_global_policy(policy)
     try:
         model = models.build(
             experiment.model,
@@ -269,7 +282,7 @@ def build_model(
         )
     finally:
         keras.mixed_precision.set_global_policy(previous_policy)
-    if on_gpu and experiment.mixed_precision:
+    if policy == "mixed_float16":
         _bilinear_resizes_in_float32(model)
     model.compile(
         optimizer=keras.optimizers.AdamW(
@@ -496,7 +509,8 @@ def _finish(
             "data_fingerprint": data.fingerprint,
             "profile": experiment.profile,
             "device": describe_device(),
-            "mixed_precision": bool(on_gpu and experiment.mixed_precision),
+            "mixed_precision": model.dtype_policy.name != "float32",
+            "policy": model.dtype_policy.name,
             "jit_compile": bool(on_gpu and experiment.jit_compile),
             "train_images": int(len(split.train_images)),
             "train_seconds": round(state.seconds, 2),
