@@ -49,6 +49,7 @@ def test_small_benchmark_prints_every_figure(
         },
     )
     monkeypatch.setattr(train_bench.tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(train_bench.hardware, "cpu_bfloat16", lambda: False)
     found = {(m.what, m.value, m.unit) for m in train_bench.benchmark("small")}
     assert calls == [("unet", "quick", 1024)]
     # 40 images/s x 3 x 125 MFLOP = 15 GFLOP/s, 10% of 150 GFLOP/s.
@@ -63,7 +64,38 @@ def test_small_benchmark_prints_every_figure(
         ("submission: the same, CPU seconds of this process", 50.0, "s"),
         ("submission: write the 10022-row CSV", 3.0, "s"),
     }
-    assert "no GPU visible" in capsys.readouterr().out
+    assert "neither a GPU nor a CPU with bfloat16 units" in capsys.readouterr().out
+
+
+def test_on_a_bfloat16_cpu_the_benchmark_times_the_full_sizes_both_ways(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = []
+
+    def throughput(m: str, s: str, n: int, r: int, fast: bool = False) -> float:
+        calls.append((m, s, n, fast))
+        return 70.0 if fast else 40.0
+
+    monkeypatch.setattr(train_bench, "marslib_throughput", throughput)
+    monkeypatch.setattr(train_bench, "matmul_peak", lambda dtype: 150.0)
+    monkeypatch.setattr(train_bench, "forward_flops", lambda model: 125_000_000)
+    monkeypatch.setattr(train_bench, "pipeline_efficiency", lambda m, n, r: 97.5)
+    monkeypatch.setattr(train_bench, "inference_throughput", lambda model, n, r: 400.0)
+    monkeypatch.setattr(
+        train_bench,
+        "submission_seconds",
+        lambda model, with_pandas: dict.fromkeys(
+            ("predict and write", "predict and write, CPU", "write only"), 1.0
+        ),
+    )
+    monkeypatch.setattr(train_bench.tf.config, "list_physical_devices", lambda kind=None: [])
+    monkeypatch.setattr(train_bench.hardware, "cpu_bfloat16", lambda: True)
+    found = {m.what: m.value for m in train_bench.benchmark("small")}
+    assert found["unet full: mixed_bfloat16 speed, % of float32"] == pytest.approx(175.0)
+    assert calls[-2:] == [
+        ("unet", "full", train_bench.FULL_IMAGES, False),
+        ("unet", "full", train_bench.FULL_IMAGES, True),
+    ]
 
 
 def test_flops_of_a_tiny_convolution_model_by_hand() -> None:

@@ -12,8 +12,9 @@
 - Inference throughput of `marslib.models.predict`, and the seconds to predict the 10022 test images
   and write the submission CSV (wall clock, and the CPU seconds of this process, which other
   work on a shared machine changes less).
-- On a GPU, the speed-up of mixed precision + XLA over float32 for the full-size models
-  (skipped with a note on a CPU).
+- The speed of the full profile's mixed precision against float32 for the full-size models: on
+  a GPU `mixed_float16` + XLA, on a CPU with bfloat16 units `mixed_bfloat16`
+  (`marslib.core.hardware`); skipped with a note elsewhere.
 
 Every timing is the best of a few repeats after a warm-up that traces the functions:
 other work on a shared machine only ever slows a run down, so the best run is the closest to the
@@ -34,6 +35,7 @@ import tensorflow as tf
 from marslib import models
 from marslib.bench.measurement import Measurement
 from marslib.bench.models import forward_flops
+from marslib.core import hardware
 from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.data import to_model_input
 from marslib.evaluation import submission
@@ -51,6 +53,7 @@ SCALES: dict[str, dict[str, object]] = {
 # The matrix products that measure the peak: (PEAK_SIZE, PEAK_SIZE) @ (PEAK_SIZE, PEAK_SIZE).
 PEAK_SIZE = 4096
 PEAK_DTYPES = ("float32", "bfloat16")
+FULL_IMAGES = 128  # images per timed full-size epoch on a CPU, where the scale names none
 
 
 def _random_set(count: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -260,12 +263,23 @@ def benchmark(scale: str) -> list[Measurement]:
                 "s",
             )
         )
-    if not tf.config.list_physical_devices("GPU"):
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    if not on_gpu and not hardware.cpu_bfloat16():
         print(
-            "note: no GPU visible, so the mixed precision + XLA speed-up is not measured",
+            "note: neither a GPU nor a CPU with bfloat16 units (or MARSLIB_CPU_BFLOAT16=0), so "
+            "the full profile trains in float32 here and mixed precision is not measured",
             flush=True,
         )
         return found
+    label = "mixed precision + XLA" if on_gpu else "mixed_bfloat16"
+    count = images["quick"] if on_gpu else images.get("full", FULL_IMAGES)
+    for name in names:
+        plain = marslib_throughput(name, "full", count, repeats)
+        fast = marslib_throughput(name, "full", count, repeats, fast=True)
+        found.append(
+            Measurement(f"{name} full: {label} speed, % of float32", 100.0 * fast / plain, "%")
+        )
+    return found
     for name in names:
         plain = marslib_throughput(name, "full", images["quick"], repeats)
         fast = marslib_throughput(name, "full", images["quick"], repeats, fast=True)
