@@ -197,6 +197,19 @@ def test_learning_curves_draw_training_and_validation() -> None:
     plt.close("all")
 
 
+def test_a_live_run_is_drawn_beside_the_reference_curve() -> None:
+    reference = _record("unet_baseline", 0.3, 0.2, 1.0)
+    ax = results.live_beside_reference({"val_miou": [0.05, 0.12], "miou": [0.1, 0.2]}, reference)
+    curve, live, kept = ax.get_lines()
+    np.testing.assert_allclose(curve.get_ydata(), HISTORY["val_miou"])
+    np.testing.assert_allclose(live.get_xdata(), [1, 2])
+    np.testing.assert_allclose(live.get_ydata(), [0.05, 0.12])
+    assert (kept.get_xdata()[0], kept.get_ydata()[0]) == (2, 0.3)  # best epoch 1, 1-based
+    with pytest.raises(ValueError, match="no 'val_dice' values"):
+        results.live_beside_reference({"val_miou": [0.1]}, reference, metric="dice")
+    plt.close("all")
+
+
 def test_results_table_one_row_per_record() -> None:
     records = [_record("first", 0.3, 0.25, 10.0), _record("final", None, 0.4, 20.0)]
     table = table1.results_table(records)

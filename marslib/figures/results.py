@@ -3,6 +3,7 @@
     results.confusion_heatmap(data.test_masks, labels)
     results.prediction_gallery(data.test_images, data.test_masks, labels)
     results.learning_curves(record)
+    results.live_beside_reference(history.history, record)
     results.comparison_gallery(images, masks, {"recipe": labels, "refined": refined}, indices=shown)
     results.sweep_figure(refine.threshold_sweep(...), alone)
 
@@ -138,6 +139,40 @@ def prediction_gallery(
             ax.axis("off")
     figure.tight_layout()
     return figure
+
+
+def live_beside_reference(
+    live: Mapping[str, Sequence[float]] | pd.DataFrame,
+    reference: RunRecord,
+    *,
+    metric: str = "miou",
+    live_label: str = "trained just now",
+) -> plt.Axes:
+    """The validation curve of a short run trained now beside a converged reference run's.
+
+    Args:
+        live: per-epoch logs with a ``val_<metric>`` entry, e.g. a Keras ``History.history``
+            dict (one value per epoch) or a history DataFrame.
+        reference: the reference `RunRecord`; its kept (best) epoch is marked.
+        metric: the metric, without the ``val_`` prefix.
+        live_label: the live run's name in the legend.
+    """
+    column = f"val_{metric}"
+    if column not in live:
+        raise ValueError(f"the live run has no {column!r} values; it has {list(live)}")
+    if column not in reference.history.columns:
+        raise ValueError(f"the reference {reference.experiment.name} has no {column!r} column")
+    live_values = np.asarray(live[column], dtype=float)
+    kept = reference.metrics["best_epoch"]
+    curve = reference.history[column].to_numpy(dtype=float)
+    _, ax = plt.subplots(figsize=(7, 3.4))
+    ax.plot(np.arange(1, len(curve) + 1), curve, label=f"reference: {reference.experiment.name}")
+    ax.plot(np.arange(1, len(live_values) + 1), live_values, marker="o", label=live_label)
+    ax.plot([kept + 1], [curve[kept]], "k*", markersize=12, label="reference model kept")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"validation {metric}")
+    ax.legend()
+    return ax
 
 
 def learning_curves(
