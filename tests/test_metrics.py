@@ -269,3 +269,25 @@ def test_a_saved_model_reloads_with_its_metrics(tmp_path) -> None:
     assert after.keys() == before.keys() and {"miou", "course_miou"} <= after.keys()
     for name in ("miou", "course_miou"):
         assert after[name] == pytest.approx(before[name], rel=1e-6)
+
+
+def test_pixel_accuracy_flatters_a_model_that_misses_the_rare_class() -> None:
+    truth = np.array([[0, 0, 1, 1, 1, 1, 1, 1, 4, 2]])  # two background pixels, ignored
+    missed_rock = np.where(truth == 4, 1, truth)
+    assert metrics.pixel_accuracy(truth, missed_rock) == pytest.approx(7 / 8)
+    assert metrics.pixel_accuracy(truth, truth) == 1.0
+    # soil 6/7, bedrock 1, sand absent (1), Big Rock 0: the rare class costs a quarter of the score
+    assert metrics.competition_miou(truth, missed_rock) == pytest.approx((6 / 7 + 1 + 1 + 0) / 4)
+    background_everywhere = np.zeros_like(truth)
+    assert metrics.pixel_accuracy(truth, background_everywhere) == 0.0
+    nothing_scored = np.zeros((2, 3), dtype=int)
+    assert metrics.pixel_accuracy(nothing_scored, nothing_scored + 1) == 1.0
+
+
+def test_the_two_per_image_rules_differ_on_a_class_absent_from_truth_and_prediction() -> None:
+    truth = np.array([[[1, 1, 1, 1]]])  # soil only
+    half_sand = np.array([[[1, 1, 3, 3]]])
+    # the competition's formula on one image: bedrock and Big Rock have an empty union -> 1
+    assert metrics.competition_miou(truth, half_sand) == pytest.approx((0.5 + 1 + 0 + 1) / 4)
+    # per_image_miou leaves them out: soil 0.5 and sand 0 only
+    assert metrics.per_image_miou(truth, half_sand)[0] == pytest.approx(0.25)

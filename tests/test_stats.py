@@ -175,3 +175,10 @@ def test_loss_shares_by_hand_and_for_balanced_weights(random_masks: np.ndarray) 
 def test_loss_shares_refuse_bad_weights(weights) -> None:
     with pytest.raises(ValueError, match="weights"):
         stats.loss_shares(MASKS, weights)
+
+
+def test_the_published_real_counts_add_up_to_the_cleaned_images() -> None:
+    counts = stats.PUBLISHED_REAL_COUNTS
+    assert counts.sum() == stats.PUBLISHED_REAL_IMAGES * 64 * 128
+    shares = np.round(100 * counts / counts.sum(), 2)  # the shares the same sources print
+    assert shares.tolist() == [24.31, 33.90, 23.28, 18.38, 0.13]

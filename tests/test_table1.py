@@ -3,6 +3,7 @@ and the kinds of mistakes."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -247,3 +248,16 @@ def test_label_following_by_hand() -> None:
 def test_label_following_wants_one_class_pair_per_image() -> None:
     with pytest.raises(ValueError, match="one true and one given class per image"):
         errors.label_following(np.zeros((2, 4, 4), dtype=np.uint8), [1], [2, 3])
+
+
+def test_class_weights_used_are_those_the_training_computes(tiny_data) -> None:
+    from marslib.training import loop
+
+    experiment = dataclasses.replace(registry.get("attention_psp", "quick"), train_limit=30)
+    used = table1.class_weights_used(experiment, tiny_data)
+    expected = loop._class_weights(
+        experiment, loop._training_split(experiment, tiny_data).train_masks
+    )
+    np.testing.assert_allclose(used, expected)
+    assert used[0] == 0 and used.max() <= 10
+    assert table1.class_weights_used(registry.get("unet_baseline", "quick"), tiny_data) is None

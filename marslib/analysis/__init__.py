@@ -5,5 +5,6 @@
 - `borders`: accuracy by distance to a region border;
 - `patchiness`: how fragmented a label map is;
 - `inspection`: receptive fields, attention coefficients, a model's sub-network, showcase images;
-- `label_noise`: a confident-learning audit of the training labels.
+- `label_noise`: a confident-learning audit of the training labels;
+- `verdicts`: what a comparison of runs supports (the margin, convergence), in words.
 """

@@ -8,7 +8,8 @@ The report claims that "the main improvement in performances were due to the rig
 and of the dataset, rather than the model". `one_change_pairs` tests it: it lists the pairs of rows
 of a results table that differ in one ingredient only (the model, or the data and loss) with the
 score gained; the registry's ablation runs (`marslib.training.registry.ABLATION`) turn the baseline
-U-Net and the best model into a 2 x 2 design, each model with each recipe.
+U-Net and the best model into a 2 x 2 design, each model with each recipe. `class_weights_used`
+gives the class weights a weighted run trains with, so a chapter prints them instead of typing.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from marslib import datasets, losses, models
 from marslib.core.classes import BACKGROUND, SCORED_NAMES
 
 if TYPE_CHECKING:
+    from marslib.data.loading import MarsData
     from marslib.training.experiment import Experiment
     from marslib.training.run_records import RunRecord
 
@@ -160,6 +163,31 @@ def background_in_loss(experiment: Experiment) -> str:
     if not leaves_out or not any(weighted):
         return "yes"
     return "no" if all(weighted) else "partly"
+
+
+def class_weights_used(experiment: Experiment, data: MarsData) -> np.ndarray | None:
+    """The per-class loss weights the experiment trains with, computed as its training computes
+    them: from the masks of its dataset variant built on its training split (a subset of
+    `train_limit` images where it has one), or as given.
+
+    Returns:
+        float32 array (5,) indexed by class, or None for an unweighted experiment.
+    """
+    from marslib import training
+    from marslib.data import stats
+
+    weights = experiment.class_weights
+    if weights is None:
+        return None
+    if not isinstance(weights, Mapping):
+        return np.asarray(weights, dtype=np.float32)
+    train_indices, _ = training.split_indices(experiment, data)
+    _, masks = datasets.build(experiment.variant, data, train_indices, seed=experiment.seed)
+    if experiment.train_limit and len(masks) > experiment.train_limit:
+        rng = np.random.default_rng(experiment.seed)
+        masks = masks[np.sort(rng.choice(len(masks), experiment.train_limit, replace=False))]
+    options = {key: value for key, value in weights.items() if key != "method"}
+    return stats.class_weights(masks, weights["method"], **options)
 
 
 def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataFrame:

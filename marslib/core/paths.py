@@ -3,6 +3,7 @@
 Chapters execute with their own folder as working directory, so defaults are anchored to
 the repository root (the folder holding `marslib/`), not to the current directory.
 Both can be moved, for example onto Google Drive on Colab, with environment variables.
+`shown` writes a path for a reader: never the absolute path of the machine that built the book.
 """
 
 from __future__ import annotations
@@ -54,6 +55,34 @@ def _folder(variable: str, default: Path, what: str) -> Path:
             f"{source}: cannot create the folder for {what} ({reason}); {fix}"
         ) from None
     return path
+
+
+def shown(path: Path | str) -> str:
+    """`path` as a chapter prints it, without the folders of the machine that runs it.
+
+    Inside the repository: relative to it ("runs/submissions/final.csv"; "." for the repository
+    itself). Inside the folder named by `$MARSLIB_RUNS` or `$MARSLIB_CACHE`: relative to that
+    variable ("$MARSLIB_RUNS/submissions/final.csv"). Under the home folder: "~/...". Anywhere
+    else: ".../" and the last part of the path. A relative path is returned as it is.
+    """
+    path = Path(path)
+    if not path.is_absolute():
+        return path.as_posix()
+    path = path.resolve()
+    anchors = [(REPO_ROOT, None)]
+    anchors += [
+        (Path(os.environ[variable]).resolve(), f"${variable}")
+        for variable in ("MARSLIB_RUNS", "MARSLIB_CACHE")
+        if os.environ.get(variable)
+    ]
+    anchors.append((Path.home().resolve(), "~"))
+    for folder, name in anchors:
+        if path.is_relative_to(folder):
+            inside = path.relative_to(folder).as_posix()
+            if name is None:
+                return inside
+            return name if inside == "." else f"{name}/{inside}"
+    return f".../{path.name}"
 
 
 def default_data_file() -> Path:

@@ -27,6 +27,14 @@ from marslib.core.classes import BACKGROUND, CLASS_NAMES, NUM_CLASSES
 
 METHODS: tuple[str, ...] = ("inverse_frequency", "balanced", "median_frequency")
 
+# The real file's pixel counts per class (background, soil, bedrock, sand, Big Rock) over its 2505
+# cleaned training masks, as other students published them (book/sources.md, "The real data
+# file"). Not measured by this book: kept here so that chapters compute from them, not retype.
+PUBLISHED_REAL_COUNTS: np.ndarray = np.array(
+    [4_988_826, 6_957_538, 4_776_810, 3_770_823, 26_963], dtype=np.int64
+)
+PUBLISHED_REAL_IMAGES = 2505
+
 
 def check_masks(masks: np.ndarray) -> np.ndarray:
     """Validate label masks: a non-empty integer array (N, H, W) with values in 0..4."""

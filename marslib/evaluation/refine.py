@@ -1,6 +1,6 @@
 """The refinement net the report proposed: a second network that only answers "background or not?".
 
-The report's best loss gave background a weight of 0, and its model then predicted "much less
+The report's weighted loss excluded background, and its model then predicted "much less
 background". A small U-Net with two classes (background, non-background) is trained for that one
 question, and the two answers are combined pixel by pixel (`combine`):
 

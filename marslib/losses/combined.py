@@ -1,4 +1,5 @@
-"""A weighted sum of losses, e.g. the report's best "weighted focal + SCCE" or "Dice + focal"."""
+"""A weighted sum of losses, e.g. "weighted focal + SCCE" (the book's reading of the report's best
+loss, "W. Focal+SCCE") or "Dice + focal"."""
 
 from __future__ import annotations
 

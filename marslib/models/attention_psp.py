@@ -1,4 +1,7 @@
-"""Attention + PSP, the report's best model: PSPNet with attention gates on the skip connections.
+"""Attention + PSP, the report's best model as the book builds it: PSPNet with attention gates.
+
+The report says only that it combined its PSPNet with "the attention gate" in the decoder; a gate
+on every skip connection, and the U-Net decoder itself, are the book's design.
 
 The encoder and the pyramid pooling bottleneck are PSPNet's. In the decoder, each skip
 connection passes an attention gate (Oktay et al., 2018) before it is concatenated: the

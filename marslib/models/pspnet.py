@@ -5,7 +5,9 @@ into one path per pyramid level: each average-pools the map to a coarser grid (1
 whole scene, 8x8 a neighbourhood), applies two convolutions with activation, and is resized
 back. Concatenated with the unpooled features, they give every pixel a view of its
 surroundings at several scales, which suits masks made of wide regions of one class. The
-U-Net decoder with skip connections then restores the resolution.
+U-Net decoder with skip connections then restores the resolution. The report describes the
+encoder ("very similar to the one described in the U-Net architecture") and the bottleneck; the
+decoder with skip connections is the book's design.
 """
 
 from __future__ import annotations

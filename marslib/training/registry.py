@@ -29,10 +29,16 @@ Table 1 of the report:
 | deeplabv3_bigrock | DeepLabV3           | augmented BigRock  | weighted SCCE         |
 | attention_psp     | Attention + PSP     | augmented BigRock  | weighted focal + SCCE |
 
-The report gives no class weights. "Weighted" here is the book's choice, taken from another
-team of the same challenge (`WEIGHTS_WITHOUT_BACKGROUND`): background left out (weight 0), the
-other classes balanced by their pixel frequency, Big Rock capped at 10. The report's "W.
-Focal+SCCE" is read, by the book, as weighted focal loss plus cross-entropy without weights.
+The report gives no class weights: it says only that it applied weights "ignoring the background
+class". "Weighted" here is the book's choice (`WEIGHTS_WITHOUT_BACKGROUND`), the scheme another
+team of the same challenge published, "a strong team" in the book's sources (book/sources.md):
+background left out (weight 0), the other classes balanced by their pixel frequency, Big Rock
+capped at 10. The book follows it because it is a published scheme that does what the report
+describes, and the cap keeps a few Big Rock pixels from steering the network (balanced weights
+without a cap give each one the weight of a few hundred soil pixels). The weights are computed on
+each run's own training masks, not copied from that team. The report's "W. Focal+SCCE" is read, by
+the book, as weighted focal loss plus cross-entropy without weights; "weighted focal + SCCE" in
+the table above is that reading, not the report's words.
 
 A run is written as the fields it sets, or as another run (`base`) plus the fields it changes,
 so that a derived run keeps everything of its base (data, loss, training size) but what it
@@ -55,6 +61,8 @@ from marslib.core import profiles
 from marslib.core.profiles import Profile
 from marslib.training.experiment import Experiment
 
+# The class weights of every weighted run: a strong team's published scheme (book/sources.md),
+# not the report's, which gives none. See the module docstring for why the book uses it.
 WEIGHTS_WITHOUT_BACKGROUND: dict[str, Any] = {
     "method": "balanced",
     "ignore_background": True,

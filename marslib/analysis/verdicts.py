@@ -1,0 +1,142 @@
+"""What a comparison of runs supports, in words computed from their records.
+
+    print(verdicts.training_state(record))            # converged, or stopped at its budget?
+    print(verdicts.compare_runs(unet_record, record))  # who is ahead, by how much, and how sure
+    verdicts.larger(effect_a, effect_b)                # True, False, or None: within the margin
+    verdicts.recipe_beats_model(recipe_effect, model_effect)   # the report's claim, judged
+
+Every run of the book is trained once, with one seed, and a chapter's verdict rests on two rules,
+both the book's own:
+
+- **the margin**: a gap in mean IoU smaller than `MARGIN` (0.02) is not read as a difference.
+  How far another seed would move a run was not measured; a point or two is the book's assumption
+  of that spread, stated as one, and a gap under it is reported as "level";
+- **convergence**: a run is converged when early stopping ended it, that is when its validation
+  mIoU stopped improving for `patience` epochs before the epoch budget ran out. A run that used
+  its whole budget (every quick-profile run: five epochs, patience ten) is not converged: its
+  score says how far its recipe gets in that many epochs, not where it would end, and recipes
+  that learn slowly rank low in such runs whatever they would reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from marslib.training.run_records import RunRecord
+
+MARGIN = 0.02
+
+
+def converged(record: RunRecord) -> bool:
+    """True when early stopping ended the run before its epoch budget (see the module docstring);
+    a run without validation cannot stop early and is never converged in this sense."""
+    return bool(record.metrics["val"]) and record.metrics["epochs_run"] < record.experiment.epochs
+
+
+def training_state(record: RunRecord) -> str:
+    """One sentence: how the run ended, and whether it counts as converged."""
+    name, epochs = record.experiment.name, record.metrics["epochs_run"]
+    best = record.metrics["best_epoch"] + 1
+    if converged(record):
+        return (
+            f"{name}: early stopping ended it after {epochs} of at most "
+            f"{record.experiment.epochs} epochs (best epoch {best}): converged, as far as its "
+            "validation score can tell"
+        )
+    improving = (
+        "still improving at its last epoch" if best == epochs else f"at its best at epoch {best}"
+    )
+    return (
+        f"{name}: trained its whole budget of {epochs} epochs ({record.experiment.profile} "
+        f"profile), its validation mIoU {improving}: not a converged run"
+    )
+
+
+def larger(first: float, second: float, margin: float = MARGIN) -> bool | None:
+    """Whether `first` is larger than `second` by more than `margin` (True), smaller by more than
+    `margin` (False), or neither (None: the two are level within the margin)."""
+    if first - second > margin:
+        return True
+    if second - first > margin:
+        return False
+    return None
+
+
+def recipe_beats_model(
+    recipe_effect: float, model_effect: float, margin: float = MARGIN
+) -> bool | None:
+    """The report's claim that the data and loss, "rather than the model", made the score, judged on
+    the main effects of a two-by-two ablation (`marslib.analysis.table1.one_change_pairs`).
+
+    Returns:
+        True when the recipe's effect is positive and larger than the model's, each by more than
+        `margin`; False when it is smaller than the model's, or negative, by more than `margin`;
+        None when the runs cannot tell.
+    """
+    beats, helps = larger(recipe_effect, model_effect, margin), larger(recipe_effect, 0.0, margin)
+    if beats and helps:
+        return True
+    if beats is False or helps is False:
+        return False
+    return None
+
+
+def _score(record: RunRecord, split: str) -> float:
+    value = record.val_miou if split == "val" else record.test_miou
+    if value is None:
+        raise ValueError(f"{record.experiment.name} has no {split} score")
+    return float(value)
+
+
+def compare_runs(
+    first: RunRecord, second: RunRecord, *, split: str = "val", margin: float = MARGIN
+) -> str:
+    """What the two runs' mIoU on `split` ("val" or "test") supports, in two or three sentences:
+    which is ahead (or that they are level within `margin`), and whether the runs are converged.
+    """
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    a, b = _score(first, split), _score(second, split)
+    one, two = first.experiment.name, second.experiment.name
+    what = "validation mIoU" if split == "val" else "test mIoU (public quarter)"
+    ahead = larger(b, a, margin)
+    if ahead is None:
+        text = (
+            f"On {what}, {two} ({b:.3f}) and {one} ({a:.3f}) are level: a gap of {b - a:+.3f} is "
+            f"under the margin of {margin} the book reads as a difference, so these runs do not "
+            "rank the two."
+        )
+    else:
+        lead, trail = (two, one) if ahead else (one, two)
+        text = (
+            f"On {what}, {lead} is ahead of {trail} by {abs(b - a):.3f} ({two} {b:.3f}, {one} "
+            f"{a:.3f}), more than the margin of {margin} the book reads as a difference."
+        )
+    return f"{text} {describe_training([first, second])}"
+
+
+def describe_training(records: Sequence[RunRecord]) -> str:
+    """One sentence on how far a set of runs trained, and so what their scores can stand for."""
+    if not records:
+        raise ValueError("no records given")
+    done = [r for r in records if converged(r)]
+    if len(done) == len(records):
+        return (
+            f"All {len(records)} runs ended by early stopping: the scores are those of converged "
+            "runs, one seed each."
+        )
+    budgets = sorted({r.experiment.epochs for r in records if not converged(r)})
+    profiles = sorted({r.experiment.profile for r in records if not converged(r)})
+    stopped = "all" if not done else f"{len(records) - len(done)} of the {len(records)}"
+    improving = sum(
+        r.metrics["best_epoch"] + 1 == r.metrics["epochs_run"] for r in records if not converged(r)
+    )
+    return (
+        f"These are short runs, not converged ones: {stopped} stopped at their budget of "
+        f"{' or '.join(map(str, budgets))} epochs ({' and '.join(profiles)} profile), "
+        f"{improving} of them still improving at the last epoch. Their scores say how far each "
+        "recipe gets in a short run, not where it would end, and a recipe that learns slowly "
+        "ranks low in such runs whatever it would reach."
+    )
