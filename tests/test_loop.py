@@ -170,7 +170,7 @@ def test_named_class_weights_come_from_the_training_masks(tiny_data: data.MarsDa
     experiment = training.Experiment.from_dict(
         {**TINY, "loss": "weighted_scce", "class_weights": weights}
     )
-    split = loop._training_split(experiment, tiny_data)
+    split = loop.training_split(experiment, tiny_data)
     expected = stats.class_weights(split.train_masks, "balanced", ignore_background=True, cap=10.0)
     np.testing.assert_array_equal(loop._class_weights(experiment, split.train_masks), expected)
     assert expected[0] == 0

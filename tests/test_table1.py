@@ -256,7 +256,7 @@ def test_class_weights_used_are_those_the_training_computes(tiny_data) -> None:
     experiment = dataclasses.replace(registry.get("attention_psp", "quick"), train_limit=30)
     used = table1.class_weights_used(experiment, tiny_data)
     expected = loop._class_weights(
-        experiment, loop._training_split(experiment, tiny_data).train_masks
+        experiment, loop.training_split(experiment, tiny_data).train_masks
     )
     np.testing.assert_allclose(used, expected)
     assert used[0] == 0 and used.max() <= 10

@@ -34,7 +34,7 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
 
     Returns:
         DataFrame indexed by run name with the COLUMNS: its registry group; "shipped" or
-        "not trained yet"; the best (kept) epoch and the epochs run; training minutes; the
+        "not trained yet"; the best (kept) epoch, counted from 1, and the epochs run; training minutes; the
         validation and public-test score (the competition mIoU, or the background IoU of a
         background-task run); and the per-class test IoU (terrain runs). NaN where unknown.
     """
@@ -56,7 +56,7 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
             row
             | {
                 "status": "shipped",
-                "best epoch": found["best_epoch"],
+                "best epoch": found["best_epoch"] + 1,
                 "epochs run": found["epochs_run"],
                 "minutes": record.provenance["train_seconds"] / 60,
                 "val score": (found["val"] or {}).get(score),

@@ -166,9 +166,10 @@ def live_beside_reference(
     kept = reference.metrics["best_epoch"]
     curve = reference.history[column].to_numpy(dtype=float)
     _, ax = plt.subplots(figsize=(7, 3.4))
-    ax.plot(np.arange(1, len(curve) + 1), curve, label=f"reference: {reference.experiment.name}")
+    name = f"{reference.experiment.name} ({reference.experiment.profile} profile)"
+    ax.plot(np.arange(1, len(curve) + 1), curve, label=name)
     ax.plot(np.arange(1, len(live_values) + 1), live_values, marker="o", label=live_label)
-    ax.plot([kept + 1], [curve[kept]], "k*", markersize=12, label="reference model kept")
+    ax.plot([kept + 1], [curve[kept]], "k*", markersize=12, label="its kept model")
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"validation {metric}")
     ax.legend()

@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "publish": "run_records",
     "run": "loop",
     "split_indices": "loop",
+    "training_split": "loop",
     "build_model": "loop",
     "fit_epoch": "loop",
     "set_schedule": "loop",

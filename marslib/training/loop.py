@@ -168,7 +168,7 @@ def _train(
     if not on_gpu:
         tf.config.experimental.enable_op_determinism()
 
-    split = _training_split(experiment, data)
+    split = training_split(experiment, data)
     class_weights = _class_weights(experiment, split.train_masks)
     model = build_model(experiment, class_weights, on_gpu=on_gpu)
     if verbose:
@@ -216,9 +216,10 @@ def split_indices(experiment: Experiment, data: MarsData) -> tuple[np.ndarray, n
     return train_indices, cleaning.cleaned_indices(data, val_indices)
 
 
-def _training_split(experiment: Experiment, data: MarsData) -> TrainingSplit:
-    """Validation: the cleaned images of the val split;
-    training: the variant built from the train split."""
+def training_split(experiment: Experiment, data: MarsData) -> TrainingSplit:
+    """The images `run` trains and validates `experiment` on: the variant built from the train
+    split (at most `train_limit` of them, drawn by the experiment's seed) and the cleaned images
+    of the validation split (none without validation)."""
     train_indices, val_indices = split_indices(experiment, data)
     images, masks = datasets.build(experiment.variant, data, train_indices, seed=experiment.seed)
     if experiment.train_limit and len(images) > experiment.train_limit:
