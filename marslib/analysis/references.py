@@ -34,9 +34,10 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
 
     Returns:
         DataFrame indexed by run name with the COLUMNS: its registry group; "shipped" or
-        "not trained yet"; the best (kept) epoch, counted from 1, and the epochs run; training minutes; the
-        validation and public-test score (the competition mIoU, or the background IoU of a
-        background-task run); and the per-class test IoU (terrain runs). NaN where unknown.
+        "not trained yet"; the best (kept) epoch, counted from 1, and the epochs run; training
+        minutes; the validation and public-test score (the competition mIoU, or the background
+        IoU of a background-task run); and the per-class test IoU (terrain runs). NaN where
+        unknown.
     """
     fingerprint = loading.recipe_fingerprint(loading.default_recipe())
     rows = []
