@@ -79,15 +79,16 @@ VARIANTS: dict[str, Variant] = {
             "augmented_bigrock",
             _BALANCE,
             "augmented_bigrock_variant",
-            "balanced BigRock plus one copy mirrored both ways and shifted (Albumentations)",
-            "Aug. Big Rocks",
+            "augmented BigRock with its copies also flipped upside down at random",
+            "Aug. Big Rocks + vflip",
         ),
         Variant(
             "augmented_bigrock_level",
             _BALANCE,
             "augmented_bigrock_level_variant",
-            "balanced BigRock plus one copy mirrored left-right and shifted: no vertical flip",
-            "Aug. Big Rocks, level",
+            "balanced BigRock plus one copy mirrored left-right and shifted (Albumentations), "
+            "the horizon kept level: the book's augmented BigRock",
+            "Aug. Big Rocks",
         ),
         Variant(
             "cutmix_bigrock",

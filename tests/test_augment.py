@@ -240,7 +240,7 @@ def test_albumentations_geometric_pipelines_keep_alignment(name: str) -> None:
     assert new_images.shape == images.shape and new_images.dtype == np.uint8
     assert_labels_kept(masks, new_masks)
     assert_aligned(
-        new_images, new_masks, exact=name in ("hflip", "vflip", "shift", "level", "safe")
+        new_images, new_masks, exact=name in ("hflip", "vflip", "shift", "safe", "safe_vflip")
     )
     assert not np.array_equal(new_masks, masks)
 
@@ -258,11 +258,13 @@ def upside_down(image: np.ndarray) -> bool:
     return bool(np.all(np.diff(rows) < 0))
 
 
-def test_the_level_pipeline_never_turns_a_picture_upside_down() -> None:
+def test_the_safe_pipeline_never_turns_a_picture_upside_down() -> None:
     images, masks = row_ramp(count=40)
-    level, _ = albu.apply("level", images, masks, p=1.0, seed=3)
+    level, _ = albu.apply("safe", images, masks, p=1.0, seed=3)
     assert not any(upside_down(image) for image in level)
-    both, _ = albu.apply("safe", images, masks, p=1.0, seed=3)
+    hand_level, _ = hand.augment(images, masks, hand.SAFE, p=1.0, seed=3)
+    assert not any(upside_down(image) for image in hand_level)
+    both, _ = albu.apply("safe_vflip", images, masks, p=1.0, seed=3)
     assert all(upside_down(image) for image in both)  # p=1: every vertical flip happens
 
 
@@ -570,7 +572,7 @@ def test_pipeline_batches_match_the_spec() -> None:
     assert not np.array_equal(shuffled, masks)
 
 
-@pytest.mark.parametrize("augment", ["hflip", "flips", "level", "safe"])
+@pytest.mark.parametrize("augment", ["hflip", "flips", "safe", "safe_vflip"])
 def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     from marslib.augment.pipeline import make_dataset
 
@@ -582,11 +584,11 @@ def test_pipeline_moves_each_image_with_its_mask(augment: str) -> None:
     new_masks = y.numpy()
     assert_aligned(new_images, new_masks, exact=True)
     assert not np.array_equal(new_masks, masks), "nothing was augmented"
-    dy_max, dx_max = hand.MAX_SHIFT if augment in ("level", "safe") else (0, 0)
+    dy_max, dx_max = hand.MAX_SHIFT if augment in ("safe", "safe_vflip") else (0, 0)
     for image, mask, _new_image, new_mask in zip(images, masks, new_images, new_masks, strict=True):
         candidates = []
         for flip_rows, flip_cols in itertools.product(
-            [False, True] if augment in ("flips", "safe") else [False], [False, True]
+            [False, True] if augment in ("flips", "safe_vflip") else [False], [False, True]
         ):
             flipped = mask[::-1] if flip_rows else mask
             flipped = flipped[:, ::-1] if flip_cols else flipped

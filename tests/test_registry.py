@@ -83,10 +83,10 @@ def test_the_final_model_is_the_best_recipe_without_validation() -> None:
 
 @pytest.mark.parametrize("profile", ["quick", "reference"])
 def test_the_flip_comparison_changes_only_the_augmented_copies(profile: str) -> None:
-    level = registry.get("unet_best_recipe_level", profile)
-    both = registry.get("unet_best_recipe", profile)
-    assert _differing(both, level) == {"variant"}
-    assert (both.variant, level.variant) == ("augmented_bigrock", "augmented_bigrock_level")
+    level = registry.get("unet_best_recipe", profile)
+    both = registry.get("unet_best_recipe_vflip", profile)
+    assert _differing(level, both) == {"variant"}
+    assert (level.variant, both.variant) == ("augmented_bigrock_level", "augmented_bigrock")
 
 
 def test_ensemble_members_are_table_1_runs() -> None:
@@ -131,8 +131,8 @@ def test_named_experiments_follow_table_1() -> None:
         ("deeplabv3", "cleaned", "scce", False),
         ("wnet", "cleaned", "weighted_scce", True),
         ("pspnet", "cleaned", "weighted_scce", True),
-        ("deeplabv3", "augmented_bigrock", "weighted_scce", True),
-        ("attention_psp", "augmented_bigrock", "weighted_focal+scce", True),
+        ("deeplabv3", "augmented_bigrock_level", "weighted_scce", True),
+        ("attention_psp", "augmented_bigrock_level", "weighted_focal+scce", True),
     ]
     final, best = registry.get("final", "full"), registry.get("attention_psp", "full")
     assert not final.validation and best.validation

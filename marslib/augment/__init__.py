@@ -16,6 +16,6 @@ Import the submodule you need; importing this package loads neither TensorFlow n
 AUGMENTATIONS: dict[str, tuple[str, ...]] = {
     "hflip": ("hflip",),
     "flips": ("hflip", "vflip"),
-    "level": ("hflip", "shift"),
-    "safe": ("hflip", "vflip", "shift"),
+    "safe": ("hflip", "shift"),
+    "safe_vflip": ("hflip", "vflip", "shift"),
 }

@@ -13,15 +13,18 @@ name                   what it does
 ``zoom``               scale by 0.8 to 1.25 about the centre
 ``brightness``         brightness and contrast each changed by up to 25%
 ``elastic``            a smooth random warp
-``level``              hflip + shift: keeps the horizon where a level camera puts it
-``safe``               hflip + vflip + shift: both mirrors and the shifts
-``rich``               safe + rotate + zoom + brightness: what a photo-classification recipe
-                       would add
+``safe``               hflip + shift: changes nothing a level camera could not see
+``safe_vflip``         safe + vflip: the upside-down copies too
+``rich``               safe_vflip + rotate + zoom + brightness: what a photo-classification
+                       recipe would add
 =====================  =========================================================================
 
 On the real data, teams found rotation, zoom and brightness changes often hurt: a rover's
 camera sits level at a fixed height, so tilted horizons, changed rock sizes and shifted grey
-levels describe scenes the test set never shows. Hence ``safe`` for training by default.
+levels describe scenes the test set never shows. A vertical flip puts the horizon at the bottom,
+which no test picture shows either: measured on the book's converged U-Net runs (the report's data
+and loss, one seed each), leaving it out scored 0.653 validation mIoU against 0.610 with it.
+Hence ``safe``, without it, for training by default.
 """
 
 from __future__ import annotations
@@ -55,14 +58,14 @@ TRANSFORMS: dict[str, Callable[[float], A.BasicTransform]] = {
 
 PIPELINES: dict[str, tuple[str, ...]] = {
     **{name: (name,) for name in TRANSFORMS},
-    "level": ("hflip", "shift"),
-    "safe": ("hflip", "vflip", "shift"),
+    "safe": ("hflip", "shift"),
+    "safe_vflip": ("hflip", "vflip", "shift"),
     "rich": ("hflip", "vflip", "shift", "rotate", "zoom", "brightness"),
 }
 
 
 def names() -> list[str]:
-    """The known pipeline names: single transforms first, then "level", "safe" and "rich"."""
+    """The known pipeline names: single transforms first, then "safe", "safe_vflip" and "rich"."""
     return list(PIPELINES)
 
 

@@ -284,7 +284,7 @@ RANDOM_TRANSFORMS: dict[str, RandomTransform] = {
     "crop_resize": random_crop_resize,
 }
 
-SAFE = ("hflip", "vflip", "shift")
+SAFE = ("hflip", "shift")  # as `marslib.augment.albu`'s "safe": the horizon stays level
 
 
 def augment(

@@ -87,9 +87,9 @@ def make_dataset(
         images: uint8 array (N, H, W), grey levels.
         masks: integer array (N, H, W), values 0..4.
         batch_size: images per batch; the last batch may be smaller.
-        augment: None (no augmentation), "hflip", "flips" (both mirrors), "level" (the
-            left-right mirror and a shift of up to 4 rows and 8 columns) or "safe" (both mirrors
-            and the shift).
+        augment: None (no augmentation), "hflip", "flips" (both mirrors), "safe" (the
+            left-right mirror and a shift of up to 4 rows and 8 columns) or "safe_vflip" (both
+            mirrors and the shift).
         shuffle: reshuffle the images every epoch.
         seed: seed of the shuffle and of every augmentation choice.
 

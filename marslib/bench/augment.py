@@ -78,12 +78,12 @@ def benchmark(scale: str = "small") -> list[Measurement]:
     count = len(images)
     return [
         Measurement(
-            "hand-written NumPy, safe (mirrors + shifts), one image at a time",
+            "hand-written NumPy, safe (left-right mirror + shifts), one image at a time",
             images_per_second(lambda: hand.augment(images, masks, hand.SAFE, seed=0), count),
             "images/s",
         ),
         Measurement(
-            "Albumentations, safe (mirrors + shifts)",
+            "Albumentations, safe (left-right mirror + shifts)",
             images_per_second(lambda: albu.apply("safe", images, masks, seed=0), count),
             "images/s",
         ),
@@ -96,7 +96,7 @@ def benchmark(scale: str = "small") -> list[Measurement]:
             "tf.data, no augmentation", tf_data_images_per_second(images, masks, None), "images/s"
         ),
         Measurement(
-            "tf.data, safe (mirrors + shifts)",
+            "tf.data, safe (left-right mirror + shifts)",
             tf_data_images_per_second(images, masks, "safe"),
             "images/s",
         ),
