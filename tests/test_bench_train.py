@@ -25,16 +25,16 @@ def test_benchmark_refuses_an_unknown_scale() -> None:
         train_bench.benchmark("medium")
 
 
-def test_small_benchmark_prints_every_figure(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def _measure_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    throughput,
+    peaks: dict,
+    bfloat16_cpu: bool,  # noqa: ANN001
 ) -> None:
-    calls = []
-    monkeypatch.setattr(
-        train_bench,
-        "marslib_throughput",
-        lambda m, s, n, r, fast=False: calls.append((m, s, n)) or 40.0,
-    )
-    peaks = {"float32": 150.0, "bfloat16": None}  # as where bfloat16 has no kernel
+    """Replace every timed measurement of the training benchmark by a fixed figure, on a machine
+    without a GPU, with or without bfloat16 units."""
+    monkeypatch.setattr(train_bench, "marslib_throughput", throughput)
     monkeypatch.setattr(train_bench, "matmul_peak", lambda dtype: peaks[dtype])
     monkeypatch.setattr(train_bench, "forward_flops", lambda model: 125_000_000)
     monkeypatch.setattr(train_bench, "pipeline_efficiency", lambda m, n, r: 97.5)
@@ -49,7 +49,19 @@ def test_small_benchmark_prints_every_figure(
         },
     )
     monkeypatch.setattr(train_bench.tf.config, "list_physical_devices", lambda kind=None: [])
-    monkeypatch.setattr(train_bench.hardware, "cpu_bfloat16", lambda: False)
+    monkeypatch.setattr(train_bench.hardware, "cpu_bfloat16", lambda: bfloat16_cpu)
+
+
+def test_small_benchmark_prints_every_figure(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls = []
+    _measure_nothing(
+        monkeypatch,
+        throughput=lambda m, s, n, r, fast=False: calls.append((m, s, n)) or 40.0,
+        peaks={"float32": 150.0, "bfloat16": None},  # as where bfloat16 has no kernel
+        bfloat16_cpu=False,
+    )
     found = {(m.what, m.value, m.unit) for m in train_bench.benchmark("small")}
     assert calls == [("unet", "quick", 1024)]
     # 40 images/s x 3 x 125 MFLOP = 15 GFLOP/s, 10% of 150 GFLOP/s.
@@ -76,22 +88,11 @@ def test_on_a_bfloat16_cpu_the_benchmark_times_the_full_sizes_both_ways(
         calls.append((m, s, n, fast))
         return 70.0 if fast else 40.0
 
-    monkeypatch.setattr(train_bench, "marslib_throughput", throughput)
-    monkeypatch.setattr(train_bench, "matmul_peak", lambda dtype: 150.0)
-    monkeypatch.setattr(train_bench, "forward_flops", lambda model: 125_000_000)
-    monkeypatch.setattr(train_bench, "pipeline_efficiency", lambda m, n, r: 97.5)
-    monkeypatch.setattr(train_bench, "inference_throughput", lambda model, n, r: 400.0)
-    monkeypatch.setattr(
-        train_bench,
-        "submission_seconds",
-        lambda model, with_pandas: dict.fromkeys(
-            ("predict and write", "predict and write, CPU", "write only"), 1.0
-        ),
-    )
-    monkeypatch.setattr(train_bench.tf.config, "list_physical_devices", lambda kind=None: [])
-    monkeypatch.setattr(train_bench.hardware, "cpu_bfloat16", lambda: True)
+    peaks = {"float32": 150.0, "bfloat16": 600.0}
+    _measure_nothing(monkeypatch, throughput=throughput, peaks=peaks, bfloat16_cpu=True)
     found = {m.what: m.value for m in train_bench.benchmark("small")}
     assert found["unet full: mixed_bfloat16 speed, % of float32"] == pytest.approx(175.0)
+    assert found["matmul peak, bfloat16 (4096x4096)"] == 600.0
     assert calls[-2:] == [
         ("unet", "full", train_bench.FULL_IMAGES, False),
         ("unet", "full", train_bench.FULL_IMAGES, True),
