@@ -180,7 +180,7 @@ def test_ctrl_c_says_a_rerun_resumes() -> None:
     try:
         assert command.stdout.readline() == "started\n", command.communicate()[1]
         command.send_signal(signal.SIGINT)
-        _, err = command.communicate(timeout=30)
+        _, err = command.communicate(timeout=120)
     finally:
         command.kill()
     assert command.returncode == 130 and "Traceback" not in err
@@ -309,7 +309,7 @@ def test_ctrl_c_while_caching_the_synthetic_set_leaves_nothing(folders: Path) ->
         assert writer.stdout.readline() == "writing\n", writer.communicate()[1]
         assert [p.stat().st_size for p in cache.iterdir()] == [1_000_002], "mid-way"
         writer.send_signal(signal.SIGINT)
-        writer.communicate(timeout=30)
+        writer.communicate(timeout=120)
     finally:
         writer.kill()
     assert writer.returncode != 0 and list(cache.iterdir()) == []

@@ -243,7 +243,8 @@ def test_full_disk_in_the_submit_command_is_one_line(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.csv"]
 
 
-# Writes 30 images, two rows a chunk, slowly (0.2 s a chunk), printing "chunk" after each.
+# Writes 30 images, two rows a chunk, slowly (1 s a chunk, so that even on a busy machine the
+# kill comes before the last chunk), printing "chunk" after each.
 _SLOW_WRITER = """
 import sys, time
 import numpy as np
@@ -253,7 +254,7 @@ def slowly(chunks, **options):
     for chunk in chunks:
         yield chunk
         print("chunk", flush=True)
-        time.sleep(0.2)
+        time.sleep(1.0)
 
 submission.tqdm = slowly
 submission.ROWS_PER_WRITE = 2
@@ -276,7 +277,7 @@ def test_killed_write_keeps_the_previous_file(tmp_path: Path, signal_number: int
         temporary = tmp_path / f".s.{writer.pid}.tmp.csv"
         assert temporary.stat().st_size > 0, "the kill comes mid-way"
         writer.send_signal(signal_number)
-        writer.communicate(timeout=30)
+        writer.communicate(timeout=120)
     finally:
         writer.kill()
     assert writer.returncode != 0
