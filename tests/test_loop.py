@@ -172,7 +172,7 @@ def test_named_class_weights_come_from_the_training_masks(tiny_data: data.MarsDa
     )
     split = loop.training_split(experiment, tiny_data)
     expected = stats.class_weights(split.train_masks, "balanced", ignore_background=True, cap=10.0)
-    np.testing.assert_array_equal(loop._class_weights(experiment, split.train_masks), expected)
+    np.testing.assert_array_equal(loop.loss_weights(experiment, split.train_masks), expected)
     assert expected[0] == 0
 
 

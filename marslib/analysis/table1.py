@@ -173,21 +173,11 @@ def class_weights_used(experiment: Experiment, data: MarsData) -> np.ndarray | N
     Returns:
         float32 array (5,) indexed by class, or None for an unweighted experiment.
     """
-    from marslib import training
-    from marslib.data import stats
+    from marslib.training import loop
 
-    weights = experiment.class_weights
-    if weights is None:
+    if experiment.class_weights is None:
         return None
-    if not isinstance(weights, Mapping):
-        return np.asarray(weights, dtype=np.float32)
-    train_indices, _ = training.split_indices(experiment, data)
-    _, masks = datasets.build(experiment.variant, data, train_indices, seed=experiment.seed)
-    if experiment.train_limit and len(masks) > experiment.train_limit:
-        rng = np.random.default_rng(experiment.seed)
-        masks = masks[np.sort(rng.choice(len(masks), experiment.train_limit, replace=False))]
-    options = {key: value for key, value in weights.items() if key != "method"}
-    return stats.class_weights(masks, weights["method"], **options)
+    return loop.loss_weights(experiment, loop.training_split(experiment, data).train_masks)
 
 
 def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataFrame:

@@ -169,7 +169,7 @@ def _train(
         tf.config.experimental.enable_op_determinism()
 
     split = training_split(experiment, data)
-    class_weights = _class_weights(experiment, split.train_masks)
+    class_weights = loss_weights(experiment, split.train_masks)
     model = build_model(experiment, class_weights, on_gpu=on_gpu)
     if verbose:
         print(
@@ -236,7 +236,10 @@ def training_split(experiment: Experiment, data: MarsData) -> TrainingSplit:
     )
 
 
-def _class_weights(experiment: Experiment, masks: np.ndarray) -> np.ndarray | None:
+def loss_weights(experiment: Experiment, masks: np.ndarray) -> np.ndarray | None:
+    """The per-class loss weights of `experiment`, float32 (5,) indexed by class (None when it
+    is unweighted): as given, or computed from `masks`, its training masks (uint8 (N, 64, 128)),
+    by the method it names (`marslib.data.stats.class_weights`)."""
     weights = experiment.class_weights
     if weights is None:
         return None
