@@ -110,8 +110,10 @@ def _internal(url: str) -> bool:
 
 def machine_paths(root: Path) -> list[str]:
     """The folders whose absolute paths a page must not show: `root` (the book's folder) and the
-    home folder, each as a folder prefix (``/home/me/``), so ``/home/me-too`` is not one."""
-    return [f"{folder.resolve().as_posix().rstrip('/')}/" for folder in (root, Path.home())]
+    home folder, each as a folder prefix (``/home/me/``), so ``/home/me-too`` is not one; a folder
+    that is the file system's root (a home of ``/``) names no machine and is left out."""
+    folders = (folder.resolve() for folder in (root, Path.home()))
+    return [f"{folder.as_posix()}/" for folder in folders if folder != Path(folder.anchor)]
 
 
 def static_problems(html: Path, root: Path | None = None) -> list[str]:

@@ -73,6 +73,11 @@ def test_static_pass_names_a_page_that_shows_a_path_of_the_machine(tmp_path: Pat
     assert site_check.static_problems(html) == []  # without the root: nothing to look for
 
 
+def test_a_home_at_the_file_system_root_names_no_machine(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: Path("/")))
+    assert site_check.machine_paths(tmp_path) == [f"{tmp_path.resolve().as_posix()}/"]
+
+
 def test_static_pass_names_broken_links_images_anchors_and_bare_chapters(tmp_path: Path) -> None:
     problems = site_check.static_problems(_site(tmp_path, broken=True))
     assert len(problems) == 4, problems

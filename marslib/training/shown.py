@@ -20,6 +20,7 @@ Chapters 7 to 14 draw their tables, curves and verdicts from run records::
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from marslib.core import profiles
@@ -59,7 +60,12 @@ def shows_references(profile: Profile, data: MarsData) -> bool:
 
 
 def show(
-    name: str, profile: Profile, data: MarsData, *, runs_dir: str | None = None, verbose: int = 0
+    name: str,
+    profile: Profile,
+    data: MarsData,
+    *,
+    runs_dir: Path | str | None = None,
+    verbose: int = 0,
 ) -> RunRecord:
     """The record of the named run that a chapter shows (see the module's docstring).
 
