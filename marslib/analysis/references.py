@@ -43,8 +43,7 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
     rows = []
     for name in names if names is not None else registry.names():
         experiment = registry.get(name, "reference")
-        key = run_records.run_key(experiment, fingerprint)
-        folder = run_records.REFERENCES_DIR / f"{name}-{key}"
+        folder = run_records.reference_directory(experiment, fingerprint)
         row: dict[str, object] = {"run": name, "group": registry.RUNS[name].group}
         if not run_records.is_complete(folder):
             rows.append(row | {"status": "not trained yet"})

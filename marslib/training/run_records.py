@@ -85,9 +85,11 @@ def run_directory(
     return root / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
 
 
-def reference_directory(experiment: Experiment, data: MarsData) -> Path:
-    """Where the shipped reference record of `experiment` on `data` would be (`REFERENCES_DIR`)."""
-    return REFERENCES_DIR / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
+def reference_directory(experiment: Experiment, data: MarsData | str) -> Path:
+    """Where the shipped reference record of `experiment` on `data` would be (`REFERENCES_DIR`);
+    `data` is the data set or its fingerprint (`MarsData.fingerprint`)."""
+    fingerprint = data if isinstance(data, str) else data.fingerprint
+    return REFERENCES_DIR / f"{experiment.name}-{run_key(experiment, fingerprint)}"
 
 
 def find_finished(
