@@ -7,6 +7,8 @@
   those sources, book/sources.md, in the same paragraph or the one just before it.
 - A chapter prints a path through `marslib.core.paths.shown` (tested in tests/test_paths.py), never
   a bare path object, which would print the absolute path of the machine that built the book.
+- A chapter is read in one sitting: at most about 1,500 words of prose (its markdown cells,
+  headings and admonitions included) outside an optional "Going further" section.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "notebooks").glob("*.md"))
 SOURCES_PAGE = ROOT / "book" / "sources.md"
 MAX_CODE_LINE = 100
+MAX_CHAPTER_WORDS = 1550  # "about 1,500": headings, role markup and list markers count as words
+GOING_FURTHER = "## Going further"
 
 # What quotes another team: the Kaggle score of a public solution, a weight other teams published,
 # or words that name other teams or their work.
@@ -72,6 +76,15 @@ def blocks(text: str) -> list[str]:
     return found
 
 
+def reading_words(text: str) -> int:
+    """Words of prose a reader meets in a MyST chapter: its markdown cells, less the sections
+    headed "## Going further" (each runs to the next level-2 heading)."""
+    notebook = jupytext.reads(text, fmt="md:myst")
+    prose = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    sections = re.split(r"^(?=## )", prose, flags=re.M)
+    return sum(len(part.split()) for part in sections if not part.startswith(GOING_FURTHER))
+
+
 def uncited_team_figures(text: str) -> list[str]:
     """The paragraphs (or code cells) that quote another team with no citation of the sources
     page in them or in the paragraph just before."""
@@ -109,6 +122,25 @@ def test_the_line_check_finds_a_long_line() -> None:
     chapter = f"# Title\n\n```{{code-cell}} ipython3\nshort = 1\n{long_call}\n```\n"
     assert code_lines_over(chapter) == [(1, len(long_call))]
     assert code_lines_over(chapter.replace(long_call, "short = 2")) == []
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
+def test_a_chapter_reads_in_one_sitting(chapter: Path) -> None:
+    words = reading_words(chapter.read_text())
+    assert words <= MAX_CHAPTER_WORDS, (
+        f"{chapter.name}: {words} words of prose outside '{GOING_FURTHER}' (at most "
+        f"{MAX_CHAPTER_WORDS}): trim it, or move a detour into an optional {GOING_FURTHER} section"
+    )
+
+
+def test_the_length_check_counts_prose_and_skips_going_further() -> None:
+    code = "```{code-cell} ipython3\nx = 1  # words in code do not count\n```"
+    chapter = (
+        f"# Title\n\nOne two three.\n\n{code}\n\n## Going further\n\nskipped words here\n\n"
+        "## Exercises\n\nfour five\n"
+    )
+    assert reading_words(chapter) == 9  # "# Title One two three. ## Exercises four five"
+    assert reading_words(chapter.replace(GOING_FURTHER, "## Detour")) == 9 + 5
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.name)
