@@ -3,6 +3,7 @@ scikit-learn and Keras directly."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import keras
@@ -10,6 +11,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import jaccard_score
 
@@ -68,6 +70,30 @@ def test_flip_averaging_across_chunks_and_batches(
 def test_predict_refuses_float_images(model: keras.Model) -> None:
     with pytest.raises(ValueError, match="uint8"):
         models.predict(model, IMAGES.astype(np.float32))
+
+
+def _retrace(function: tf.types.experimental.PolymorphicFunction) -> None:
+    for number in range(1, 8):  # a Python number is part of the trace key: 7 traces
+        function(number)
+
+
+def test_tensorflows_retracing_notice_is_dropped_and_other_warnings_pass(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tf_logger = logging.getLogger("tensorflow")
+    (dropper,) = [f for f in tf_logger.filters if isinstance(f, inference.WithoutRetracingNotice)]
+    with caplog.at_level(logging.WARNING):
+        _retrace(tf.function(lambda x: 2 * x, autograph=False))
+        tf_logger.warning("another warning")
+    assert [record.getMessage() for record in caplog.records] == ["another warning"]
+    caplog.clear()
+    tf_logger.removeFilter(dropper)
+    try:  # without the filter, TensorFlow does print the notice (another function: its own count)
+        with caplog.at_level(logging.WARNING):
+            _retrace(tf.function(lambda x: 3 * x, autograph=False))
+    finally:
+        tf_logger.addFilter(dropper)
+    assert any(inference.RETRACING_NOTICE in record.getMessage() for record in caplog.records)
 
 
 def test_scores_match_scikit_learn_on_the_scored_pixels() -> None:
