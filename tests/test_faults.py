@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from interrupts import default_interrupt
 
 from marslib import cli, datasets
 from marslib.commands import info
@@ -175,6 +176,7 @@ def test_ctrl_c_says_a_rerun_resumes() -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_interrupt,
         env=environment,
     )
     try:
@@ -304,6 +306,7 @@ def test_ctrl_c_while_caching_the_synthetic_set_leaves_nothing(folders: Path) ->
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_interrupt,
     )
     try:
         assert writer.stdout.readline() == "writing\n", writer.communicate()[1]

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import pandas as pd
 import pytest
+from interrupts import default_interrupt
 
 from marslib import cli, metrics, models
 from marslib import data as mars_data
@@ -271,6 +272,7 @@ def test_killed_write_keeps_the_previous_file(tmp_path: Path, signal_number: int
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_interrupt,
     )
     try:
         assert writer.stdout.readline() == "chunk\n", writer.communicate()[1]
