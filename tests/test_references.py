@@ -79,3 +79,15 @@ def test_the_reference_table_reads_each_shipped_record_and_names_the_missing(mon
     empty = references.reference_table(["unet_baseline"])
     assert empty.loc["unet_baseline", "status"] == "not trained yet"
     assert empty.loc["unet_baseline"].drop(["group", "status"]).isna().all()
+
+
+def test_the_final_model_trains_as_long_as_its_base_took_to_its_best_epoch() -> None:
+    """With no validation split nothing stops the final model early: at the reference profile it
+    trains for the epochs its base run's reference needed to reach its best (registry)."""
+    final = registry.get("final", "reference")
+    base = registry.get(registry.RUNS["final"].base, "reference")
+    folder = run_records.reference_directory(
+        base, loading.recipe_fingerprint(loading.default_recipe())
+    )
+    record = training.load_record(folder)
+    assert not final.validation and final.epochs == record.metrics["best_epoch"] + 1

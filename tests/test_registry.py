@@ -185,7 +185,8 @@ def test_experiments_from_yaml_and_json_files(tmp_path: Path) -> None:
 def test_every_derived_run_differs_from_its_base_in_what_it_names_only(name: str) -> None:
     run = registry.RUNS[name]
     base, derived = registry.get(run.base, "reference"), registry.get(name, "reference")
-    named = {key for key, value in run.fields.items() if getattr(base, key) != value}
+    names = run.fields | run.profile_changes.get("reference", {})
+    named = {key for key, value in names.items() if getattr(base, key) != value}
     assert _differing(base, derived) == named and named
 
 

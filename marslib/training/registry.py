@@ -150,6 +150,9 @@ _RUNS: tuple[Run, ...] = (
         "Final: Attention + PSP / augmented BigRock / weighted focal + SCCE, whole training set",
         {"validation": False},
         base="attention_psp",
+        # With no validation split nothing stops training early: at the reference profile the
+        # final model trains as long as attention_psp's reference took to reach its best epoch.
+        profile_changes={"reference": {"epochs": 22}},
     ),
     Run(
         "attention_psp_baseline_recipe",
