@@ -34,6 +34,7 @@ def test_the_quick_profile_on_the_embedded_set_shows_the_references(
 def test_the_note_says_which_records_a_chapter_shows(tiny_data: data.MarsData) -> None:
     assert "reference runs" in shown.shown_note(REFERENCE, EMBEDDED)
     assert "re-scored" in shown.shown_note(REFERENCE, EMBEDDED)
+    assert "experiments run NAME --profile reference" in shown.shown_note(REFERENCE, EMBEDDED)
     quick = shown.shown_note(QUICK, tiny_data)
     assert "synthetic set" in quick and "not long enough to converge" in quick
     real = SimpleNamespace(fingerprint="0123", is_synthetic=False, source="/home/me/mars.npz")

@@ -109,7 +109,9 @@ def shown_note(profile: Profile, data: MarsData) -> str:
             "These are the book's reference runs on the synthetic set: the quick widths, trained "
             f"on every training image for up to {profile.epochs} epochs and stopped once the "
             f"validation mIoU had not improved for {profile.patience} (the best epoch's weights "
-            "kept); each model was re-scored just now and gave its recorded scores."
+            "kept). Each model is re-scored before it is shown and must give its recorded scores "
+            "(else the build fails); `python -m marslib experiments run NAME --profile reference` "
+            "trains one again."
         )
     limit = "every" if profile.train_limit is None else f"at most {profile.train_limit}"
     converged = (
