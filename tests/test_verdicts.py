@@ -80,3 +80,26 @@ def test_describe_training_of_converged_runs() -> None:
         verdicts.compare_runs(runs[0], runs[1], split="train")
     with pytest.raises(ValueError, match="no test score"):
         verdicts.compare_runs(runs[0], runs[1], split="test")
+
+
+def test_against_reads_each_gain_over_the_base_run() -> None:
+    base = _record("unet_baseline", 0.50, epochs_run=38, best_epoch=27, profile="reference")
+    better = _record("unet_dice", 0.55, epochs_run=30, best_epoch=19, profile="reference")
+    worse = _record("unet_focal", 0.47, epochs_run=30, best_epoch=19, profile="reference")
+    level = _record("unet_original", 0.51, epochs_run=30, best_epoch=19, profile="reference")
+    table = verdicts.against(base, [better, worse, level], splits=("val",))
+    assert list(table.index) == ["unet_baseline", "unet_dice", "unet_focal", "unet_original"]
+    assert list(table["val"]) == ["(base)", "ahead", "behind", "level"]
+    assert table["val gain"].tolist() == pytest.approx([0.0, 0.05, -0.03, 0.01])
+    assert table["val mIoU"].tolist() == pytest.approx([0.50, 0.55, 0.47, 0.51])
+    assert verdicts.against(base, [level], splits=("val",), margin=0.005)["val"].iloc[1] == "ahead"
+    assert list(verdicts.against(base, [better]).columns) == ["val mIoU", "val gain", "val"]
+    with pytest.raises(ValueError, match="no test score"):
+        verdicts.against(base, [better], splits=("val", "test"))
+    with pytest.raises(ValueError, match="no runs"):
+        verdicts.against(base, [])
+    for record, test_score in ((base, 0.52), (better, 0.49)):
+        record.metrics["test"] = {"miou": test_score, "per_class_iou": {}, "images": 10}
+    both = verdicts.against(base, [better])
+    assert both.loc["unet_dice", ["val", "test"]].tolist() == ["ahead", "behind"]
+    assert both.loc["unet_dice", "test gain"] == pytest.approx(-0.03)

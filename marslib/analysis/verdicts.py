@@ -4,6 +4,7 @@
     print(verdicts.compare_runs(unet_record, record))  # who is ahead, by how much, and how sure
     verdicts.larger(effect_a, effect_b)                # True, False, or None: within the margin
     verdicts.recipe_beats_model(recipe_effect, model_effect)   # the report's claim, judged
+    verdicts.against(baseline, [run_a, run_b])         # each run's gain over one, and its reading
 
 Every run of the book is trained once, with one seed, and a chapter's verdict rests on two rules,
 both the book's own:
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+
+import pandas as pd
 
 if TYPE_CHECKING:
     from marslib.training.run_records import RunRecord
@@ -115,6 +118,42 @@ def compare_runs(
             f"{a:.3f}), more than the margin of {margin} the book reads as a difference."
         )
     return f"{text} {describe_training([first, second])}"
+
+
+def against(
+    base: RunRecord,
+    others: Sequence[RunRecord],
+    *,
+    splits: Sequence[str] | None = None,
+    margin: float = MARGIN,
+) -> pd.DataFrame:
+    """Each run of `others` set against `base`, one row each: its mIoU on every split of `splits`
+    ("val", "test"; default: validation, and the test set's public quarter where every run has a
+    test score), the gain over `base` there and what the gap supports ("ahead", "behind" or
+    "level": under `margin`).
+
+    Returns:
+        DataFrame indexed by experiment name, base first (gain 0, verdict "(base)"), with columns
+        "<split> mIoU", "<split> gain" (float) and "<split>" (str) for each split.
+    """
+    if not others:
+        raise ValueError("no runs to set against the base run")
+    reading = {True: "ahead", False: "behind", None: "level"}
+    if splits is None:
+        tested = all(record.test_miou is not None for record in (base, *others))
+        splits = ("val", "test") if tested else ("val",)
+    rows = {}
+    for record in (base, *others):
+        row: dict[str, float | str] = {}
+        for split in splits:
+            if split not in ("val", "test"):
+                raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+            score, start = _score(record, split), _score(base, split)
+            row[f"{split} mIoU"] = score
+            row[f"{split} gain"] = score - start
+            row[split] = "(base)" if record is base else reading[larger(score, start, margin)]
+        rows[record.experiment.name] = row
+    return pd.DataFrame(rows).T.infer_objects()
 
 
 def describe_training(records: Sequence[RunRecord]) -> str:
