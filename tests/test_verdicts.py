@@ -98,6 +98,8 @@ def test_against_reads_each_gain_over_the_base_run() -> None:
         verdicts.against(base, [better], splits=("val", "test"))
     with pytest.raises(ValueError, match="no runs"):
         verdicts.against(base, [])
+    with pytest.raises(ValueError, match="'train'"):
+        verdicts.against(base, [better], splits=("val", "train"))
     for record, test_score in ((base, 0.52), (better, 0.49)):
         record.metrics["test"] = {"miou": test_score, "per_class_iou": {}, "images": 10}
     both = verdicts.against(base, [better])

@@ -142,16 +142,18 @@ def against(
     if splits is None:
         tested = all(record.test_miou is not None for record in (base, *others))
         splits = ("val", "test") if tested else ("val",)
+    unknown = [split for split in splits if split not in ("val", "test")]
+    if unknown:
+        raise ValueError(f"splits must be 'val' or 'test', got {unknown}")
+    start = {split: _score(base, split) for split in splits}
     rows = {}
     for record in (base, *others):
         row: dict[str, float | str] = {}
         for split in splits:
-            if split not in ("val", "test"):
-                raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-            score, start = _score(record, split), _score(base, split)
+            score, first = _score(record, split), start[split]
             row[f"{split} mIoU"] = score
-            row[f"{split} gain"] = score - start
-            row[split] = "(base)" if record is base else reading[larger(score, start, margin)]
+            row[f"{split} gain"] = score - first
+            row[split] = "(base)" if record is base else reading[larger(score, first, margin)]
         rows[record.experiment.name] = row
     return pd.DataFrame(rows).T.infer_objects()
 
