@@ -66,7 +66,7 @@ def short_references(tiny_data: data.MarsData, tmp_path: Path, monkeypatch) -> P
     monkeypatch.setattr(registry, "get", short)
     monkeypatch.setattr(shown, "references_cover", lambda data: data is tiny_data)
     monkeypatch.setattr(run_records, "REFERENCES_DIR", tmp_path / "references")
-    monkeypatch.setattr(shown, "_VERIFIED", set())
+    monkeypatch.setenv("MARSLIB_CACHE", str(tmp_path / "cache"))  # no stamp from another test
     return tmp_path / "references"
 
 
@@ -96,6 +96,42 @@ def test_a_reference_is_shown_verified_and_never_trained(
     tampered = json.loads(metrics.read_text())
     tampered["val"]["miou"] += 0.01
     metrics.write_text(json.dumps(tampered))
-    shown._VERIFIED.clear()
     with pytest.raises(ValueError, match="does not reproduce"):
         shown.show("unet_baseline", REFERENCE, tiny_data)
+
+
+def test_a_record_that_re_scored_is_not_re_scored_again_until_what_it_rests_on_changes(
+    tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+
+    import keras
+
+    experiment = registry.get("unet_baseline", REFERENCE)
+    run_records.publish(loop.run(experiment, tiny_data, tmp_path / "runs", verbose=0))
+    checked = []
+    real_verify = loop.verify
+    monkeypatch.setattr(loop, "verify", lambda *args: checked.append(real_verify(*args)))
+    record = shown.show("unet_baseline", REFERENCE, tiny_data)
+    stamp = shown.verified_stamp(record.directory, tiny_data)
+    assert len(checked) == 1 and stamp.parent == tmp_path / "cache" / "verified"
+    assert json.loads(stamp.read_text()) == {
+        "record": record.directory.name,
+        "data": tiny_data.fingerprint,
+    }
+    shown.show("unet_baseline", REFERENCE, tiny_data)  # as a later chapter of the same build
+    assert len(checked) == 1
+
+    # Other weights or another data fingerprint name another stamp ...
+    copy = Path(shutil.copytree(record.directory, tmp_path / "copy"))
+    assert shown.verified_stamp(copy, tiny_data) == stamp
+    with (copy / "model.keras").open("ab") as model:
+        model.write(b"\0")
+    assert shown.verified_stamp(copy, tiny_data) != stamp
+    other = SimpleNamespace(fingerprint="another")
+    assert shown.verified_stamp(record.directory, other) != stamp
+    # ... and so does another Keras: the record is re-scored under it.
+    monkeypatch.setattr(keras, "__version__", "0.0.0")
+    assert shown.verified_stamp(record.directory, tiny_data) != stamp
+    shown.show("unet_baseline", REFERENCE, tiny_data)
+    assert len(checked) == 2

@@ -13,6 +13,10 @@ Chapters 7 to 14 draw their tables, curves and verdicts from run records::
   split and the public test quarter, and a score that differs from the record fails (`verify`),
   so a record can never drift from its weights or from the data. A missing reference is an
   error that names the command that trains it.
+- A record that re-scored leaves a stamp in the data cache (`verified_stamp`), keyed by the bytes
+  of its model, config and metrics, the data's fingerprint, the TensorFlow and Keras versions and
+  the code versions: the chapters of one build re-score each record once, and a fresh cache (as
+  in CI) re-scores every record again. Delete the cache's ``verified/`` folder to force it.
 - With the real data file, another synthetic set, or the full or reference profile, there is no
   shipped record to show: `show` trains the run at that profile (or finds its record), as
   `run` does.
@@ -20,10 +24,12 @@ Chapters 7 to 14 draw their tables, curves and verdicts from run records::
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from marslib.core import profiles
+from marslib.core import files, paths, profiles, versions
 from marslib.core.profiles import Profile
 from marslib.data import loading
 from marslib.training import registry
@@ -38,7 +44,7 @@ if TYPE_CHECKING:
     from marslib.data import MarsData
 
 REFERENCE = "reference"
-_VERIFIED: set[tuple[str, str]] = set()  # (record folder, data fingerprint) checked this session
+_STAMPED_FILES = ("config.json", "metrics.json", "model.keras")
 
 
 def references_cover(data: MarsData) -> bool:
@@ -93,13 +99,35 @@ def show(
             "--profile reference`"
         )
     record = load_record(directory)
-    checked = (str(directory), data.fingerprint)
-    if checked not in _VERIFIED:
+    stamp = verified_stamp(directory, data)
+    if not stamp.is_file():
         from marslib.training import loop
 
         loop.verify(record, data)
-        _VERIFIED.add(checked)
+        stamp.parent.mkdir(exist_ok=True)
+        files.write_json(stamp, {"record": directory.name, "data": data.fingerprint})
     return record
+
+
+def verified_stamp(directory: Path, data: MarsData) -> Path:
+    """Where the data cache notes that the record in `directory` re-scored to its figures on
+    `data`: ``<cache>/verified/<hash>.json``, the hash taken over the record's config, metrics
+    and model bytes, the data's fingerprint, the installed TensorFlow and Keras and
+    `marslib.core.versions.CODE_VERSIONS`. Any change to one of them names another file."""
+    import keras
+    import tensorflow as tf
+
+    digest = hashlib.sha256()
+    for name in _STAMPED_FILES:
+        digest.update((Path(directory) / name).read_bytes())
+    context = {
+        "data": data.fingerprint,
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "code": versions.CODE_VERSIONS,
+    }
+    digest.update(json.dumps(context, sort_keys=True).encode())
+    return paths.cache_dir() / "verified" / f"{digest.hexdigest()[:16]}.json"
 
 
 def shown_note(profile: Profile, data: MarsData) -> str:
@@ -109,9 +137,9 @@ def shown_note(profile: Profile, data: MarsData) -> str:
             "These are the book's reference runs on the synthetic set: the quick widths, trained "
             f"on every training image for up to {profile.epochs} epochs and stopped once the "
             f"validation mIoU had not improved for {profile.patience} (the best epoch's weights "
-            "kept). Each model is re-scored before it is shown and must give its recorded scores "
-            "(else the build fails); `python -m marslib experiments run NAME --profile reference` "
-            "trains one again."
+            "kept). Each model is re-scored (once per data cache) before it is shown and must "
+            "give its recorded scores (else the build fails); "
+            "`python -m marslib experiments run NAME --profile reference` trains one again."
         )
     limit = "every" if profile.train_limit is None else f"at most {profile.train_limit}"
     converged = (
