@@ -92,3 +92,21 @@ def test_jupytext_toml_pairs_every_chapter_with_its_twin() -> None:
     assert (
         jupytext.config.load_jupytext_config(str(book_page)).default_formats(str(book_page)) is None
     )
+
+
+TRAINING_CALLS = re.compile(r"\b(?:training|loop)\.run\(|\.fit\(")
+
+
+@pytest.mark.parametrize("md", SOURCES, ids=lambda p: p.name)
+def test_a_chapter_trains_nothing_but_chapter_7s_live_run(md: Path) -> None:
+    """Chapters read runs through `training.show` (the shipped references on the embedded set,
+    trained at the profile elsewhere); only chapter 7 fits a model in plain view, once."""
+    code = "\n".join(
+        line
+        for cell in _code_cells(md)
+        for line in cell.splitlines()
+        if not line.lstrip().startswith("#")
+    )
+    calls = TRAINING_CALLS.findall(code)
+    expected = [".fit("] if md.name == "07_unet.md" else []
+    assert calls == expected, f"{md.name} trains outside training.show: {calls}"
