@@ -76,9 +76,9 @@ VARIANTS: dict[str, Variant] = {
             "Balanced Big Rocks",
         ),
         Variant(
-            "augmented_bigrock",
+            "augmented_bigrock_vflip",
             _BALANCE,
-            "augmented_bigrock_variant",
+            "augmented_bigrock_vflip_variant",
             "augmented BigRock with its copies also flipped upside down at random",
             "Aug. Big Rocks + vflip",
         ),

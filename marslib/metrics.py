@@ -304,27 +304,48 @@ def per_image_miou(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     Returns:
         float64 (N,); NaN for an image whose pixels are all background in the truth.
     """
-    masks, predicted = np.asarray(masks), np.asarray(predicted)
-    if masks.shape != predicted.shape or masks.ndim != 3:
-        raise ValueError(
-            "masks and predictions must be (N, H, W) of one shape, "
-            f"got {masks.shape} and {predicted.shape}"
-        )
-    checks.labels("masks", masks)
-    checks.labels("predicted", predicted)
-    count, k = len(masks), NUM_CLASSES
-    image = np.broadcast_to(np.arange(count)[:, None, None], masks.shape)
-    scored = masks != BACKGROUND
-    codes = (image[scored] * k + masks[scored]) * k + predicted[scored]
-    confusion = np.bincount(codes, minlength=count * k * k).reshape(count, k, k)[
-        :, 1:, :
-    ]  # true 1..4, predicted 0..4
+    confusion = per_image_confusion(masks, predicted)[:, 1:, :]  # true 1..4, predicted 0..4
     true_positives = np.diagonal(confusion[:, :, 1:], axis1=1, axis2=2).astype(np.float64)
     union = confusion.sum(axis=2) + confusion[:, :, 1:].sum(axis=1) - true_positives
     iou = np.full(union.shape, np.nan)
     np.divide(true_positives, union, out=iou, where=union > 0)
     present = union > 0
     totals = np.where(present, iou, 0.0).sum(axis=1)
+    count = len(confusion)
     return np.divide(
         totals, present.sum(axis=1), out=np.full(count, np.nan), where=present.any(axis=1)
+    )
+
+
+def per_image_confusion(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """Each image's own confusion matrix: what a set's score is summed from.
+
+    Summed over any subset of the images, they give that subset's `confusion_matrix`, so a
+    score can be recomputed on resampled images without predicting again (the bootstrap of
+    `marslib.analysis.intervals`).
+
+    Args:
+        masks: true labels, integer (N, H, W) in 0..4.
+        predicted: predicted labels, integer (N, H, W) in 0..4.
+
+    Returns:
+        uint16 (N, 5, 5): ``[i, t, p]`` counts the pixels of image i of true class t predicted
+        as p (an image has 8,192 pixels, so the counts fit).
+    """
+    masks, predicted = np.asarray(masks), np.asarray(predicted)
+    if masks.shape != predicted.shape or masks.ndim != 3:
+        raise ValueError(
+            "masks and predictions must be (N, H, W) of one shape, "
+            f"got {masks.shape} and {predicted.shape}"
+        )
+    if masks.shape[1] * masks.shape[2] > np.iinfo(np.uint16).max:
+        raise ValueError(f"images of {masks.shape[1:]} pixels overflow uint16 counts")
+    checks.labels("masks", masks)
+    checks.labels("predicted", predicted)
+    count, k = len(masks), NUM_CLASSES
+    codes = (np.arange(count)[:, None] * k * k) + (
+        masks.reshape(count, -1).astype(np.int64) * k + predicted.reshape(count, -1)
+    )
+    return (
+        np.bincount(codes.ravel(), minlength=count * k * k).reshape(count, k, k).astype(np.uint16)
     )

@@ -492,7 +492,7 @@ def id_data() -> IdData:
 
 
 @pytest.mark.parametrize(
-    "name", ["balanced_bigrock", "augmented_bigrock", "augmented_bigrock_level", "cutmix_bigrock"]
+    "name", ["balanced_bigrock", "augmented_bigrock_vflip", "augmented_bigrock_level", "cutmix_bigrock"]
 )
 def test_variants_use_only_the_cleaned_images_at_the_indices(
     name: str, id_data: IdData, folders: Path
@@ -518,7 +518,7 @@ def test_variants_use_only_the_cleaned_images_at_the_indices(
 def test_augmented_bigrock_is_balanced_bigrock_plus_augmented_copies(id_data: IdData) -> None:
     train = np.arange(0, 120, 2)
     balanced, balanced_masks = balance.balanced_bigrock_variant(id_data, train, seed=0)
-    augmented, augmented_masks = balance.augmented_bigrock_variant(id_data, train, seed=0)
+    augmented, augmented_masks = balance.augmented_bigrock_vflip_variant(id_data, train, seed=0)
     assert len(augmented) == len(balanced) * (1 + balance.AUGMENT_COPIES)
     np.testing.assert_array_equal(augmented[: len(balanced)], balanced)
     assert not np.array_equal(augmented_masks[len(balanced) :], balanced_masks)

@@ -86,7 +86,7 @@ def test_the_flip_comparison_changes_only_the_augmented_copies(profile: str) -> 
     level = registry.get("unet_best_recipe", profile)
     both = registry.get("unet_best_recipe_vflip", profile)
     assert _differing(level, both) == {"variant"}
-    assert (level.variant, both.variant) == ("augmented_bigrock_level", "augmented_bigrock")
+    assert (level.variant, both.variant) == ("augmented_bigrock_level", "augmented_bigrock_vflip")
 
 
 def test_ensemble_members_are_table_1_runs() -> None:

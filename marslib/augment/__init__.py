@@ -3,7 +3,7 @@
 - `marslib.augment.hand`: geometric transforms written by hand, applied to image and mask together;
 - `marslib.augment.albu`: the same and richer transforms as named Albumentations pipelines;
 - `marslib.augment.balance`: Big Rock balancing (crops around rocks, CutMix, oversampling) and the
-  builders of the datasets balanced_bigrock, augmented_bigrock, cutmix_bigrock and
+  builders of the datasets balanced_bigrock, augmented_bigrock_vflip, cutmix_bigrock and
   oversampled_bigrock;
 - `marslib.augment.pipeline`: on-the-fly augmentation in a `tf.data` input pipeline;
 - `marslib.bench.augment`: throughput of the three ways to augment;

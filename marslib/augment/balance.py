@@ -20,7 +20,7 @@ training images at `indices`, never see a validation image. The variants (see `m
 - ``augmented_bigrock_level``: balanced BigRock, then `AUGMENT_COPIES` copies of it augmented by
   the Albumentations pipeline `AUGMENT_PIPELINE` ("safe": mirrored left-right and shifted, the
   horizon kept level): the book's augmented BigRock, in the report's recipe;
-- ``augmented_bigrock``: the same with `VFLIP_PIPELINE` ("safe_vflip": also flipped upside down),
+- ``augmented_bigrock_vflip``: the same with `VFLIP_PIPELINE` ("safe_vflip": also flipped upside down),
   the standard augmentation the book first read the report's as; measured worse (see
   `marslib.augment.albu`);
 - ``cutmix_bigrock``: the cleaned images, then the CutMix images;
@@ -59,7 +59,7 @@ MAX_SIDEWAYS = 16  # columns a pasted rock may move sideways
 PATCHES_PER_IMAGE = 3  # rocks pasted into each CutMix image (fewer where no free place is found)
 PLACEMENT_TRIES = 10  # random rocks and places tried for each patch before giving it up
 AUGMENT_PIPELINE = "safe"  # Albumentations pipeline of augmented_bigrock_level (the book's)
-VFLIP_PIPELINE = "safe_vflip"  # the same with vertical flips: augmented_bigrock
+VFLIP_PIPELINE = "safe_vflip"  # the same with vertical flips: augmented_bigrock_vflip
 AUGMENT_COPIES = 1  # augmented copies of balanced BigRock added by that variant
 MAX_NEW_PER_IMAGE = (
     10  # at most this many new samples per given image, or the target is unreachable
@@ -514,7 +514,7 @@ def augmented_bigrock_level_variant(
     )
 
 
-def augmented_bigrock_variant(
+def augmented_bigrock_vflip_variant(
     data: MarsData, indices: np.ndarray, *, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """`augmented_bigrock_level_variant` with `VFLIP_PIPELINE`: the copies also flipped upside

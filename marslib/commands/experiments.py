@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a JSON or YAML file of experiments (see marslib.training.registry)",
     )
     add_options(run, "--profile", "--runs-dir", "--data")
+    _add_seeds(run)
     run.add_argument(
         "--verbose",
         type=int,
@@ -66,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     publish.add_argument("names", nargs="+", help="named runs or groups ('all': every named run)")
     add_options(publish, "--profile", "--runs-dir", "--data", profile="reference")
+    _add_seeds(publish)
     publish.set_defaults(func=publish_records)
 
     shipped = actions.add_parser(
@@ -79,6 +81,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     shipped.add_argument("names", nargs="*", help="named runs or groups (default: all)")
     shipped.set_defaults(func=reference_table)
+
+
+def _add_seeds(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="SEED",
+        help="the seeds of each named run (default 0; the references train 0 1 2)",
+    )
 
 
 def reference_table(args: argparse.Namespace) -> int:
@@ -128,7 +141,11 @@ def run_experiments(args: argparse.Namespace) -> int:
 
     if not args.names and not args.config:
         raise ValueError("name at least one experiment, a group or 'all', or give --config FILE")
-    chosen = [registry.get(name, args.profile) for name in _expand(args.names)]
+    chosen = [
+        registry.get(name, args.profile, seed)
+        for name in _expand(args.names)
+        for seed in args.seeds
+    ]
     if args.config:
         chosen += registry.load_experiments(args.config, args.profile)
 
@@ -179,16 +196,20 @@ def publish_records(args: argparse.Namespace) -> int:
     from marslib import data
     from marslib.training import registry, run_records
 
-    chosen = [registry.get(name, args.profile) for name in _expand(args.names)]
+    chosen = [
+        registry.get(name, args.profile, seed)
+        for name in _expand(args.names)
+        for seed in args.seeds
+    ]
     loaded = data.load(args.data)
     published = 0
     for experiment in chosen:
         directory = run_records.run_directory(experiment, loaded, args.runs_dir)
         if not run_records.is_complete(directory):
-            print(f"not finished yet: {experiment.name} ({directory})")
+            print(f"not finished yet: {experiment.name} seed {experiment.seed} ({directory})")
             continue
         target = run_records.publish(run_records.load_record(directory))
-        print(f"published {experiment.name}: {target}")
+        print(f"published {experiment.name} seed {experiment.seed}: {target}")
         published += 1
     if not published:
         raise ValueError(

@@ -24,12 +24,13 @@ from marslib.data.loading import (
     synthetic_data,
     to_model_input,
 )
-from marslib.data.splits import public_indices, split
+from marslib.data.splits import SPLIT_SEED, public_indices, split
 
 __all__ = [
     "MarsData",
     "from_arrays",
     "load",
+    "SPLIT_SEED",
     "public_indices",
     "read_npz",
     "save_npz",

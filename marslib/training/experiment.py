@@ -25,7 +25,7 @@ from marslib.losses import spec as loss_spec
 from marslib.models import catalog
 from marslib.training.tasks import TASKS
 
-SCHEDULES: tuple[str, ...] = ("constant", "cosine")
+SCHEDULES: tuple[str, ...] = ("constant", "cosine", "constant_then_cosine")
 
 
 @dataclass(frozen=True)
@@ -45,20 +45,24 @@ class Experiment:
         augment: on-the-fly augmentation of `marslib.augment.pipeline.make_dataset` (None: none).
         learning_rate: AdamW's (peak) learning rate (None: the profile's).
         weight_decay: AdamW's decoupled weight decay.
-        schedule: "constant", or "cosine" (decay to 0 over all epochs); None: the profile's.
+        schedule: "constant"; "cosine" (decay to 0 over all epochs); "constant_then_cosine"
+            (constant for two thirds of the epochs, then a cosine decay to 0); None: the
+            profile's.
         clipnorm: clip each gradient to this norm (None: no clipping).
         profile: "quick", "full" or "reference" ("auto" is resolved when the object is made).
         model_size: "quick" or "full" size table of the model (None: the profile's).
         epochs: most epochs (None: the profile's).
         batch_size: training batch size (None: the profile's).
-        patience: stop after this many epochs without a better validation mIoU
-            (None: the profile's).
+        patience: stop after this many epochs without a better validation mIoU and keep the
+            best epoch; 0: train every epoch and keep the last (None: the profile's).
         train_limit: train on at most this many images, a seeded random subset (None: the
             profile's; 0: no limit).
         mixed_precision: `mixed_float16` on a GPU (None: the profile's; never used on a CPU).
         jit_compile: XLA-compile the training step on a GPU (None: the profile's; never on a CPU).
-        seed: seed of the split, the variant, the subset,
-            the weights' initialisation and the batches.
+        seed: seed of the weights' initialisation, the batches, the variant's random copies and
+            the subset. The train/validation split is not the run's: every run of the book is
+            validated on the same images (`marslib.data.splits.SPLIT_SEED`), so that the seeds of
+            one recipe, and two recipes, are compared on the same images.
         validation: hold out a validation split
             (False: train on everything, the report's final step).
         val_fraction: share of the training images held out for validation.
@@ -162,7 +166,7 @@ class Experiment:
         for key, low in (
             ("epochs", 1),
             ("batch_size", 1),
-            ("patience", 1),
+            ("patience", 0),
             ("train_limit", 0),
             ("seed", 0),
         ):

@@ -50,7 +50,7 @@ import tensorflow as tf
 
 import marslib
 from marslib import data as mars_data
-from marslib import datasets, models
+from marslib import datasets, metrics, models
 from marslib.augment.pipeline import make_dataset
 from marslib.core import hardware, versions
 from marslib.core.files import atomic_path, write_json, write_text
@@ -60,12 +60,14 @@ from marslib.training.checkpoint import Checkpoint, TrainingState
 from marslib.training.experiment import Experiment
 from marslib.training.run_records import (
     DONE_TEXT,
+    PER_IMAGE_FILE,
     RunRecord,
     damage,
     find_finished,
     is_complete,
     load_record,
     run_directory,
+    write_per_image,
 )
 
 if TYPE_CHECKING:
@@ -205,14 +207,13 @@ def split_indices(experiment: Experiment, data: MarsData) -> tuple[np.ndarray, n
 
     Returns:
         (train_indices, val_indices): int arrays into `data.train_images`. The validation images
-        are the val part of `marslib.data.split` without the aliens (`marslib.data.cleaning`);
-        without validation every image is for training and val_indices is None.
+        are the val part of `marslib.data.split` (the book's one split, whatever the
+        experiment's seed) without the aliens (`marslib.data.cleaning`); without validation
+        every image is for training and val_indices is None.
     """
     if not experiment.validation:
         return np.arange(len(data.train_images)), None
-    train_indices, val_indices = mars_data.split(
-        data, val_fraction=experiment.val_fraction, seed=experiment.seed
-    )
+    train_indices, val_indices = mars_data.split(data, val_fraction=experiment.val_fraction)
     return train_indices, cleaning.cleaned_indices(data, val_indices)
 
 
@@ -329,12 +330,28 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: int) -> None:
-    """Give a compiled model's optimizer the experiment's schedule
-    (cosine: decay to 0 over all epochs)."""
+    """Give a compiled model's optimizer the experiment's schedule: "cosine" decays to 0 over all
+    epochs; "constant_then_cosine" holds the rate for the first `constant_epochs` epochs, then
+    decays it to 0 by the last (Keras' `CosineDecay` with a "warm-up" from the rate to itself)."""
+    steps = experiment.epochs * steps_per_epoch
     if experiment.schedule == "cosine":
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
-            experiment.learning_rate, decay_steps=experiment.epochs * steps_per_epoch
+            experiment.learning_rate, decay_steps=steps
         )
+    elif experiment.schedule == "constant_then_cosine":
+        held = constant_epochs(experiment.epochs) * steps_per_epoch
+        model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
+            experiment.learning_rate,
+            decay_steps=steps - held,
+            warmup_target=experiment.learning_rate,
+            warmup_steps=held,
+        )
+
+
+def constant_epochs(epochs: int) -> int:
+    """How many of `epochs` the "constant_then_cosine" schedule holds the rate for: two thirds,
+    rounded to the nearest epoch (20 of 30), at least 1 decaying epoch."""
+    return min(round(2 * epochs / 3), epochs - 1)
 
 
 # ---------------------------------------------------------------- the epoch loop
@@ -407,7 +424,10 @@ def _fit(
     )
     if verbose and state.epoch:
         print(f"resuming after epoch {state.epoch} from {folder}", flush=True)
-    while state.epoch < experiment.epochs and not state.stopped(experiment.patience):
+    keep_last = validation is None or experiment.patience == 0
+    while state.epoch < experiment.epochs and not (
+        experiment.patience and state.stopped(experiment.patience)
+    ):
         epoch = state.epoch
         if verbose:
             print(f"Epoch {epoch + 1}/{experiment.epochs}", flush=True)
@@ -426,11 +446,11 @@ def _fit(
         row = {"epoch": epoch, **logs, "learning_rate": learning_rate, "seconds": elapsed}
         state.history.append(row)
         state.seconds += elapsed
-        best = validation is not None and state.improves(row[monitored])
+        best = not keep_last and state.improves(row[monitored])
         if best:
             state.best_epoch, state.best_value = epoch, row[monitored]
-        elif validation is None:
-            state.best_epoch = epoch  # without validation the last epoch is the model kept
+        elif keep_last:
+            state.best_epoch = epoch  # the last epoch is the model kept
         checkpoint.save(model, state, best=best)
         if writer is not None:
             with writer.as_default():
@@ -438,7 +458,7 @@ def _fit(
                     if key != "epoch":
                         tf.summary.scalar(key, value, step=epoch)
             writer.flush()
-    if validation is not None:
+    if not keep_last:
         checkpoint.restore_best(model, state)
     return state
 
@@ -453,9 +473,10 @@ def _split_metrics(
     masks: np.ndarray,
     batch_size: int,
     progress: bool,
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], np.ndarray]:
+    """A split's scores and its per-image confusion matrices (uint16 (N, 5, 5))."""
     predicted = models.predict(model, images, batch_size=batch_size, progress=progress)
-    return task.scores(masks, predicted)
+    return task.scores(masks, predicted), metrics.per_image_confusion(masks, predicted)
 
 
 def _finish(
@@ -472,16 +493,16 @@ def _finish(
     """Evaluate the trained model and write the record's files, DONE last."""
     batch_size = max(experiment.batch_size, 64)
     task = tasks.get(experiment.task)
-    val, test = None, None
+    val, test, confusions = None, None, {}
     if split.val_images is not None:
-        val = _split_metrics(
+        val, confusions["val"] = _split_metrics(
             model, task, split.val_images, split.val_masks, batch_size, progress=False
         )
     if data.test_masks is not None:
         # The public quarter, as Kaggle's leaderboard showed during the challenge (and the report's
         # Table 1 quotes); the private rest is scored once, with the final submission.
         public = mars_data.public_indices(len(data.test_masks))
-        test = _split_metrics(
+        test, confusions["test"] = _split_metrics(
             model,
             task,
             data.test_images[public],
@@ -500,12 +521,13 @@ def _finish(
     with atomic_path(directory / "model.keras") as temporary:
         _without_optimizer(model).save(temporary)
     write_json(directory / "metrics.json", scores)
+    write_per_image(directory / PER_IMAGE_FILE, confusions)
     write_json(
         directory / "provenance.json",
         {
             "marslib_version": marslib.__version__,
             "command": _command(),
-            "machine": f"{platform.node()}: {platform.platform()}",
+            "system": platform.platform(),  # no host name: records are published
             "code_versions": versions.versions(versions.RUN_PARTS),
             "tensorflow_version": tf.__version__,
             "keras_version": keras.__version__,
@@ -561,36 +583,51 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
     write_text(path, text.getvalue())
 
 
-def rescore(record: RunRecord, data: MarsData) -> dict[str, Any]:
-    """Score a record's saved model again, as `run` scored it: ``{"val": ..., "test": ...}``.
+def rescore(record: RunRecord, data: MarsData) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Score a record's saved model again, as `run` scored it.
 
     The validation split is the experiment's (`split_indices`); the test scores are on the test
     set's public quarter where its labels are known (else None).
+
+    Returns:
+        ``({"val": scores | None, "test": scores | None}, {split: uint16 (N, 5, 5)})``: the
+        scores, and the per-image confusion matrices of each split scored.
     """
     experiment = record.experiment
     task = tasks.get(experiment.task)
     model = record.load_model()
     batch_size = max(experiment.batch_size, 64)
     found: dict[str, Any] = {"val": None, "test": None}
+    confusions = {}
     _, val_indices = split_indices(experiment, data)
     if val_indices is not None:
         images, masks = data.train_images[val_indices], data.train_masks[val_indices]
-        found["val"] = _split_metrics(model, task, images, masks, batch_size, progress=False)
+        found["val"], confusions["val"] = _split_metrics(
+            model, task, images, masks, batch_size, progress=False
+        )
     if data.test_masks is not None:
         public = mars_data.public_indices(len(data.test_masks))
         images, masks = data.test_images[public], data.test_masks[public]
-        found["test"] = _split_metrics(model, task, images, masks, batch_size, progress=False)
-    return found
+        found["test"], confusions["test"] = _split_metrics(
+            model, task, images, masks, batch_size, progress=False
+        )
+    return found, confusions
 
 
 def verify(record: RunRecord, data: MarsData, *, tolerance: float = 1e-4) -> None:
-    """Check that a record's model still gives the record's scores on this data.
+    """Check that a record's model still gives the record's scores on this data, and the same
+    per-image confusion matrices.
+
+    Another CPU or thread count may round a few probabilities otherwise and flip the odd pixel
+    whose two best classes tie, so a share `tolerance` of each split's pixels may move, and
+    each score may differ by `tolerance`.
 
     Raises:
-        ValueError: naming each score that differs by more than `tolerance` (a record whose
-            weights or data drifted from what it says), and the fix.
+        ValueError: naming each score that differs by more than `tolerance`, or each split where
+            more pixels are predicted otherwise (a record whose weights or data drifted from
+            what it says), and the fix.
     """
-    found = rescore(record, data)
+    found, confusions = rescore(record, data)
     drifted = []
     for split in ("val", "test"):
         recorded, now = record.metrics[split], found[split]
@@ -601,6 +638,20 @@ def verify(record: RunRecord, data: MarsData, *, tolerance: float = 1e-4) -> Non
             again = _flat_scores(now)[key]
             if not abs(again - value) <= tolerance:
                 drifted.append(f"{split} {key}: recorded {value:.6f}, now {again:.6f}")
+    stored = record.per_image()
+    for split in sorted(set(stored) | set(confusions)):
+        if split not in stored or split not in confusions:
+            drifted.append(f"{split}: per-image counts recorded for {sorted(stored)}")
+            continue
+        if stored[split].shape != confusions[split].shape:
+            drifted.append(
+                f"{split}: {len(stored[split])} images recorded, {len(confusions[split])} now"
+            )
+            continue
+        # A pixel predicted otherwise moves one count out of a cell and into another.
+        moved = int(np.abs(stored[split].astype(np.int64) - confusions[split]).sum()) // 2
+        if moved > tolerance * int(stored[split].sum()):
+            drifted.append(f"{split}: {moved} pixels predicted otherwise than recorded")
     if drifted:
         raise ValueError(
             f"the record {record.directory} does not reproduce on {data.source} "

@@ -7,7 +7,10 @@
         metrics.json      validation and (where the test labels are known) test scores; the test
                           scores are the local leaderboard's public score: the fixed public quarter
                           of the test set (`marslib.data.splits.public_indices`)
-        model.keras       the trained model (best validation epoch; last epoch without validation)
+        per_image.npz     each scored split's per-image confusion matrices (uint16 (N, 5, 5)), for
+                          intervals that resample the images (`marslib.analysis.intervals`)
+        model.keras       the model kept: the last epoch, or the best validation epoch where the
+                          run stopped early (patience > 0)
         provenance.json   marslib and code versions, data source and fingerprint,
                           profile, device, times
         DONE              written last: the record is complete
@@ -30,11 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from marslib import data as mars_data
 from marslib.core import paths, versions
-from marslib.core.files import read_json
+from marslib.core.files import read_json, write_with
 from marslib.training import registry
 from marslib.training.experiment import Experiment
 
@@ -46,11 +50,18 @@ if TYPE_CHECKING:
 # The reference runs' records, trained to convergence with the reference profile and committed
 # with the book (config, history, scores, provenance and the model without optimizer state).
 REFERENCES_DIR = paths.REPO_ROOT / "references"
+# The records of the previous reference recipe (a constant rate, up to 80 epochs, stopped 10
+# epochs after the best validation epoch, that epoch kept; one seed each), with their keys. The
+# chapters show them until every named run has its `registry.SEEDS` at the current reference
+# profile in `REFERENCES_DIR` (`marslib.training.shown`).
+PREVIOUS_DIR = REFERENCES_DIR / "previous_recipe"
 DONE_TEXT = "complete\n"
+PER_IMAGE_FILE = "per_image.npz"
 RECORD_FILES: tuple[str, ...] = (
     "config.json",
     "history.csv",
     "metrics.json",
+    PER_IMAGE_FILE,
     "model.keras",
     "provenance.json",
     "DONE",
@@ -71,9 +82,13 @@ def run_key(
     config = experiment.to_dict()
     config.pop("description")
     code = code_versions if code_versions is not None else versions.versions(versions.RUN_PARTS)
-    text = json.dumps(
-        {"experiment": config, "data": data_fingerprint, "code": code}, sort_keys=True
-    )
+    keyed = {"experiment": config, "data": data_fingerprint, "code": code}
+    if experiment.seed != mars_data.SPLIT_SEED:
+        # Runs used to split their images by their own seed; since the split is the book's one
+        # (`SPLIT_SEED`), a run with another seed is keyed by the split too, so that no record of
+        # the old split is reused. A run with the split's seed trains as it did: same key.
+        keyed["split_seed"] = mars_data.SPLIT_SEED
+    text = json.dumps(keyed, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
@@ -90,6 +105,20 @@ def reference_directory(experiment: Experiment, data: MarsData | str) -> Path:
     `data` is the data set or its fingerprint (`MarsData.fingerprint`)."""
     fingerprint = data if isinstance(data, str) else data.fingerprint
     return REFERENCES_DIR / f"{experiment.name}-{run_key(experiment, fingerprint)}"
+
+
+def previous_reference(name: str, data: MarsData | str) -> Path | None:
+    """The previous recipe's shipped record of the named run on `data` (`PREVIOUS_DIR`), or None;
+    `data` is the data set or its fingerprint."""
+    fingerprint = data if isinstance(data, str) else data.fingerprint
+    for directory in sorted(PREVIOUS_DIR.glob(f"{name}-*")):
+        if (
+            is_complete(directory)
+            and read_json(directory / "config.json")["name"] == name
+            and read_json(directory / "provenance.json")["data_fingerprint"] == fingerprint
+        ):
+            return directory
+    return None
 
 
 def find_finished(
@@ -168,6 +197,11 @@ class RunRecord:
         """True when the record was made by the code versions of this marslib."""
         return self.provenance.get("code_versions") == versions.versions(versions.RUN_PARTS)
 
+    def per_image(self) -> dict[str, np.ndarray]:
+        """Each scored split's per-image confusion matrices: ``{"val": uint16 (N, 5, 5),
+        "test": ...}`` (a split the record has no scores for is absent)."""
+        return read_per_image(self.directory / PER_IMAGE_FILE)
+
     def load_model(self) -> keras.Model:
         """The trained model (uncompiled: for prediction).
 
@@ -186,6 +220,28 @@ class RunRecord:
                 f"{path} does not load ({type(error).__name__}: {error}); delete {self.directory} "
                 "and run the experiment again to retrain it"
             ) from None
+
+
+def write_per_image(path: Path, confusions: dict[str, np.ndarray]) -> None:
+    """Write per-split per-image confusion matrices (uint16 (N, 5, 5)) to `path`, atomically."""
+    write_with(path, lambda handle: np.savez_compressed(handle, **confusions))
+
+
+def read_per_image(path: Path) -> dict[str, np.ndarray]:
+    """Read what `write_per_image` wrote.
+
+    Raises:
+        ValueError: for a file that does not hold uint16 (N, 5, 5) arrays of "val" or "test".
+    """
+    with np.load(path) as stored:
+        found = {name: stored[name] for name in stored.files}
+    for name, array in found.items():
+        if name not in ("val", "test") or array.dtype != np.uint16 or array.shape[1:] != (5, 5):
+            raise ValueError(
+                f"{path} holds {name!r} {array.dtype} {array.shape}; expected val and test "
+                "per-image confusion matrices, uint16 (N, 5, 5)"
+            )
+    return found
 
 
 def damage(directory: Path | str) -> str | None:
@@ -209,6 +265,10 @@ def damage(directory: Path | str) -> str | None:
             read_json(directory / name)
         except (ValueError, UnicodeDecodeError) as error:
             return f"{name} is not valid JSON ({error})"
+    try:
+        read_per_image(directory / PER_IMAGE_FILE)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as error:
+        return f"{PER_IMAGE_FILE} does not read back ({error})"
     try:
         with zipfile.ZipFile(directory / "model.keras") as archive:
             broken = archive.testzip()

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from marslib.core import files, paths, profiles, versions
 from marslib.core.profiles import Profile
 from marslib.data import loading
-from marslib.training import registry
+from marslib.training import registry, run_records
 from marslib.training.run_records import (
     RunRecord,
     is_complete,
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from marslib.data import MarsData
 
 REFERENCE = "reference"
-_STAMPED_FILES = ("config.json", "metrics.json", "model.keras")
+_STAMPED_FILES = ("config.json", "metrics.json", "per_image.npz", "model.keras")
 
 
 def references_cover(data: MarsData) -> bool:
@@ -90,13 +90,17 @@ def show(
         from marslib.training import loop
 
         return loop.run(experiment, data, runs_dir, verbose=verbose)
-    directory = reference_directory(experiment, data)
-    if not is_complete(directory):
+    if references_complete(data):
+        directory = reference_directory(experiment, data)
+    else:
+        directory = run_records.previous_reference(name, data)
+    if directory is None or not is_complete(directory):
         raise ValueError(
-            f"the reference record of {name!r} is missing (no finished {directory.name} in "
-            f"{directory.parent.name}/): train it with `python -m marslib experiments run {name} "
-            f"--profile reference`, then `python -m marslib experiments publish {name} "
-            "--profile reference`"
+            f"the reference record of {name!r} is missing (none in "
+            f"{run_records.PREVIOUS_DIR.relative_to(run_records.REFERENCES_DIR.parent)}/): "
+            f"train it with `python -m marslib experiments run {name} --profile reference "
+            f"--seeds {' '.join(map(str, registry.SEEDS))}`, then `python -m marslib experiments "
+            f"publish {name} --profile reference --seeds {' '.join(map(str, registry.SEEDS))}`"
         )
     record = load_record(directory)
     stamp = verified_stamp(directory, data)
@@ -107,6 +111,23 @@ def show(
         stamp.parent.mkdir(exist_ok=True)
         files.write_json(stamp, {"record": directory.name, "data": data.fingerprint})
     return record
+
+
+def missing_references(data: MarsData) -> list[tuple[str, int]]:
+    """The (named run, seed) pairs without a finished record at the current reference profile
+    on `data` in `run_records.REFERENCES_DIR` (every run trains `registry.SEEDS`)."""
+    return [
+        (name, seed)
+        for name in registry.names()
+        for seed in registry.SEEDS
+        if not is_complete(reference_directory(registry.get(name, REFERENCE, seed), data))
+    ]
+
+
+def references_complete(data: MarsData) -> bool:
+    """True when every named run has all its seeds at the current reference recipe on `data`;
+    until then the chapters show the previous recipe's records (`run_records.PREVIOUS_DIR`)."""
+    return not missing_references(data)
 
 
 def verified_stamp(directory: Path, data: MarsData) -> Path:
@@ -133,20 +154,37 @@ def verified_stamp(directory: Path, data: MarsData) -> Path:
 def shown_note(profile: Profile, data: MarsData) -> str:
     """One sentence for a chapter: which records it shows, on which data, how far they trained."""
     if shows_references(profile, data):
-        return (
-            "These are the book's reference runs on the synthetic set: the quick widths, trained "
-            f"on every training image for up to {profile.epochs} epochs and stopped once the "
-            f"validation mIoU had not improved for {profile.patience} (the best epoch's weights "
-            "kept). Each model is re-scored (once per data cache) before it is shown and must "
-            "give its recorded scores (else the build fails); "
+        checked = (
+            "Each model is re-scored (once per data cache) before it is shown and must give its "
+            "recorded scores (else the build fails); "
             "`python -m marslib experiments run NAME --profile reference` trains one again."
         )
+        if references_complete(data):
+            return (
+                "These are the book's reference runs on the synthetic set: the quick widths, "
+                f"trained on every training image for a fixed {profile.epochs} epochs (20 on the "
+                "Big Rock sets), the learning rate held for two thirds of them and then decayed "
+                "to 0, the last epoch kept. " + checked
+            )
+        missing = len(missing_references(data))
+        total = len(registry.names()) * len(registry.SEEDS)
+        return (
+            "These are the book's reference runs on the synthetic set, trained with the previous "
+            "recipe: the quick widths on every training image at a constant learning rate for "
+            "up to 80 epochs, stopped once the validation mIoU had not improved for 10, the best "
+            "epoch's weights kept, one seed each. A single run cannot say how much of a gap is "
+            "seed noise; the new recipe (a fixed budget ending at a rate of 0, three seeds of "
+            f"every run) is being trained: {total - missing} of {total} records shipped. " + checked
+        )
     limit = "every" if profile.train_limit is None else f"at most {profile.train_limit}"
-    converged = (
-        f"stopped once the validation mIoU had not improved for {profile.patience} epochs"
-        if profile.patience < profile.epochs
-        else "not long enough to converge: read their numbers as a first look, not a verdict"
-    )
+    if profile.patience == 0:
+        converged = f"all {profile.epochs} epochs, the last one kept"
+    elif profile.patience < profile.epochs:
+        converged = (
+            f"stopped once the validation mIoU had not improved for {profile.patience} epochs"
+        )
+    else:
+        converged = "not long enough to converge: read their numbers as a first look, not a verdict"
     where = "the synthetic set" if data.is_synthetic else "the real data file"
     return (
         f"These runs were trained for this build on {where} at the "
