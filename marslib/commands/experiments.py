@@ -112,9 +112,10 @@ def list_experiments(args: argparse.Namespace) -> int:
     """Print the named runs, group by group, one line each."""
     from marslib.training import registry
 
+    chosen = _printed_profile(args.profile)
     for group, title in registry.GROUPS.items():
         print(f"{group}: {title}")
-        for experiment in registry.experiments(args.profile, group):
+        for experiment in registry.experiments(chosen, group):
             print(
                 f"  {experiment.name:<30} {experiment.description}  "
                 f"[{experiment.profile}: {experiment.epochs} epochs]"
@@ -126,8 +127,16 @@ def show_experiment(args: argparse.Namespace) -> int:
     """Print the experiment's config as JSON."""
     from marslib.training import registry
 
-    print(json.dumps(registry.get(args.name, args.profile).to_dict(), indent=2))
+    print(json.dumps(registry.get(args.name, _printed_profile(args.profile)).to_dict(), indent=2))
     return 0
+
+
+def _printed_profile(name: str | None) -> str:
+    """The profile a listing or a config shows: `name`, else $MARSLIB_PROFILE, with "auto"
+    resolved from the machine's GPU devices, never importing TensorFlow (see `marslib.profile`)."""
+    import marslib
+
+    return marslib.profile(name, ask_tensorflow=False).name
 
 
 def run_experiments(args: argparse.Namespace) -> int:

@@ -5,7 +5,9 @@ Every chapter reads the profile once, in its parameters cell::
     import marslib
     P = marslib.profile()          # MARSLIB_PROFILE, else "auto"
 
-`auto` resolves to `full` where TensorFlow sees a GPU and to `quick` otherwise. `reference` is
+`auto` resolves to `full` where TensorFlow sees a GPU and to `quick` otherwise; on a machine that
+shows no GPU device at all it says `quick` without importing TensorFlow (`gpu_available`), so
+resolving it costs nothing where there is nothing to find. `reference` is
 the profile of the book's reference runs: the quick widths trained on every training image
 until the validation mIoU stops improving, on a CPU, in the background, for hours; their records
 ship with the book (`marslib.training.run_records.REFERENCES_DIR`). Nothing but the numbers
@@ -15,7 +17,9 @@ below differs between the profiles: the code path is the same.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 ENV_VAR = "MARSLIB_PROFILE"
 
@@ -111,26 +115,67 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+# Device files that a GPU TensorFlow can use leaves on Linux: NVIDIA's driver (CUDA), AMD's
+# kernel driver (ROCm) and WSL2's GPU bridge. Without any of them TensorFlow sees no GPU.
+GPU_DEVICE_PATTERNS: tuple[str, ...] = (
+    "/dev/nvidia[0-9]*",
+    "/proc/driver/nvidia/gpus/*",
+    "/dev/kfd",
+    "/dev/dxg",
+)
+
+
+def gpu_device_present(root: str = "/") -> bool:
+    """True where the machine may hold a GPU that TensorFlow can use, from its device files alone
+    (imports nothing).
+
+    On Linux: an NVIDIA device (``/dev/nvidia0``, ``/proc/driver/nvidia/gpus/...``), AMD's ROCm
+    device (``/dev/kfd``) or WSL2's GPU (``/dev/dxg``). Elsewhere (macOS with tensorflow-metal,
+    Windows) there is no such test, and the answer is True: only TensorFlow can tell.
+
+    Args:
+        root: the file system's root the device paths are read under (tests give a folder).
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    base = Path(root)
+    return any(any(base.glob(pattern.lstrip("/"))) for pattern in GPU_DEVICE_PATTERNS)
+
+
 def gpu_available() -> bool:
-    """True when TensorFlow sees at least one GPU (imports TensorFlow)."""
+    """True when TensorFlow sees at least one GPU.
+
+    TensorFlow (a 2-5 second import) is imported only where the answer may be yes: where it is
+    imported already, it is asked; where the machine shows no GPU device (`gpu_device_present`),
+    the answer is False without it.
+    """
+    if "tensorflow" not in sys.modules and not gpu_device_present():
+        return False
     import tensorflow as tf
 
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def profile(name: str | None = None) -> Profile:
+def profile(name: str | None = None, *, ask_tensorflow: bool = True) -> Profile:
     """Return the profile called `name`, else `$MARSLIB_PROFILE`, else "auto".
+
+    "auto" is `full` where TensorFlow sees a GPU (`gpu_available`), `quick` otherwise.
 
     Args:
         name: "quick", "full", "reference" or "auto" (case-insensitive); None reads the
             environment.
+        ask_tensorflow: False resolves "auto" from the machine's GPU devices alone
+            (`gpu_device_present`), never importing TensorFlow: for commands that only print
+            what a run would be (a listing, a config). A GPU that a CPU-only TensorFlow cannot
+            use then reads as `full`, where training would pick `quick`.
 
     Raises:
         ValueError: for any other name, listing the known ones.
     """
     chosen = (name if name is not None else os.environ.get(ENV_VAR, "auto")).strip().lower()
     if chosen == "auto":
-        chosen = "full" if gpu_available() else "quick"
+        found = gpu_available() if ask_tensorflow else gpu_device_present()
+        chosen = "full" if found else "quick"
     if chosen not in PROFILES:
         source = "argument" if name is not None else f"${ENV_VAR}"
         raise ValueError(
