@@ -3,6 +3,7 @@ the custom blocks and bad input."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import keras
@@ -46,14 +47,21 @@ def quick_models() -> dict[str, keras.Model]:
     return {name: models.build(name) for name in NAMES}
 
 
-@pytest.fixture
-def mixed_precision() -> Iterator[None]:
+@contextlib.contextmanager
+def global_policy(name: str) -> Iterator[None]:
+    """Keras' global dtype policy set to `name` inside, the one before it restored after."""
     previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(name)
     try:
         yield
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+@pytest.fixture
+def mixed_precision() -> Iterator[None]:
+    with global_policy("mixed_float16"):
+        yield
 
 
 def test_names_are_the_reports_architectures_in_order() -> None:
@@ -165,8 +173,18 @@ def test_output_is_float32_under_mixed_precision(name: str, mixed_precision: Non
     )
 
 
-def test_mixed_precision_fixture_restores_the_policy() -> None:
-    assert keras.mixed_precision.global_policy().name == "float32"
+def test_the_policy_switch_restores_the_policy_before_it_even_after_an_error() -> None:
+    def current() -> str:
+        return keras.mixed_precision.global_policy().name
+
+    before = current()
+    with global_policy("mixed_bfloat16"):
+        with pytest.raises(RuntimeError, match="inside"):
+            with global_policy("mixed_float16"):
+                assert current() == "mixed_float16"
+                raise RuntimeError("inside")
+        assert current() == "mixed_bfloat16"  # the policy before it, not float32
+    assert current() == before
 
 
 def test_unet_with_squeeze_excitation_adds_one_block_per_stack() -> None:

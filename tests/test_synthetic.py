@@ -118,9 +118,19 @@ def test_the_real_alien_indices_are_110_distinct_positions_of_the_real_set() -> 
 
 @pytest.mark.parametrize("n_train", [40, 200, 2614, 2616])
 def test_other_sizes_keep_the_random_placement(n_train: int) -> None:
+    """Outside the real size every image, aliens included, lands at a random position: a
+    shuffle of all positions, fixed by the seed, that moves the aliens off the end."""
     n_aliens = synthetic.default_alien_count(n_train)
     placed = synthetic._place(np.random.default_rng(n_train), n_train, n_aliens)
-    np.testing.assert_array_equal(placed, np.random.default_rng(n_train).permutation(n_train))
+    assert sorted(placed.tolist()) == list(range(n_train))  # each image exactly once
+    again = synthetic._place(np.random.default_rng(n_train), n_train, n_aliens)
+    np.testing.assert_array_equal(placed, again)
+    other = synthetic._place(np.random.default_rng(n_train + 1), n_train, n_aliens)
+    assert not np.array_equal(placed, other)
+    # Shuffled, not in generation order: few images keep their own position (about 1 expected).
+    assert np.count_nonzero(placed == np.arange(n_train)) <= max(3, n_train // 100)
+    alien_positions = set(np.flatnonzero(placed >= n_train - n_aliens).tolist())
+    assert alien_positions != set(range(n_train - n_aliens, n_train))
 
 
 def test_the_real_size_placement_moves_the_aliens_and_keeps_both_groups_in_order() -> None:

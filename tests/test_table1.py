@@ -251,15 +251,17 @@ def test_label_following_wants_one_class_pair_per_image() -> None:
 
 
 def test_class_weights_used_are_those_the_training_computes(tiny_data) -> None:
-    from marslib.data import stats
     from marslib.training import loop
 
     experiment = dataclasses.replace(registry.get("attention_psp", "quick"), train_limit=30)
     used = table1.class_weights_used(experiment, tiny_data)
     masks = loop.training_split(experiment, tiny_data).train_masks
     assert len(masks) == 30  # the subset the run trains on, not its whole dataset
-    options = {key: value for key, value in experiment.class_weights.items() if key != "method"}
-    expected = stats.class_weights(masks, experiment.class_weights["method"], **options)
-    np.testing.assert_allclose(used, expected)
+    assert experiment.class_weights == {"method": "balanced", "ignore_background": True, "cap": 10}
+    # "balanced" without background, written out: pixels of classes 1..4 / (4 * pixels of c),
+    # capped at 10; background weighs 0.
+    terrain_counts = np.bincount(masks.ravel(), minlength=5)[1:].astype(np.float64)
+    expected = np.minimum(terrain_counts.sum() / (4 * terrain_counts), 10.0)
+    np.testing.assert_allclose(used, [0.0, *expected], rtol=1e-6)
     assert used[0] == 0 and used.max() <= 10
     assert table1.class_weights_used(registry.get("unet_baseline", "quick"), tiny_data) is None

@@ -280,12 +280,3 @@ def benchmark(scale: str) -> list[Measurement]:
             Measurement(f"{name} full: {label} speed, % of float32", 100.0 * fast / plain, "%")
         )
     return found
-    for name in names:
-        plain = marslib_throughput(name, "full", images["quick"], repeats)
-        fast = marslib_throughput(name, "full", images["quick"], repeats, fast=True)
-        found.append(
-            Measurement(
-                f"{name} full: mixed precision + XLA speed, % of float32", 100.0 * fast / plain, "%"
-            )
-        )
-    return found

@@ -50,11 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=2,
         help="Keras output per epoch: 0 none, 1 bar, 2 a line",
     )
-    run.add_argument(
-        "--tensorboard",
-        action="store_true",
-        help="also write TensorBoard logs into each run folder",
-    )
     run.set_defaults(func=run_experiments)
 
     publish = actions.add_parser(
@@ -165,10 +160,7 @@ def run_experiments(args: argparse.Namespace) -> int:
     from marslib.training import loop
 
     loaded = data.load(args.data)
-    finished = [
-        loop.run(e, loaded, args.runs_dir, verbose=args.verbose, tensorboard=args.tensorboard)
-        for e in chosen
-    ]
+    finished = [loop.run(e, loaded, args.runs_dir, verbose=args.verbose) for e in chosen]
     terrain = [record for record in finished if record.experiment.task == "terrain"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
         if terrain:

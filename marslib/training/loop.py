@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import csv
 import fcntl
-import importlib.util
 import io
 import os
 import platform
@@ -82,7 +81,6 @@ def run(
     runs_dir: Path | str | None = None,
     *,
     verbose: int = 1,
-    tensorboard: bool = False,
 ) -> RunRecord:
     """Train and evaluate `experiment`, or load its record if it is already complete.
 
@@ -91,8 +89,6 @@ def run(
         data: the data set (default `marslib.data.load()`).
         runs_dir: where records live (default `$MARSLIB_RUNS`, else ``<repo>/runs``).
         verbose: Keras progress output per epoch (0 silent, 1 progress bar, 2 one line).
-        tensorboard: also write TensorBoard scalars to ``<run>/tensorboard`` (needs the
-            tensorboard package, preinstalled on Colab).
 
     Returns:
         The finished record: the one in `runs_dir`, else the shipped reference of the same key
@@ -100,11 +96,6 @@ def run(
         the same folder is resumed after its last finished epoch; a damaged record is trained
         again; a run that another process is training is refused (`RunLock`).
     """
-    if tensorboard and importlib.util.find_spec("tensorboard") is None:
-        raise ValueError(
-            "TensorBoard logs need the tensorboard package, which is not installed: "
-            "pip install tensorboard"
-        )
     data = data if data is not None else mars_data.load()
     directory = run_directory(experiment, data, runs_dir)
     problem = damage(directory)  # None without a DONE marker, or for a whole record
@@ -121,7 +112,7 @@ def run(
     with RunLock(directory):
         if is_complete(directory):  # another process finished it while this one started
             return load_record(directory)
-        _train(experiment, data, directory, verbose=verbose, tensorboard=tensorboard)
+        _train(experiment, data, directory, verbose=verbose)
     return load_record(directory)
 
 
@@ -160,9 +151,7 @@ class RunLock:
         self.handle.close()
 
 
-def _train(
-    experiment: Experiment, data: MarsData, directory: Path, *, verbose: int, tensorboard: bool
-) -> None:
+def _train(experiment: Experiment, data: MarsData, directory: Path, *, verbose: int) -> None:
     """Train `experiment` in `directory` (resuming its checkpoint) and write its record."""
     write_json(directory / "config.json", experiment.to_dict())
     started = time.perf_counter()
@@ -180,14 +169,7 @@ def _train(
             f"{experiment.profile} profile, data {data.source}",
             flush=True,
         )
-    state = _fit(
-        model,
-        experiment,
-        split,
-        directory / CHECKPOINT_DIR,
-        verbose=verbose,
-        tensorboard=tensorboard,
-    )
+    state = _fit(model, experiment, split, directory / CHECKPOINT_DIR, verbose=verbose)
     _finish(model, experiment, data, split, state, directory, started, on_gpu, verbose)
     shutil.rmtree(directory / CHECKPOINT_DIR, ignore_errors=True)
 
@@ -401,7 +383,6 @@ def _fit(
     folder: Path,
     *,
     verbose: int,
-    tensorboard: bool,
 ) -> TrainingState:
     """Train epoch by epoch from the last checkpoint;
     return the final state with the best weights loaded."""
@@ -419,9 +400,6 @@ def _fit(
         validation = make_dataset(
             split.val_images, val_targets, experiment.batch_size, augment=None, shuffle=False
         )
-    writer = (
-        tf.summary.create_file_writer(str(folder.parent / "tensorboard")) if tensorboard else None
-    )
     if verbose and state.epoch:
         print(f"resuming after epoch {state.epoch} from {folder}", flush=True)
     keep_last = validation is None or experiment.patience == 0
@@ -452,12 +430,6 @@ def _fit(
         elif keep_last:
             state.best_epoch = epoch  # the last epoch is the model kept
         checkpoint.save(model, state, best=best)
-        if writer is not None:
-            with writer.as_default():
-                for key, value in row.items():
-                    if key != "epoch":
-                        tf.summary.scalar(key, value, step=epoch)
-            writer.flush()
     if not keep_last:
         checkpoint.restore_best(model, state)
     return state
