@@ -13,6 +13,20 @@ import pytest
 
 from marslib import data
 
+# The tiny experiment the training tests run (seconds on a CPU): a U-Net with 4 base filters and
+# depth 2, three epochs of batches of 16 at the quick profile. Test files import it
+# (``from conftest import TINY``) and change a copy: ``{**TINY, "epochs": 1}``.
+TINY: dict[str, object] = {
+    "name": "tiny",
+    "model": "unet",
+    "model_options": {"base_filters": 4, "depth": 2},
+    "epochs": 3,
+    "batch_size": 16,
+    "patience": 2,
+    "learning_rate": 0.003,
+    "profile": "quick",
+}
+
 
 def _point_folders_at(root: Path, patch: pytest.MonkeyPatch) -> Path:
     patch.setenv("MARSLIB_CACHE", str(root / "cache"))

@@ -9,20 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import TINY
 
 import marslib
 from marslib import training
-
-TINY = {
-    "name": "tiny",
-    "model": "unet",
-    "model_options": {"base_filters": 4, "depth": 2},
-    "epochs": 3,
-    "batch_size": 16,
-    "patience": 2,
-    "learning_rate": 0.003,
-    "profile": "quick",
-}
 
 
 def test_profile_values_fill_what_is_left_open() -> None:
@@ -44,7 +34,7 @@ def test_profile_values_fill_what_is_left_open() -> None:
         training.Experiment(name="a", model="unet", profile="quick", schedule="constant").schedule
         == "constant"
     )
-    assert (quick.schedule, full.schedule) == ("cosine", "constant")
+    assert (quick.schedule, full.schedule) == ("cosine", "constant_then_cosine")
 
 
 def test_round_trip_through_a_dict_and_json() -> None:

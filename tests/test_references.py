@@ -1,97 +1,149 @@
 """The reference records shipped in references/: each is whole, made by this code for the named
-run it says, and its model still gives its scores. A change to a model, a loss, a dataset builder
-or the training step (a new code version) or to a named run's config makes a record stale: this
-test then fails until the reference is trained again (README: the reference runs)."""
+run and seed it says, and its model still gives its scores. A change to a model, a loss, a
+dataset builder or the training step (a new code version) or to a named run's config makes a
+record stale: this test then fails until the reference is trained again (README: the reference
+runs). The previous recipe's records (references/previous_recipe/) are held to the same checks
+against their own configs; the chapters show them until every run has all its seeds.
+
+Every shipped record is re-scored in CI: the ones the book shows by the book's build, the others
+here (in a private cache, so the repository's cache is never written)."""
 
 from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from marslib import data as mars_data
 from marslib import training
 from marslib.data import loading
-from marslib.training import registry, run_records
+from marslib.training import registry, run_records, shown
 
-SHIPPED = sorted(
-    path
-    for path in run_records.REFERENCES_DIR.glob("*")
-    if path.is_dir() and not path.name.startswith(".")
-)
+FINGERPRINT = loading.recipe_fingerprint(loading.default_recipe())
+PREVIOUS = run_records.REFERENCES_DIR / run_records.PREVIOUS_RECIPE
 
 
-def test_references_exist() -> None:
-    assert SHIPPED, f"no reference record in {run_records.REFERENCES_DIR}"
+def _folders(root: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in root.glob("*")
+        if path.is_dir() and not path.name.startswith(".") and path != PREVIOUS
+    )
 
 
-@pytest.mark.parametrize("folder", SHIPPED, ids=[path.name for path in SHIPPED])
-def test_a_reference_is_whole_current_and_named_by_its_key(folder) -> None:
+CURRENT, OLD = _folders(run_records.REFERENCES_DIR), _folders(PREVIOUS)
+EVERY = CURRENT + OLD
+
+
+def _whole(folder: Path) -> training.RunRecord:
     assert run_records.damage(folder) is None and run_records.is_complete(folder)
     assert sorted(path.name for path in folder.iterdir()) == sorted(run_records.RECORD_FILES)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a record of other code versions warns: stale
         record = training.load_record(folder)
-    name = record.experiment.name
-    assert record.experiment.profile == "reference" and name in registry.names()
-    named = registry.get(name, "reference").to_dict()
-    assert record.experiment.to_dict() == named, f"{name}'s config changed: retrain its reference"
-    fingerprint = loading.recipe_fingerprint(loading.default_recipe())
-    assert record.provenance["data_fingerprint"] == fingerprint, "made from other data"
-    key = run_records.run_key(record.experiment, fingerprint)
-    assert folder.name == f"{name}-{key}", (
+    assert record.experiment.profile == "reference"
+    assert record.experiment.name in registry.names()
+    assert record.provenance["data_fingerprint"] == FINGERPRINT, "made from other data"
+    assert "machine" not in record.provenance, "a record names no host"
+    key = run_records.run_key(record.experiment, FINGERPRINT)
+    assert folder.name == f"{record.experiment.name}-{key}", (
         f"{folder.name} is stale: the current code and config give the key {key}; retrain it with "
-        f"python -m marslib experiments run {name} --profile reference, then publish it"
+        f"python -m marslib experiments run {record.experiment.name} --profile reference "
+        f"--seeds {record.experiment.seed}, then publish it"
     )
+    return record
 
 
-def test_a_stale_reference_fails(tmp_path, monkeypatch) -> None:
+def test_every_named_run_has_a_record_of_the_previous_recipe() -> None:
+    assert sorted(training.load_record(f).experiment.name for f in OLD) == sorted(registry.names())
+
+
+@pytest.mark.parametrize("folder", CURRENT, ids=[path.name for path in CURRENT])
+def test_a_reference_is_whole_current_and_named_by_its_key(folder: Path) -> None:
+    record = _whole(folder)
+    name, seed = record.experiment.name, record.experiment.seed
+    assert seed in registry.SEEDS
+    named = registry.get(name, "reference", seed).to_dict()
+    assert record.experiment.to_dict() == named, f"{name}'s config changed: retrain its reference"
+    epochs = record.history["epoch"].to_numpy()
+    assert list(epochs) == list(range(record.experiment.epochs)), "a fixed budget, every epoch run"
+    assert record.metrics["best_epoch"] == record.experiment.epochs - 1, "the last epoch is kept"
+
+
+@pytest.mark.parametrize("folder", OLD, ids=[path.name for path in OLD])
+def test_a_previous_recipe_record_is_whole_and_named_by_its_key(folder: Path) -> None:
+    record = _whole(folder)
+    assert (record.experiment.schedule, record.experiment.seed) == ("constant", 0)
+    assert run_records.previous_reference(record.experiment.name, FINGERPRINT) == folder
+
+
+def test_a_stale_reference_fails(monkeypatch) -> None:
     from marslib.core import versions
 
-    folder = SHIPPED[0]
     monkeypatch.setitem(versions.CODE_VERSIONS, "losses", versions.CODE_VERSIONS["losses"] + 1)
     with pytest.raises((AssertionError, UserWarning), match="stale|code versions"):
-        test_a_reference_is_whole_current_and_named_by_its_key(folder)
+        _whole(EVERY[0])
 
 
-def test_rescoring_a_reference_reproduces_its_record() -> None:
+def _not_shown_by_the_build() -> list[Path]:
+    """The shipped records that no chapter shows (the build re-scores the others), and one that
+    a chapter shows (so this test also covers the records the build checks)."""
+    if not shown.references_complete(SimpleNamespace(fingerprint=FINGERPRINT)):
+        return [*CURRENT, *OLD[:1]]
+    seed_zero = {
+        run_records.reference_directory(registry.get(name, "reference"), FINGERPRINT)
+        for name in registry.names()
+    }
+    return [folder for folder in CURRENT if folder not in seed_zero] + sorted(seed_zero)[:1]
+
+
+@pytest.fixture(scope="module")
+def default_set(module_folders: Path) -> mars_data.MarsData:
+    """The default synthetic set, generated in the module's private cache."""
+    return mars_data.synthetic_data()
+
+
+RESCORED = _not_shown_by_the_build()
+
+
+@pytest.mark.parametrize("folder", RESCORED, ids=[path.name for path in RESCORED])
+def test_rescoring_a_reference_reproduces_its_record(
+    folder: Path, default_set: mars_data.MarsData
+) -> None:
     """The shipped model, re-scored on the default synthetic set's validation split and the test
-    set's public quarter, gives the record's scores (as every chapter that shows it checks)."""
-    record = training.load_record(SHIPPED[0])
-    training.verify(record, mars_data.synthetic_data())  # the default set, whatever load() finds
+    set's public quarter, gives the record's scores and per-image counts (as every chapter that
+    shows it checks). Here: every record the chapters do not show, and one they show."""
+    assert default_set.fingerprint == FINGERPRINT
+    training.verify(training.load_record(folder), default_set)
 
 
-def test_the_reference_table_reads_each_shipped_record_and_names_the_missing(monkeypatch) -> None:
+def test_the_reference_table_reads_each_shipped_record(monkeypatch) -> None:
     from marslib.analysis import references
 
     table = references.reference_table()
     assert list(table.index) == registry.names()
-    for folder in SHIPPED:
-        record = training.load_record(folder)
-        row = table.loc[record.experiment.name]
-        assert row["status"] == "shipped" and row["best epoch"] == record.metrics["best_epoch"] + 1
-        assert row["minutes"] == pytest.approx(record.provenance["train_seconds"] / 60)
-        if record.experiment.task == "terrain":
-            if record.val_miou is None:  # the final model: no validation split
-                assert math.isnan(row["val score"]) and not record.experiment.validation
-            else:
-                assert row["val score"] == pytest.approx(record.val_miou)
-            test = record.metrics["test"]["per_class_iou"]
-            assert row["Big Rock IoU"] == pytest.approx(test["Big Rock"])
-    monkeypatch.setattr(run_records, "REFERENCES_DIR", SHIPPED[0].parent / "nowhere")
+    for name in registry.names():
+        found = [training.load_record(f) for f in CURRENT if f.name.startswith(f"{name}-")]
+        row = table.loc[name]
+        assert row["seeds"] == len(found)
+        if not found:
+            assert math.isnan(row["test score"])
+            continue
+        tests = [r.test_miou if r.test_miou is not None else np.nan for r in found]
+        if found[0].experiment.task == "terrain":
+            assert row["test score"] == pytest.approx(sum(tests) / len(tests))
+            if len(found) > 1:
+                assert row["test SD"] == pytest.approx(np.std(tests, ddof=1))
+        assert row["minutes"] == pytest.approx(
+            sum(r.provenance["train_seconds"] for r in found) / 60 / len(found)
+        )
+    before = training.load_record(run_records.previous_reference("pspnet", FINGERPRINT))
+    assert table.loc["pspnet", "previous test"] == pytest.approx(before.test_miou)
+    monkeypatch.setattr(run_records, "REFERENCES_DIR", PREVIOUS / "nowhere")
     empty = references.reference_table(["unet_baseline"])
-    assert empty.loc["unet_baseline", "status"] == "not trained yet"
-    assert empty.loc["unet_baseline"].drop(["group", "status"]).isna().all()
-
-
-def test_the_final_model_trains_as_long_as_its_base_took_to_its_best_epoch() -> None:
-    """With no validation split nothing stops the final model early: at the reference profile it
-    trains for the epochs its base run's reference needed to reach its best (registry)."""
-    final = registry.get("final", "reference")
-    base = registry.get(registry.RUNS["final"].base, "reference")
-    folder = run_records.reference_directory(
-        base, loading.recipe_fingerprint(loading.default_recipe())
-    )
-    record = training.load_record(folder)
-    assert not final.validation and final.epochs == record.metrics["best_epoch"] + 1
+    assert empty.loc["unet_baseline", "seeds"] == 0
+    assert empty.loc["unet_baseline"].drop(["group", "seeds"]).isna().all()

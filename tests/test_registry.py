@@ -7,19 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import TINY
 
 import marslib
 from marslib import cli, training
 from marslib.commands.experiments import _expand
 from marslib.training import registry
 
-TINY = {
-    "name": "tiny",
-    "model": "unet",
-    "model_options": {"base_filters": 4, "depth": 2},
-    "epochs": 3,
-    "profile": "quick",
-}
 IDENTITY = {"name", "description"}
 
 
@@ -142,7 +136,48 @@ def test_named_experiments_follow_table_1() -> None:
         best.loss,
         best.class_weights,
     )
-    assert final.profile == "full" and final.epochs == marslib.PROFILES["full"].epochs
+    assert final.profile == "full" and final.epochs == best.epochs == 40
+
+
+BIG_ROCK_SETS = {
+    "augmented_bigrock_level",
+    "augmented_bigrock_vflip",
+    "cutmix_bigrock",
+    "oversampled_bigrock",
+}
+
+
+@pytest.mark.parametrize(
+    "profile, cleaned_epochs, big_rock_epochs", [("reference", 30, 20), ("full", 60, 40)]
+)
+def test_runs_on_the_big_rock_sets_train_two_thirds_of_the_epochs(
+    profile: str, cleaned_epochs: int, big_rock_epochs: int
+) -> None:
+    epochs = {e.name: e.epochs for e in registry.experiments(profile)}
+    expected = {
+        e.name: big_rock_epochs if e.variant in BIG_ROCK_SETS else cleaned_epochs
+        for e in registry.experiments(profile)
+    }
+    assert epochs == expected
+    assert epochs["final"] == epochs["attention_psp"] == big_rock_epochs
+
+
+def test_the_reference_runs_train_a_fixed_budget_and_keep_the_last_epoch() -> None:
+    for experiment in registry.experiments("reference"):
+        assert (experiment.patience, experiment.schedule, experiment.learning_rate) == (
+            0,
+            "constant_then_cosine",
+            1e-3,
+        ), experiment.name
+
+
+def test_a_seed_changes_the_run_and_nothing_else() -> None:
+    zero, two = (
+        registry.get("unet_weighted", "reference"),
+        registry.get("unet_weighted", "reference", 2),
+    )
+    assert (zero.seed, two.seed) == (0, 2)
+    assert _differing(zero, two) == {"seed"}
 
 
 def test_a_profile_object_or_its_name() -> None:

@@ -13,21 +13,12 @@ import zipfile
 from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
+from conftest import TINY
 
 from marslib import data, training
 from marslib.training import loop, run_records
-
-TINY = {
-    "name": "tiny",
-    "model": "unet",
-    "model_options": {"base_filters": 4, "depth": 2},
-    "epochs": 2,
-    "batch_size": 16,
-    "patience": 2,
-    "learning_rate": 0.003,
-    "profile": "quick",
-}
 
 
 @pytest.fixture(scope="module")
@@ -52,15 +43,35 @@ def test_the_saved_model_carries_no_optimizer_state(record: training.RunRecord) 
 def test_rescoring_reproduces_the_record_and_verify_catches_drift(
     record: training.RunRecord, tiny_data: data.MarsData
 ) -> None:
-    again = training.rescore(record, tiny_data)
+    again, confusions = training.rescore(record, tiny_data)
+    stored = record.per_image()
     for split in ("val", "test"):
         assert again[split]["miou"] == pytest.approx(record.metrics[split]["miou"], abs=1e-6)
         recorded = record.metrics[split]["per_class_iou"]
         assert again[split]["per_class_iou"] == pytest.approx(recorded, abs=1e-6)
+        assert np.array_equal(confusions[split], stored[split])
+        # One matrix per scored image, and its pixels are all the image's.
+        assert stored[split].shape == (again[split]["images"], 5, 5)
+        assert (stored[split].sum(axis=(1, 2)) == 64 * 128).all()
     training.verify(record, tiny_data)
     drifted = dict(record.metrics, val={**record.metrics["val"], "miou": record.val_miou + 0.01})
     with pytest.raises(ValueError, match="does not reproduce.*val miou.*experiments run tiny"):
         training.verify(run_records.RunRecord(**{**record.__dict__, "metrics": drifted}), tiny_data)
+
+
+def test_verify_catches_per_image_counts_that_moved(
+    record: training.RunRecord, tiny_data: data.MarsData, tmp_path: Path
+) -> None:
+    copy = _copy(record, tmp_path)
+    counts = run_records.read_per_image(copy / run_records.PER_IMAGE_FILE)
+    # Ten pixels of the first test image moved from its most common cell to another: the split's
+    # scores barely move, the counts do.
+    cell = np.unravel_index(np.argmax(counts["test"][0]), (5, 5))
+    counts["test"][0][cell] -= 10
+    counts["test"][0][(cell[0] + 1) % 5, cell[1]] += 10
+    run_records.write_per_image(copy / run_records.PER_IMAGE_FILE, counts)
+    with pytest.raises(ValueError, match="test: 10 pixels predicted otherwise than recorded"):
+        training.verify(run_records.load_record(copy), tiny_data, tolerance=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -73,8 +84,12 @@ def test_rescoring_reproduces_the_record_and_verify_catches_drift(
             lambda d: (d / "model.keras").write_bytes(b"PK\x03\x04 cut"),
             "model.keras is not a whole",
         ),
+        (
+            lambda d: np.savez(d / "per_image.npz", val=np.zeros((2, 5, 5), np.int64)),
+            "per_image.npz does not read back",
+        ),
     ],
-    ids=["no-metrics", "empty-done", "bad-config", "truncated-model"],
+    ids=["no-metrics", "empty-done", "bad-config", "truncated-model", "per-image-dtype"],
 )
 def test_a_damaged_folder_is_skipped_named_and_trained_again(
     harm, problem: str, record: training.RunRecord, tiny_data: data.MarsData, tmp_path: Path
@@ -198,7 +213,8 @@ def test_publish_command_copies_finished_records_and_names_the_rest(
     )
     assert cli.main(["experiments", "publish", "unet_baseline", "deeplabv3"]) == 0
     printed = capsys.readouterr().out
-    assert f"published unet_baseline: {tmp_path / 'references' / record.directory.name}" in printed
-    assert "not finished yet: deeplabv3" in printed
+    target = tmp_path / "references" / record.directory.name
+    assert f"published unet_baseline seed 0: {target}" in printed
+    assert "not finished yet: deeplabv3 seed 0" in printed
     assert cli.main(["experiments", "publish", "deeplabv3"]) == 2
     assert "none of ['deeplabv3'] has a finished reference record" in capsys.readouterr().err

@@ -60,8 +60,8 @@ def short_references(tiny_data: data.MarsData, tmp_path: Path, monkeypatch) -> P
     shipped in a temporary references folder; returns that folder."""
     full_get = registry.get
 
-    def short(name: str, profile: object = None) -> training.Experiment:
-        return dataclasses.replace(full_get(name, profile), epochs=2, batch_size=8)
+    def short(name: str, profile: object = None, seed: int = 0) -> training.Experiment:
+        return dataclasses.replace(full_get(name, profile, seed), epochs=2, batch_size=8)
 
     monkeypatch.setattr(registry, "get", short)
     monkeypatch.setattr(shown, "references_cover", lambda data: data is tiny_data)
@@ -77,19 +77,52 @@ def test_a_missing_reference_names_the_command_that_trains_it(
         shown.show("unet_baseline", REFERENCE, tiny_data)
 
 
+def _publish_previous(experiment: training.Experiment, data: data.MarsData, runs: Path) -> Path:
+    """Train `experiment` and ship it as a record of the previous recipe; returns its folder."""
+    published = run_records.publish(loop.run(experiment, data, runs, verbose=0))
+    previous = published.parent / run_records.PREVIOUS_RECIPE
+    previous.mkdir(exist_ok=True)
+    return published.rename(previous / published.name)
+
+
+def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
+    tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(registry, "names", lambda group=None: ["unet_baseline"])
+    monkeypatch.setattr(registry, "SEEDS", (0, 1))
+    current = registry.get("unet_baseline", REFERENCE)
+    old = dataclasses.replace(current, patience=1, schedule="constant")
+    previous = _publish_previous(old, tiny_data, tmp_path / "runs")
+    run_records.publish(loop.run(current, tiny_data, tmp_path / "runs", verbose=0))
+    assert shown.missing_references(tiny_data) == [("unet_baseline", 1)]
+    assert shown.show("unet_baseline", REFERENCE, tiny_data).directory == previous
+    assert "previous recipe" in shown.shown_note(REFERENCE, tiny_data)
+    assert "2 of 2 records" not in shown.shown_note(REFERENCE, tiny_data)
+    assert "1 of 2 records shipped" in shown.shown_note(REFERENCE, tiny_data)
+
+    # The last seed lands: the chapters switch to the current recipe's records.
+    second = registry.get("unet_baseline", REFERENCE, 1)
+    run_records.publish(loop.run(second, tiny_data, tmp_path / "runs", verbose=0))
+    assert shown.references_complete(tiny_data)
+    record = shown.show("unet_baseline", REFERENCE, tiny_data)
+    assert record.directory == run_records.reference_directory(current, tiny_data)
+    assert "fixed 30 epochs" in shown.shown_note(REFERENCE, tiny_data)
+
+
 def test_a_reference_is_shown_verified_and_never_trained(
     tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
 ) -> None:
     experiment = registry.get("unet_baseline", REFERENCE)
-    trained = loop.run(experiment, tiny_data, tmp_path / "runs", verbose=0)
-    run_records.publish(trained)
+    _publish_previous(experiment, tiny_data, tmp_path / "runs")
+    trained = run_records.load_record(run_records.previous_reference("unet_baseline", tiny_data))
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a shipped reference was trained again")
 
     monkeypatch.setattr(loop, "run", refuse)
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
-    assert record.directory.parent == short_references and record.metrics == trained.metrics
+    assert record.directory.parent == short_references / run_records.PREVIOUS_RECIPE
+    assert record.metrics == trained.metrics
 
     # A record that no longer matches its model fails where it is shown.
     metrics = record.directory / "metrics.json"
@@ -108,7 +141,7 @@ def test_a_record_that_re_scored_is_not_re_scored_again_until_what_it_rests_on_c
     import keras
 
     experiment = registry.get("unet_baseline", REFERENCE)
-    run_records.publish(loop.run(experiment, tiny_data, tmp_path / "runs", verbose=0))
+    _publish_previous(experiment, tiny_data, tmp_path / "runs")
     checked = []
     real_verify = loop.verify
     monkeypatch.setattr(loop, "verify", lambda *args: checked.append(real_verify(*args)))

@@ -2,69 +2,95 @@
 
     python -m marslib experiments references     # prints `reference_table()`
 
-A reference is the named run's record at the reference profile on the embedded synthetic set
-(`marslib.training.run_records.REFERENCES_DIR`); a run without one yet gets a row that says so.
-Reading the table imports no TensorFlow and loads no data.
+A named run's references are its records at the reference profile on the embedded synthetic set,
+one per seed of `marslib.training.registry.SEEDS` (`marslib.training.run_records.REFERENCES_DIR`);
+the table gives the mean and the standard deviation over the seeds shipped so far, beside the
+previous recipe's single record (`run_records.PREVIOUS_RECIPE`). Reading the table imports no
+TensorFlow and loads no data.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
-from marslib.core.classes import SCORED_NAMES
 from marslib.data import loading
 from marslib.training import registry, run_records
 
 COLUMNS: tuple[str, ...] = (
     "group",
-    "status",
-    "best epoch",
-    "epochs run",
+    "seeds",
+    "epochs",
     "minutes",
     "val score",
+    "val SD",
     "test score",
-    *(f"{name} IoU" for name in SCORED_NAMES),
+    "test SD",
+    "Big Rock IoU",
+    "Big Rock SD",
+    "previous val",
+    "previous test",
+    "previous Big Rock",
+    "previous minutes",
 )
+
+
+def _scores(record: run_records.RunRecord) -> dict[str, float]:
+    """A record's validation and public-test score (the competition mIoU, or the background IoU
+    of a background-task run), its test Big Rock IoU and its training minutes (NaN: unknown)."""
+    score = "miou" if record.experiment.task == "terrain" else "background IoU"
+    val, test = record.metrics["val"] or {}, record.metrics["test"] or {}
+    return {
+        "val": val.get(score, np.nan),
+        "test": test.get(score, np.nan),
+        "Big Rock": test.get("per_class_iou", {}).get("Big Rock", np.nan),
+        "minutes": record.provenance["train_seconds"] / 60,
+    }
 
 
 def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
     """One row per named run (default: every one, in the registry's order).
 
     Returns:
-        DataFrame indexed by run name with the COLUMNS: its registry group; "shipped" or
-        "not trained yet"; the best (kept) epoch, counted from 1, and the epochs run; training
-        minutes; the validation and public-test score (the competition mIoU, or the background
-        IoU of a background-task run); and the per-class test IoU (terrain runs). NaN where
-        unknown.
+        DataFrame indexed by run name with the COLUMNS: its registry group; how many of its
+        seeds are shipped at the current reference recipe; the epochs each trained; the mean
+        training minutes; the mean and standard deviation (over the seeds, ddof 1: NaN with
+        one seed) of the validation and public-test score and of the test Big Rock IoU; and the
+        previous recipe's record's validation, test and Big Rock scores and minutes. NaN where
+        unknown (a run with no seed shipped has NaN for every current column).
     """
     fingerprint = loading.recipe_fingerprint(loading.default_recipe())
     rows = []
     for name in names if names is not None else registry.names():
-        experiment = registry.get(name, "reference")
-        folder = run_records.reference_directory(experiment, fingerprint)
         row: dict[str, object] = {"run": name, "group": registry.RUNS[name].group}
-        if not run_records.is_complete(folder):
-            rows.append(row | {"status": "not trained yet"})
-            continue
-        record = run_records.load_record(folder)
-        found = record.metrics
-        score = "miou" if experiment.task == "terrain" else "background IoU"
-        test = found["test"] or {}
-        rows.append(
-            row
-            | {
-                "status": "shipped",
-                "best epoch": found["best_epoch"] + 1,
-                "epochs run": found["epochs_run"],
-                "minutes": record.provenance["train_seconds"] / 60,
-                "val score": (found["val"] or {}).get(score),
-                "test score": test.get(score),
-                **{f"{c} IoU": test.get("per_class_iou", {}).get(c) for c in SCORED_NAMES},
+        found = []
+        for seed in registry.SEEDS:
+            experiment = registry.get(name, "reference", seed)
+            folder = run_records.reference_directory(experiment, fingerprint)
+            if run_records.is_complete(folder):
+                found.append(_scores(run_records.load_record(folder)))
+                row["epochs"] = experiment.epochs
+        row["seeds"] = len(found)
+        if found:
+            seeds = pd.DataFrame(found)
+            row |= {
+                "minutes": seeds["minutes"].mean(),
+                "val score": seeds["val"].mean(),
+                "val SD": seeds["val"].std(ddof=1),
+                "test score": seeds["test"].mean(),
+                "test SD": seeds["test"].std(ddof=1),
+                "Big Rock IoU": seeds["Big Rock"].mean(),
+                "Big Rock SD": seeds["Big Rock"].std(ddof=1),
             }
-        )
+        previous = run_records.previous_reference(name, fingerprint)
+        if previous is not None:
+            before = _scores(run_records.load_record(previous))
+            row |= {f"previous {key}": before[key] for key in ("val", "test", "minutes")}
+            row["previous Big Rock"] = before["Big Rock"]
+        rows.append(row)
     table = pd.DataFrame(rows, columns=["run", *COLUMNS]).set_index("run")
-    numbers = [column for column in COLUMNS if column not in ("group", "status")]
+    numbers = [column for column in COLUMNS if column != "group"]
     table[numbers] = table[numbers].astype(float)
-    return table
+    return table.astype({"seeds": int})

@@ -20,8 +20,8 @@ training images at `indices`, never see a validation image. The variants (see `m
 - ``augmented_bigrock_level``: balanced BigRock, then `AUGMENT_COPIES` copies of it augmented by
   the Albumentations pipeline `AUGMENT_PIPELINE` ("safe": mirrored left-right and shifted, the
   horizon kept level): the book's augmented BigRock, in the report's recipe;
-- ``augmented_bigrock_vflip``: the same with `VFLIP_PIPELINE` ("safe_vflip": also flipped upside down),
-  the standard augmentation the book first read the report's as; measured worse (see
+- ``augmented_bigrock_vflip``: the same with `VFLIP_PIPELINE` ("safe_vflip": also flipped
+  upside down), the standard augmentation the book first read the report's as; measured worse (see
   `marslib.augment.albu`);
 - ``cutmix_bigrock``: the cleaned images, then the CutMix images;
 - ``oversampled_bigrock``: the cleaned images, then extra copies of those holding Big Rock.

@@ -69,9 +69,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "references",
         help="the reference records shipped with the book: epochs, minutes, scores",
         description=(
-            "One row per named run (or those named): its reference record's best epoch, epochs "
-            "run, training minutes, validation and public-test score and per-class test IoU, or "
-            "'not trained yet'."
+            "One row per named run (or those named): the seeds shipped at the current reference "
+            "recipe, their mean and standard deviation of the validation and public-test score "
+            "and the test Big Rock IoU, their minutes, and the previous recipe's record."
         ),
     )
     shipped.add_argument("names", nargs="*", help="named runs or groups (default: all)")
@@ -94,12 +94,17 @@ def reference_table(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from marslib.analysis import references
+    from marslib.training import registry
 
     table = references.reference_table(_expand(args.names or ["all"]))
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 3):
         print(table)
-    shipped = int((table["status"] == "shipped").sum())
-    print(f"{shipped} of {len(table)} runs have a reference record in references/")
+    seeds = len(registry.SEEDS)
+    print(
+        f"{int(table['seeds'].sum())} of {seeds * len(table)} records shipped in references/ "
+        f"({seeds} seeds a run); {int((table['seeds'] == seeds).sum())} of {len(table)} runs "
+        "have every seed"
+    )
     return 0
 
 

@@ -54,7 +54,7 @@ REFERENCES_DIR = paths.REPO_ROOT / "references"
 # epochs after the best validation epoch, that epoch kept; one seed each), with their keys. The
 # chapters show them until every named run has its `registry.SEEDS` at the current reference
 # profile in `REFERENCES_DIR` (`marslib.training.shown`).
-PREVIOUS_DIR = REFERENCES_DIR / "previous_recipe"
+PREVIOUS_RECIPE = "previous_recipe"  # their folder in `REFERENCES_DIR`
 DONE_TEXT = "complete\n"
 PER_IMAGE_FILE = "per_image.npz"
 RECORD_FILES: tuple[str, ...] = (
@@ -108,10 +108,10 @@ def reference_directory(experiment: Experiment, data: MarsData | str) -> Path:
 
 
 def previous_reference(name: str, data: MarsData | str) -> Path | None:
-    """The previous recipe's shipped record of the named run on `data` (`PREVIOUS_DIR`), or None;
-    `data` is the data set or its fingerprint."""
+    """The previous recipe's shipped record of the named run on `data` (in `PREVIOUS_RECIPE`), or
+    None; `data` is the data set or its fingerprint."""
     fingerprint = data if isinstance(data, str) else data.fingerprint
-    for directory in sorted(PREVIOUS_DIR.glob(f"{name}-*")):
+    for directory in sorted((REFERENCES_DIR / PREVIOUS_RECIPE).glob(f"{name}-*")):
         if (
             is_complete(directory)
             and read_json(directory / "config.json")["name"] == name
@@ -351,6 +351,16 @@ def records(runs_dir: Path | str | None = None, *, task: str | None = "terrain")
     return sorted(chosen, key=lambda r: r.provenance["finished"])
 
 
+def names_a_folder(run_or_name: Path | str) -> bool:
+    """Whether an argument that takes a run folder or a run's name means a folder: a `Path`, an
+    existing folder, or text that looks like a path (a separator in it, or a start with "." or
+    "~"); run names are words such as "pspnet"."""
+    if isinstance(run_or_name, Path) or Path(run_or_name).is_dir():
+        return True
+    separators = {os.sep, os.altsep or os.sep, "/"}
+    return any(mark in run_or_name for mark in separators) or run_or_name.startswith((".", "~"))
+
+
 def find_record(
     run_or_name: Path | str,
     data: MarsData | None = None,
@@ -366,10 +376,19 @@ def find_record(
         profile: the profile of a name's experiment (None: `marslib.profile()`).
 
     Raises:
-        ValueError: no finished record there (or for that name, data and profile yet).
+        ValueError: no finished record there (or for that name, data and profile yet); an
+            argument that looks like a path (`names_a_folder`) but is no folder.
     """
-    if Path(run_or_name).is_dir():
-        return load_record(run_or_name)
+    if Path(run_or_name).is_dir():  # PLANT
+        folder = Path(run_or_name).expanduser()
+        if not folder.is_dir():
+            what = "is a file, not a run folder" if folder.exists() else "does not exist"
+            raise ValueError(
+                f"no such run folder: {folder} {what}; give a run folder (it holds "
+                "config.json, metrics.json and model.keras) or a run's name "
+                "(python -m marslib experiments list)"
+            )
+        return load_record(folder)
     experiment = registry.get(str(run_or_name), profile)
     data = data if data is not None else mars_data.load()
     directory = find_finished(experiment, data, runs_dir)

@@ -84,6 +84,28 @@ def show(
 
     Raises:
         ValueError: a shipped reference is missing, or its model no longer gives its scores.
+
+    Examples:
+
+    >>> import marslib
+    >>> from marslib import data, training
+    >>> tiny = data.synthetic_data(seed=3, n_train=40, n_test=16)
+    >>> SHOWN = training.shown_profile(marslib.profile("quick"), tiny)
+    >>> SHOWN.name  # no reference was trained on this set: `show` would train the run here
+    'quick'
+    >>> training.shows_references(SHOWN, tiny)
+    False
+
+    On the embedded synthetic set (a chapter's build) the shipped reference is shown instead,
+    re-scored first: a minute on a CPU with a fresh cache, so these lines are not run here.
+
+    >>> embedded = data.load()  # doctest: +SKIP
+    >>> SHOWN = training.shown_profile(marslib.profile("quick"), embedded)  # doctest: +SKIP
+    >>> SHOWN.name  # doctest: +SKIP
+    'reference'
+    >>> record = training.show("unet_weighted", SHOWN, embedded)  # doctest: +SKIP
+    >>> record.experiment.epochs, record.val_miou is not None  # doctest: +SKIP
+    (30, True)
     """
     experiment = registry.get(name, profile)
     if not shows_references(profile, data):
@@ -97,7 +119,7 @@ def show(
     if directory is None or not is_complete(directory):
         raise ValueError(
             f"the reference record of {name!r} is missing (none in "
-            f"{run_records.PREVIOUS_DIR.relative_to(run_records.REFERENCES_DIR.parent)}/): "
+            f"references/{run_records.PREVIOUS_RECIPE}/): "
             f"train it with `python -m marslib experiments run {name} --profile reference "
             f"--seeds {' '.join(map(str, registry.SEEDS))}`, then `python -m marslib experiments "
             f"publish {name} --profile reference --seeds {' '.join(map(str, registry.SEEDS))}`"
@@ -126,7 +148,7 @@ def missing_references(data: MarsData) -> list[tuple[str, int]]:
 
 def references_complete(data: MarsData) -> bool:
     """True when every named run has all its seeds at the current reference recipe on `data`;
-    until then the chapters show the previous recipe's records (`run_records.PREVIOUS_DIR`)."""
+    until then the chapters show the previous recipe's records (`run_records.PREVIOUS_RECIPE`)."""
     return not missing_references(data)
 
 
