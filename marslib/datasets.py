@@ -160,6 +160,21 @@ def build(
 
     Returns:
         images uint8 (N', 64, 128) and masks uint8 (N', 64, 128) with values 0..4.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> from marslib import data, datasets
+    >>> tiny = data.synthetic_data(seed=3, n_train=40, n_test=16)
+    >>> train_indices = np.arange(30)  # the images a run trains on; the other 10 validate it
+    >>> images, masks = datasets.build("cleaned", tiny, train_indices, seed=0)
+    >>> images.shape, masks.dtype
+    ((30, 64, 128), dtype('uint8'))
+    >>> images, masks = datasets.build("balanced_bigrock", tiny, train_indices)
+    >>> len(images)  # the 30 images and augmented crops around their Big Rock regions
+    36
+    >>> datasets.names()[:3]
+    ['original', 'cleaned', 'fixed_monocolor']
     """
     variant = get(name)
     if indices is None:

@@ -109,6 +109,22 @@ def competition_miou(y_true: np.ndarray, y_pred_labels: np.ndarray) -> float:
     Args:
         y_true: integer array of any shape (e.g. (N, H, W)) with values 0..4.
         y_pred_labels: integer array of the same shape with values 0..4.
+
+    Examples:
+
+    >>> import numpy as np
+    >>> from marslib import metrics
+    >>> truth = np.array([[0, 1, 1, 2], [2, 3, 3, 4]])  # 0 background, 1-4 terrain
+    >>> metrics.competition_miou(truth, truth)
+    1.0
+    >>> guess = np.array([[1, 1, 1, 2], [2, 3, 3, 3]])  # the Big Rock pixel called sand
+    >>> metrics.per_class_iou(truth, guess).round(3)  # soil, bedrock, sand, Big Rock
+    array([1.   , 1.   , 0.667, 0.   ])
+    >>> round(metrics.competition_miou(truth, guess), 3)  # their mean
+    0.667
+
+    A pixel whose true label is background is not scored, whatever was predicted for it: the
+    first pixel above costs soil nothing.
     """
     return float(per_class_iou(y_true, y_pred_labels).mean())
 

@@ -39,7 +39,31 @@ def converged(record: RunRecord) -> bool:
 
 
 def training_state(record: RunRecord) -> str:
-    """One sentence: how the run ended, and whether it counts as converged."""
+    """One sentence: how the run ended, and whether it counts as converged.
+
+    Examples:
+
+    >>> import pandas as pd
+    >>> from marslib import training
+    >>> from marslib.analysis import verdicts
+    >>> def record(name, val_miou, epochs_run=30):  # a chapter's: training.show(name, SHOWN, data)
+    ...     return training.RunRecord(
+    ...         directory=None, experiment=training.get(name, "reference"),
+    ...         history=pd.DataFrame(), provenance={},
+    ...         metrics={"val": {"miou": val_miou}, "test": None,
+    ...                  "best_epoch": epochs_run - 1, "epochs_run": epochs_run})
+    >>> base = record("unet_baseline", 0.512)
+    >>> print(verdicts.training_state(base))
+    unet_baseline: trained its whole budget of 30 epochs (reference profile), its validation
+    mIoU still improving at its last epoch: not a converged run
+    >>> early = record("unet_baseline", 0.512, epochs_run=24)
+    >>> early.metrics["best_epoch"] = 13
+    >>> verdicts.converged(early)
+    True
+    >>> print(verdicts.training_state(early))
+    unet_baseline: early stopping ended it after 24 of at most 30 epochs (best epoch 14):
+    converged, as far as its validation score can tell
+    """
     name, epochs = record.experiment.name, record.metrics["epochs_run"]
     best = record.metrics["best_epoch"] + 1
     if converged(record):
@@ -59,7 +83,18 @@ def training_state(record: RunRecord) -> str:
 
 def larger(first: float, second: float, margin: float = MARGIN) -> bool | None:
     """Whether `first` is larger than `second` by more than `margin` (True), smaller by more than
-    `margin` (False), or neither (None: the two are level within the margin)."""
+    `margin` (False), or neither (None: the two are level within the margin).
+
+    Examples:
+
+    >>> from marslib.analysis import verdicts
+    >>> verdicts.larger(0.604, 0.512)
+    True
+    >>> verdicts.larger(0.512, 0.604)
+    False
+    >>> print(verdicts.larger(0.521, 0.512))  # under the margin of 0.02
+    None
+    """
     if first - second > margin:
         return True
     if second - first > margin:
@@ -77,6 +112,16 @@ def recipe_beats_model(
         True when the recipe's effect is positive and larger than the model's, each by more than
         `margin`; False when it is smaller than the model's, or negative, by more than `margin`;
         None when the runs cannot tell.
+
+    Examples:
+
+    >>> from marslib.analysis import verdicts
+    >>> verdicts.recipe_beats_model(recipe_effect=0.09, model_effect=0.01)
+    True
+    >>> verdicts.recipe_beats_model(recipe_effect=0.01, model_effect=0.09)
+    False
+    >>> print(verdicts.recipe_beats_model(recipe_effect=0.03, model_effect=0.02))
+    None
     """
     beats, helps = larger(recipe_effect, model_effect, margin), larger(recipe_effect, 0.0, margin)
     if beats and helps:
@@ -98,6 +143,27 @@ def compare_runs(
 ) -> str:
     """What the two runs' mIoU on `split` ("val" or "test") supports, in two or three sentences:
     which is ahead (or that they are level within `margin`), and whether the runs are converged.
+
+    Examples:
+
+    >>> import pandas as pd
+    >>> from marslib import training
+    >>> from marslib.analysis import verdicts
+    >>> def record(name, val_miou, epochs_run=30):  # a chapter's: training.show(name, SHOWN, data)
+    ...     return training.RunRecord(
+    ...         directory=None, experiment=training.get(name, "reference"),
+    ...         history=pd.DataFrame(), provenance={},
+    ...         metrics={"val": {"miou": val_miou}, "test": None,
+    ...                  "best_epoch": epochs_run - 1, "epochs_run": epochs_run})
+    >>> base = record("unet_baseline", 0.512)
+    >>> print(verdicts.compare_runs(base, record("unet_weighted", 0.604)))
+    On validation mIoU, unet_weighted is ahead of unet_baseline by 0.092 (unet_weighted 0.604,
+    unet_baseline 0.512), more than the margin of 0.02 the book reads as a difference. These are
+    short runs, not converged ones: all stopped at their budget of 30 epochs ...
+    >>> print(verdicts.compare_runs(base, record("unet_dice", 0.521)))
+    On validation mIoU, unet_dice (0.521) and unet_baseline (0.512) are level: a gap of +0.009 is
+    under the margin of 0.02 the book reads as a difference, so these runs do not rank the
+    two. ...
     """
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
@@ -135,6 +201,25 @@ def against(
     Returns:
         DataFrame indexed by experiment name, base first (gain 0, verdict "(base)"), with columns
         "<split> mIoU", "<split> gain" (float) and "<split>" (str) for each split.
+
+    Examples:
+
+    >>> import pandas as pd
+    >>> from marslib import training
+    >>> from marslib.analysis import verdicts
+    >>> def record(name, val_miou, epochs_run=30):  # a chapter's: training.show(name, SHOWN, data)
+    ...     return training.RunRecord(
+    ...         directory=None, experiment=training.get(name, "reference"),
+    ...         history=pd.DataFrame(), provenance={},
+    ...         metrics={"val": {"miou": val_miou}, "test": None,
+    ...                  "best_epoch": epochs_run - 1, "epochs_run": epochs_run})
+    >>> base = record("unet_baseline", 0.512)
+    >>> others = [record("unet_weighted", 0.604), record("unet_dice", 0.521)]
+    >>> verdicts.against(base, others).round(3)
+                   val mIoU  val gain     val
+    unet_baseline     0.512     0.000  (base)
+    unet_weighted     0.604     0.092   ahead
+    unet_dice         0.521     0.009   level
     """
     if not others:
         raise ValueError("no runs to set against the base run")

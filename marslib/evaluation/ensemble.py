@@ -1,13 +1,21 @@
 """Ensembles of trained runs and test-time augmentation, scored the competition's way.
 
-    members = [
-        train.run(experiments.get_experiment(name), data).load_model()
-        for name in ("pspnet", "wnet")
-    ]
-    model = ensemble.Ensemble(members)                            # mean of members' probabilities
-    labels = models.predict(model, data.test_images, flip=True)   # plus flip averaging (TTA)
-    # with and without flips
-    ensemble.evaluate_models({"pspnet": members[0], "ensemble": model}, images, masks)
+Examples:
+
+>>> from marslib import data, models
+>>> from marslib.evaluation import ensemble
+>>> tiny = data.synthetic_data(seed=3, n_train=40, n_test=16)
+>>> members = [models.build(name, size="quick") for name in ("unet", "pspnet")]
+>>> # a chapter's members are trained: training.show(name, SHOWN, data).load_model()
+>>> averaged = ensemble.Ensemble(members)  # the mean of the members' probabilities
+>>> labels = models.predict(averaged, tiny.train_images[:4], flip=True)  # plus flip TTA
+>>> labels.shape, labels.dtype
+((4, 64, 128), dtype('uint8'))
+>>> table = ensemble.evaluate_models(  # each model, with and without flips
+...     {"unet": members[0], "ensemble": averaged}, tiny.train_images, tiny.train_masks
+... )
+>>> table.index.tolist()
+[('unet', False), ('unet', True), ('ensemble', False), ('ensemble', True)]
 
 An **ensemble** averages the probabilities (B, H, W, 5) of several models and takes the most
 likely class of the mean: models that err in different places outvote each other's mistakes.
