@@ -168,6 +168,7 @@ sys.exit(cli.main(["info"]))
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: SIGINT to a preexec_fn child")
 def test_ctrl_c_says_a_rerun_resumes() -> None:
     environment = os.environ.copy()
     environment.pop("MARSLIB_DEBUG", None)
@@ -299,6 +300,7 @@ synthetic.load_or_generate(7, 12, 4)
 """
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX: SIGINT to a preexec_fn child")
 def test_ctrl_c_while_caching_the_synthetic_set_leaves_nothing(folders: Path) -> None:
     cache = folders / "cache"
     writer = subprocess.Popen(

@@ -32,6 +32,7 @@ def test_a_moved_folder_is_named_by_its_variable(monkeypatch, tmp_path) -> None:
 
 def test_elsewhere_only_home_or_the_last_part_is_shown(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("USERPROFILE", str(tmp_path / "home"))  # Path.home() on Windows
     assert paths.shown(tmp_path / "home" / "data" / "mars.npz") == "~/data/mars.npz"
     outside = tmp_path / "elsewhere" / "mars.npz"
     assert paths.shown(outside) == ".../mars.npz"

@@ -20,7 +20,6 @@ private score on the rest, both with the competition metric (`marslib.metrics`).
 from __future__ import annotations
 
 import itertools
-import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+import psutil
 from tqdm import tqdm
 
 from marslib import models
@@ -159,13 +159,18 @@ def _remove_stale_temporaries(path: Path) -> None:
 
 
 def _process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs, asked without signalling it, on every system.
+
+    `psutil.Process` reads the process table (/proc on Linux, the kernel on macOS, OpenProcess
+    on Windows). ``os.kill(pid, 0)`` is no probe on Windows: there it sends Ctrl-C to, or
+    terminates, the process. A zombie (killed, not yet reaped) writes nothing more: not alive.
+    """
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:  # gone (a zombie may also be reported so)
         return False
-    except PermissionError:  # alive, but another user's
+    except psutil.AccessDenied:  # alive, but another user's
         return True
-    return True
 
 
 def predict_submission(

@@ -30,7 +30,6 @@ asks for it (``jit_compile``). A record's provenance names the policy that train
 from __future__ import annotations
 
 import csv
-import fcntl
 import io
 import os
 import platform
@@ -53,6 +52,7 @@ from marslib import datasets, metrics, models
 from marslib.augment.pipeline import make_dataset
 from marslib.core import hardware, versions
 from marslib.core.files import atomic_path, write_json, write_text
+from marslib.core.locks import RunLock
 from marslib.data import cleaning, stats
 from marslib.training import tasks
 from marslib.training.checkpoint import Checkpoint, TrainingState
@@ -114,41 +114,6 @@ def run(
             return load_record(directory)
         _train(experiment, data, directory, verbose=verbose)
     return load_record(directory)
-
-
-class RunLock:
-    """An exclusive lock on a run folder while a process trains in it (``<run>/.lock``).
-
-    A second process that starts the same run while the first trains it is refused with a
-    message naming the first one's process id; the operating system releases the lock when the
-    holder exits, however it exits, so a killed run never leaves its folder locked.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.path = directory / ".lock"
-        self.handle: Any = None
-
-    def __enter__(self) -> RunLock:
-        self.handle = open(self.path, "a+")  # held until __exit__
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self.handle.seek(0)
-            holder = self.handle.read().strip() or "unknown"
-            self.handle.close()
-            raise ValueError(
-                f"another process (pid {holder}) is training this run in {self.path.parent}; "
-                "wait until it finishes (its record is then reused) or stop it, then run again"
-            ) from None
-        self.handle.seek(0)
-        self.handle.truncate()
-        self.handle.write(f"{os.getpid()}\n")
-        self.handle.flush()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
 
 
 def _train(experiment: Experiment, data: MarsData, directory: Path, *, verbose: int) -> None:
