@@ -285,22 +285,86 @@ class CourseMeanIoU(keras.metrics.MeanIoU):
         return {"name": self.name, "dtype": self.dtype}
 
 
-def scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
-    """The competition mIoU and the IoU of each scored class.
+def scores(masks: np.ndarray, predicted: np.ndarray, *, background: bool = False) -> dict[str, Any]:
+    """The scores of a set of predictions: the one scoring call of the library.
+
+    The trainer's records (``metrics.json``), their re-scoring, ``python -m marslib evaluate``,
+    the ensembles and the chapters all score predictions with it, so their numbers compare.
+
+    Args:
+        masks: true labels, integer (N, H, W) in 0..4.
+        predicted: predicted labels, integer (N, H, W) in 0..4.
+        background: also say how the prediction treats background (`background_scores`), which
+            the competition's mIoU does not score.
+
+    Returns:
+        ``{"miou": float, "per_class_iou": {"Soil": float, "Bedrock": ..., "Sand": ...,
+        "Big Rock": ...}, "images": N}`` (the form of a record's split scores), with
+        ``"background": background_scores(masks, predicted)`` before ``"images"`` if asked.
+        `score_row` makes it one row of a table.
+    """
+    confusion = confusion_matrix(masks, predicted)
+    per_class = iou_from_confusion(confusion)
+    found: dict[str, Any] = {
+        "miou": float(per_class.mean()),
+        "per_class_iou": {name: float(value) for name, value in zip(SCORED_NAMES, per_class)},
+    }
+    if background:
+        found["background"] = _background_scores(confusion)
+    found["images"] = int(len(masks))
+    return found
+
+
+def score_row(found: dict[str, Any]) -> dict[str, float]:
+    """One result of `scores` as a flat row for a table (e.g. ``pd.DataFrame(rows).T``).
+
+    Args:
+        found: what `scores` returned (a record's split scores have the same form).
+
+    Returns:
+        ``{"mIoU": float, "Soil IoU": float, "Bedrock IoU", "Sand IoU", "Big Rock IoU"}``, then
+        the keys of `background_scores` where `found` has them; the image count left out.
+    """
+    row = {"mIoU": float(found["miou"])}
+    row |= {f"{name} IoU": float(value) for name, value in found["per_class_iou"].items()}
+    return row | {key: float(value) for key, value in found.get("background", {}).items()}
+
+
+def background_scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """How a prediction treats background, which the competition's mIoU does not score.
 
     Args:
         masks: true labels, integer (N, H, W) in 0..4.
         predicted: predicted labels, integer (N, H, W) in 0..4.
 
     Returns:
-        ``{"miou": float, "per_class_iou": {"Soil": float, "Bedrock": ..., "Sand": ...,
-        "Big Rock": ...}, "images": N}``.
+        ``"background recall"``: share of the true-background pixels predicted background;
+        ``"background precision"``: share of the pixels predicted background that are background;
+        ``"terrain called background"``: share of the terrain pixels (classes 1..4) predicted
+        background, each a false negative of its class in the competition's IoU;
+        ``"5-class mIoU"``: mean IoU over all five classes and all pixels, background counted
+        (a class with an empty union counts 1.0). NaN where a share has no pixel to count.
     """
-    per_class = per_class_iou(masks, predicted)
+    return _background_scores(confusion_matrix(masks, predicted))
+
+
+def _background_scores(confusion: np.ndarray) -> dict[str, float]:
+    """`background_scores` from a confusion matrix, int (5, 5), rows true, columns predicted."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    true_positives = np.diag(confusion)
+    union = confusion.sum(axis=0) + confusion.sum(axis=1) - true_positives
+    iou = np.divide(true_positives, union, out=np.ones(NUM_CLASSES), where=union > 0)
+
+    def share(part: float, whole: float) -> float:
+        return float(part / whole) if whole else float("nan")
+
     return {
-        "miou": float(competition_miou(masks, predicted)),
-        "per_class_iou": {name: float(value) for name, value in zip(SCORED_NAMES, per_class)},
-        "images": int(len(masks)),
+        "background recall": share(confusion[BACKGROUND, BACKGROUND], confusion[BACKGROUND].sum()),
+        "background precision": share(
+            confusion[BACKGROUND, BACKGROUND], confusion[:, BACKGROUND].sum()
+        ),
+        "terrain called background": share(confusion[1:, BACKGROUND].sum(), confusion[1:].sum()),
+        "5-class mIoU": float(iou.mean()),
     }
 
 

@@ -3,6 +3,7 @@ scikit-learn and Keras directly."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -12,13 +13,15 @@ import numpy as np
 import pandas as pd
 import pytest
 import tensorflow as tf
+from conftest import TINY
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import jaccard_score
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from marslib import metrics, models, training
+from marslib import cli, metrics, models, training
+from marslib import data as mars_data
 from marslib.analysis import table1
 from marslib.data import to_model_input  # noqa: E402
 from marslib.figures import results
@@ -109,6 +112,32 @@ def test_scores_match_scikit_learn_on_the_scored_pixels() -> None:
         list(found["per_class_iou"]) == ["Soil", "Bedrock", "Sand", "Big Rock"]
         and found["images"] == 7
     )
+
+
+def test_the_one_scoring_call_by_hand_with_background_and_as_a_table_row() -> None:
+    masks = np.array([[[0, 0, 0, 1, 2, 3, 4, 4]]], dtype=np.uint8)
+    predicted = np.array([[[0, 1, 0, 0, 2, 3, 4, 0]]], dtype=np.uint8)
+    # Scored pixels (true 1..4): soil missed (0), bedrock and sand right (1, 1), Big Rock 1 of 2.
+    per_class = {"Soil": 0.0, "Bedrock": 1.0, "Sand": 1.0, "Big Rock": 0.5}
+    plain = metrics.scores(masks, predicted)
+    assert plain == {"miou": 0.625, "per_class_iou": per_class, "images": 1}  # a record's form
+    found = metrics.scores(masks, predicted, background=True)
+    assert list(found) == ["miou", "per_class_iou", "background", "images"]
+    # 3 true background pixels, 2 found; 4 predicted background, 2 right; 2 of 5 terrain pixels
+    # called background; 5-class IoU: background 2/5, soil 0, bedrock 1, sand 1, Big Rock 1/2.
+    by_hand = {
+        "background recall": 2 / 3,
+        "background precision": 2 / 4,
+        "terrain called background": 2 / 5,
+        "5-class mIoU": (2 / 5 + 0 + 1 + 1 + 1 / 2) / 5,
+    }
+    assert found["background"] == pytest.approx(by_hand)
+    row = metrics.score_row(found)
+    assert row == pytest.approx(
+        {"mIoU": 0.625, **{f"{name} IoU": v for name, v in per_class.items()}, **by_hand}
+    )
+    assert list(row)[:5] == ["mIoU", "Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"]
+    assert list(metrics.score_row(plain)) == list(row)[:5]
 
 
 def test_per_image_miou_by_hand_and_against_scikit_learn() -> None:
@@ -254,3 +283,105 @@ def test_results_table_one_row_per_record() -> None:
     assert table1.results_table([]).empty
     with pytest.raises(ValueError, match="per_class"):
         table1.results_table(records, per_class="train")
+
+
+# ---------------------------------------------------------------- python -m marslib evaluate
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_data: mars_data.MarsData, module_folders: Path) -> training.RunRecord:
+    return training.run(training.Experiment.from_dict(TINY), tiny_data, verbose=0)
+
+
+def _evaluate(
+    arguments: list[str],
+    data_set: mars_data.MarsData,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> dict:
+    """Run ``python -m marslib evaluate`` on `data_set`; the scores it printed, as JSON."""
+    monkeypatch.setattr(mars_data, "load", lambda path=None: data_set)
+    assert cli.main(["evaluate", *arguments]) == 0
+    out = capsys.readouterr().out
+    return json.loads(out[out.index("\n{") : out.rindex("}") + 1])
+
+
+def test_evaluate_prints_the_records_scores_on_the_records_images(
+    tiny_run: training.RunRecord,
+    tiny_data: mars_data.MarsData,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """By default the command scores what the record scored (validation split and the public
+    quarter of the test set: 4 of the 16 test images), so it prints the record's figures."""
+    printed = _evaluate(
+        [str(tiny_run.directory), "--output", str(tmp_path)], tiny_data, monkeypatch, capsys
+    )
+    assert set(printed) == {"val", "test"} and printed["test"]["images"] == 4
+    for split in ("val", "test"):
+        recorded = tiny_run.metrics[split]
+        assert printed[split]["images"] == recorded["images"]
+        assert metrics.score_row(printed[split]) == pytest.approx(
+            metrics.score_row(recorded), abs=1e-9
+        )
+    assert {p.name for p in tmp_path.iterdir()} == {"confusion.png", "gallery.png", "curves.png"}
+
+
+def test_evaluate_scores_the_whole_test_set_only_when_asked(
+    tiny_run: training.RunRecord,
+    tiny_data: mars_data.MarsData,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    printed = _evaluate(
+        [str(tiny_run.directory), "--whole-test", "--output", str(tmp_path)],
+        tiny_data,
+        monkeypatch,
+        capsys,
+    )
+    assert printed["test"]["images"] == 16
+    # Every test image, scored here with Keras and scikit-learn (background pixels left out).
+    inputs = tiny_data.test_images.astype(np.float32)[..., None] / 255
+    predicted = tiny_run.load_model().predict(inputs, verbose=0).argmax(axis=-1)
+    scored = tiny_data.test_masks != 0
+    expected = jaccard_score(
+        tiny_data.test_masks[scored],
+        predicted[scored],
+        labels=[1, 2, 3, 4],
+        average=None,
+        zero_division=1.0,
+    )
+    np.testing.assert_allclose(list(printed["test"]["per_class_iou"].values()), expected)
+    assert printed["test"]["miou"] == pytest.approx(expected.mean())
+
+
+@pytest.mark.parametrize("given", ["/nonexistent", "runs/missing", "./typo"])
+def test_evaluate_answers_a_path_as_a_path(
+    given: str, folders: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["evaluate", given]) == 2
+    error = capsys.readouterr().err
+    assert "no such run folder" in error and "does not exist" in error
+    assert str(Path(given)) in error and "unknown experiment" not in error
+
+
+def test_evaluate_answers_a_file_as_no_run_folder(
+    folders: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    given = folders / "notes.txt"
+    given.write_text("not a run")
+    assert cli.main(["evaluate", str(given)]) == 2
+    assert "is a file, not a run folder" in capsys.readouterr().err
+
+
+def test_evaluate_still_answers_an_unknown_name_as_a_name(
+    folders: Path,
+    tiny_data: mars_data.MarsData,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(mars_data, "load", lambda path=None: tiny_data)
+    assert cli.main(["evaluate", "pspnett"]) == 2
+    assert "unknown experiment 'pspnett'" in capsys.readouterr().err

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from sklearn.utils.class_weight import compute_class_weight
 
 import marslib
@@ -19,16 +20,6 @@ from marslib import cli, data, training
 from marslib import data as mars_data
 from marslib.training import checkpoint, loop, registry, run_records
 
-TINY = {
-    "name": "tiny",
-    "model": "unet",
-    "model_options": {"base_filters": 4, "depth": 2},
-    "epochs": 3,
-    "batch_size": 16,
-    "patience": 2,
-    "learning_rate": 0.003,
-    "profile": "quick",
-}
 HISTORY_COLUMNS = ["epoch", "loss", "miou", "val_loss", "val_miou", "learning_rate"]
 
 

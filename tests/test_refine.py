@@ -121,7 +121,7 @@ def test_refined_model_checks_its_parts() -> None:
 def test_background_scores_by_hand_and_against_scikit_learn() -> None:
     masks = np.array([[[0, 0, 0, 1, 2, 3, 4, 4]]])
     predicted = np.array([[[0, 1, 0, 0, 2, 3, 4, 0]]])
-    found = refine.background_scores(masks, predicted)
+    found = metrics.background_scores(masks, predicted)
     assert found["background recall"] == pytest.approx(2 / 3)
     assert found["background precision"] == pytest.approx(2 / 4)
     assert found["terrain called background"] == pytest.approx(2 / 5)
@@ -161,7 +161,7 @@ def test_threshold_sweep_trades_background_recall_for_terrain() -> None:
     labels = np.where(background > 0.5, 0, probabilities[..., 1:].argmax(-1) + 1)
     assert sweep.loc[0.5, "mIoU"] == pytest.approx(metrics.competition_miou(masks, labels))
     assert sweep.loc[0.5, "5-class mIoU"] == pytest.approx(
-        refine.background_scores(masks, labels)["5-class mIoU"]
+        metrics.background_scores(masks, labels)["5-class mIoU"]
     )
     with pytest.raises(ValueError, match="probabilities"):
         refine.threshold_sweep(masks, probabilities[..., :4], background, thresholds)

@@ -64,14 +64,14 @@ def test_each_ablation_corner_takes_the_model_of_one_run_and_the_rest_of_the_oth
 def test_the_two_by_two_design_has_every_corner_once() -> None:
     assert set(registry.ABLATION.values()) == {
         (a, b)
-        for a in (registry.BASELINE, registry.BEST)
-        for b in (registry.BASELINE, registry.BEST)
+        for a in (registry.BASELINE, registry.RECIPE)
+        for b in (registry.BASELINE, registry.RECIPE)
     }
     assert set(registry.ABLATION) <= set(registry.names())
 
 
 def test_the_final_model_is_the_best_recipe_without_validation() -> None:
-    final, best = registry.get("final", "quick"), registry.get(registry.BEST, "quick")
+    final, best = registry.get("final", "quick"), registry.get(registry.RECIPE, "quick")
     assert _differing(best, final) == {"validation"} and not final.validation
 
 

@@ -11,18 +11,11 @@ from pathlib import Path
 import fingerprints
 import numpy as np
 import pytest
+from conftest import TINY
 
 from marslib import data, datasets, training
 from marslib.core import versions
 from marslib.training import run_records
-
-TINY = {
-    "name": "tiny",
-    "model": "unet",
-    "model_options": {"base_filters": 4, "depth": 2},
-    "epochs": 3,
-    "profile": "quick",
-}
 
 
 def test_hash_follows_config_and_data_but_not_description() -> None:
@@ -82,6 +75,9 @@ def _fake_record(folder: Path, code_versions: dict[str, int]) -> Path:
     (folder / "config.json").write_text(json.dumps(training.Experiment.from_dict(TINY).to_dict()))
     (folder / "history.csv").write_text("epoch,loss\n0,1.0\n")
     (folder / "metrics.json").write_text(json.dumps({"val": {"miou": 0.5}, "test": None}))
+    run_records.write_per_image(
+        folder / run_records.PER_IMAGE_FILE, {"val": np.zeros((1, 5, 5), dtype=np.uint16)}
+    )
     (folder / "provenance.json").write_text(
         json.dumps(
             {

@@ -64,7 +64,7 @@ def table1(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataF
     Args:
         records: finished runs, one row each, in the order given.
         per_class: split of the per-class IoU columns ("val", "test", or "auto": see
-            `marslib.figures.results.results_table`).
+            `results_table`).
 
     Returns:
         DataFrame indexed by experiment name with columns model, dataset, loss, training images,
@@ -184,7 +184,7 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
     """One row per run, in the report's Table 1 form plus per-class IoU and provenance.
 
     Args:
-        records: finished runs (`marslib.training.loop.run` or `marslib.training.loop.records`).
+        records: finished runs (`marslib.training.run` or `marslib.training.records`).
         per_class: which split the per-class IoU columns come from: "val", "test", or "auto"
             (test where every run has test scores, else validation).
 

@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from marslib import metrics
-from marslib.evaluation import refine
 from marslib.models.inference import predict
 
 
@@ -88,25 +87,6 @@ class Ensemble(keras.Model):
         return cls(members, **config)
 
 
-def score_predictions(masks: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """One flat row of scores: the competition mIoU, each class's IoU and how background fares.
-
-    Args:
-        masks: true labels, integer (N, H, W) in 0..4.
-        predicted: predicted labels, integer (N, H, W) in 0..4.
-
-    Returns:
-        ``{"mIoU", "Soil IoU", "Bedrock IoU", "Sand IoU", "Big Rock IoU"}``
-        (`marslib.metrics.scores`) plus the keys of `refine.background_scores`.
-    """
-    found = metrics.scores(masks, predicted)
-    row = {
-        "mIoU": found["miou"],
-        **{f"{name} IoU": value for name, value in found["per_class_iou"].items()},
-    }
-    return row | refine.background_scores(masks, predicted)
-
-
 def evaluate_models(
     models: Mapping[str, keras.Model],
     images: np.ndarray,
@@ -126,13 +106,16 @@ def evaluate_models(
         batch_size: images per forward pass.
 
     Returns:
-        DataFrame with a (model, "flip TTA") MultiIndex and the columns of `score_predictions`.
+        DataFrame with a (model, "flip TTA") MultiIndex and the columns of
+        `marslib.metrics.score_row`, background scores included.
     """
     if not models:
         raise ValueError("no model to evaluate: pass at least one name -> model pair")
     rows = {
-        (name, bool(flip)): score_predictions(
-            masks, predict(model, images, batch_size=batch_size, flip=flip)
+        (name, bool(flip)): metrics.score_row(
+            metrics.scores(
+                masks, predict(model, images, batch_size=batch_size, flip=flip), background=True
+            )
         )
         for name, model in models.items()
         for flip in flips

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from marslib import metrics
-from marslib.core.classes import BACKGROUND, NUM_CLASSES
+from marslib.core.classes import NUM_CLASSES
 from marslib.training.tasks import binary_scores as _binary_scores
 
 # ---------------------------------------------------------------- the combination rule
@@ -128,40 +128,6 @@ class Refined(keras.Model):
 # ---------------------------------------------------------------- scores
 
 
-def background_scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """How a prediction treats background, which the competition's mIoU does not score.
-
-    Args:
-        masks: true labels, integer (N, H, W) in 0..4.
-        predicted: predicted labels, integer (N, H, W) in 0..4.
-
-    Returns:
-        ``"background recall"``: share of the true-background pixels predicted background;
-        ``"background precision"``: share of the pixels predicted background that are background;
-        ``"terrain called background"``: share of the terrain pixels (classes 1..4) predicted
-        background, each a false negative of its class in the competition's IoU;
-        ``"5-class mIoU"``: mean IoU over all five classes and all pixels, background counted
-        (a class with an empty union counts 1.0). NaN where a share has no pixel to count.
-    """
-    confusion = metrics.confusion_matrix(masks, predicted).astype(np.float64)
-    true_positives = np.diag(confusion)
-    union = confusion.sum(axis=0) + confusion.sum(axis=1) - true_positives
-    iou = np.divide(true_positives, union, out=np.ones(NUM_CLASSES), where=union > 0)
-    terrain = confusion[1:].sum()
-
-    def share(part: float, whole: float) -> float:
-        return float(part / whole) if whole else float("nan")
-
-    return {
-        "background recall": share(confusion[BACKGROUND, BACKGROUND], confusion[BACKGROUND].sum()),
-        "background precision": share(
-            confusion[BACKGROUND, BACKGROUND], confusion[:, BACKGROUND].sum()
-        ),
-        "terrain called background": share(confusion[1:, BACKGROUND].sum(), terrain),
-        "5-class mIoU": float(iou.mean()),
-    }
-
-
 def binary_scores(
     masks: np.ndarray, background_probability: np.ndarray, threshold: float = 0.5
 ) -> dict[str, float]:
@@ -197,7 +163,7 @@ def threshold_sweep(
 
     Returns:
         DataFrame indexed by threshold with the competition "mIoU" and the columns of
-        `background_scores`.
+        `marslib.metrics.background_scores`.
     """
     probabilities, background_probability = (
         np.asarray(probabilities),
@@ -222,7 +188,7 @@ def threshold_sweep(
         )
         rows[float(threshold)] = {
             "mIoU": metrics.competition_miou(masks, labels)
-        } | background_scores(masks, labels)
+        } | metrics.background_scores(masks, labels)
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "threshold"
     return table

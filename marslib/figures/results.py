@@ -220,8 +220,9 @@ def sweep_figure(sweep: pd.DataFrame, alone: Mapping[str, float]) -> plt.Figure:
 
     Args:
         sweep: the table of `threshold_sweep`.
-        alone: the same scores for the multi-class model's own labels (e.g. `background_scores`
-            plus "mIoU"), drawn as horizontal lines in the colour of their curve.
+        alone: the same scores for the multi-class model's own labels (e.g.
+            ``metrics.score_row(metrics.scores(masks, labels, background=True))``), drawn as
+            horizontal lines in the colour of their curve.
     """
     needed = {column for _, columns in SWEEP_PANELS for column in columns}
     missing = (needed - set(sweep.columns)) | (needed - set(alone))

@@ -428,28 +428,22 @@ def _finish(
     verbose: int,
 ) -> None:
     """Evaluate the trained model and write the record's files, DONE last."""
+    from marslib.evaluation import scoring
+
     batch_size = max(experiment.batch_size, 64)
     task = tasks.get(experiment.task)
-    val, test, confusions = None, None, {}
-    if split.val_images is not None:
-        val, confusions["val"] = _split_metrics(
-            model, task, split.val_images, split.val_masks, batch_size, progress=False
-        )
-    if data.test_masks is not None:
-        # The public quarter, as Kaggle's leaderboard showed during the challenge (and the report's
-        # Table 1 quotes); the private rest is scored once, with the final submission.
-        public = mars_data.public_indices(len(data.test_masks))
-        test, confusions["test"] = _split_metrics(
-            model,
-            task,
-            data.test_images[public],
-            data.test_masks[public],
-            batch_size,
-            progress=verbose > 0,
+    found: dict[str, Any] = {"val": None, "test": None}
+    confusions = {}
+    # The validation split (split.val_images) and the test set's public quarter, as Kaggle's
+    # leaderboard showed during the challenge (and the report's Table 1 quotes); the private
+    # rest is scored once, with the final submission.
+    for name, (images, masks) in scoring.record_splits(experiment, data).items():
+        found[name], confusions[name] = _split_metrics(
+            model, task, images, masks, batch_size, progress=verbose > 0 and name == "test"
         )
     scores = {
-        "val": val,
-        "test": test,
+        "val": found["val"],
+        "test": found["test"],
         "best_epoch": state.best_epoch,
         "epochs_run": state.epoch,
         "parameters": int(model.count_params()),
@@ -523,29 +517,24 @@ def _write_history(path: Path, history: list[dict[str, float]]) -> None:
 def rescore(record: RunRecord, data: MarsData) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Score a record's saved model again, as `run` scored it.
 
-    The validation split is the experiment's (`split_indices`); the test scores are on the test
-    set's public quarter where its labels are known (else None).
+    The images are those `run` scored (`marslib.evaluation.scoring.record_splits`): the
+    experiment's validation split, and the test set's public quarter where its labels are known
+    (else None).
 
     Returns:
         ``({"val": scores | None, "test": scores | None}, {split: uint16 (N, 5, 5)})``: the
         scores, and the per-image confusion matrices of each split scored.
     """
+    from marslib.evaluation import scoring
+
     experiment = record.experiment
     task = tasks.get(experiment.task)
     model = record.load_model()
     batch_size = max(experiment.batch_size, 64)
     found: dict[str, Any] = {"val": None, "test": None}
     confusions = {}
-    _, val_indices = split_indices(experiment, data)
-    if val_indices is not None:
-        images, masks = data.train_images[val_indices], data.train_masks[val_indices]
-        found["val"], confusions["val"] = _split_metrics(
-            model, task, images, masks, batch_size, progress=False
-        )
-    if data.test_masks is not None:
-        public = mars_data.public_indices(len(data.test_masks))
-        images, masks = data.test_images[public], data.test_masks[public]
-        found["test"], confusions["test"] = _split_metrics(
+    for split, (images, masks) in scoring.record_splits(experiment, data).items():
+        found[split], confusions[split] = _split_metrics(
             model, task, images, masks, batch_size, progress=False
         )
     return found, confusions

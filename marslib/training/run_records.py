@@ -379,7 +379,7 @@ def find_record(
         ValueError: no finished record there (or for that name, data and profile yet); an
             argument that looks like a path (`names_a_folder`) but is no folder.
     """
-    if Path(run_or_name).is_dir():  # PLANT
+    if names_a_folder(run_or_name):
         folder = Path(run_or_name).expanduser()
         if not folder.is_dir():
             what = "is a file, not a run folder" if folder.exists() else "does not exist"
