@@ -3,6 +3,7 @@ when the config is made, before any data is loaded or any file written."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -19,8 +20,8 @@ def test_profile_values_fill_what_is_left_open() -> None:
     quick = training.Experiment(name="a", model="unet", profile="quick")
     full = training.Experiment(name="a", model="unet", profile="full")
     for experiment, chosen in (
-        (quick, marslib.PROFILES["quick"]),
-        (full, marslib.PROFILES["full"]),
+        (quick.resolved(), marslib.PROFILES["quick"]),
+        (full.resolved(), marslib.PROFILES["full"]),
     ):
         assert experiment.epochs == chosen.epochs and experiment.batch_size == chosen.batch_size
         assert experiment.model_size == chosen.model_size and experiment.patience == chosen.patience
@@ -31,10 +32,33 @@ def test_profile_values_fill_what_is_left_open() -> None:
         assert experiment.schedule == chosen.schedule
     assert training.Experiment(name="a", model="unet", profile="quick", epochs=2).epochs == 2
     assert (
-        training.Experiment(name="a", model="unet", profile="quick", schedule="constant").schedule
+        training.Experiment(name="a", model="unet", profile="quick", schedule="constant")
+        .resolved()
+        .schedule
         == "constant"
     )
-    assert (quick.schedule, full.schedule) == ("cosine", "constant_then_cosine")
+    assert (quick.resolved().schedule, full.resolved().schedule) == (
+        "cosine",
+        "constant_then_cosine",
+    )
+
+
+def test_an_experiment_keeps_what_its_caller_set_and_resolves_the_rest_when_asked() -> None:
+    quick = training.Experiment(name="a", model="unet", profile="quick", epochs=2)
+    assert (quick.epochs, quick.batch_size, quick.schedule) == (2, None, None)
+    # Replacing the profile changes every value that follows from it, not the caller's own.
+    full = dataclasses.replace(quick, profile="full").resolved()
+    assert (full.epochs, full.batch_size, full.model_size, full.patience) == (2, 64, "full", 0)
+    assert (full.learning_rate, full.schedule, full.mixed_precision) == (
+        1e-3,
+        "constant_then_cosine",
+        True,
+    )
+    # The record's config and the run key hold every value resolved, so they do not move.
+    assert quick.to_dict() == quick.resolved().to_dict()
+    assert quick.to_dict()["batch_size"] == 16 and quick.to_dict()["train_limit"] == 1000
+    once = quick.resolved()
+    assert once.resolved() is once and once != quick
 
 
 def test_round_trip_through_a_dict_and_json() -> None:
@@ -42,7 +66,9 @@ def test_round_trip_through_a_dict_and_json() -> None:
         {**TINY, "loss": "weighted_scce", "class_weights": [0, 1, 1, 1, 5.5]}
     )
     again = training.Experiment.from_dict(json.loads(json.dumps(experiment.to_dict())))
-    assert again == experiment and again.class_weights == (0.0, 1.0, 1.0, 1.0, 5.5)
+    # The dict holds every value resolved (a record's config): it reads back as the resolved run.
+    assert again == experiment.resolved() and again.class_weights == (0.0, 1.0, 1.0, 1.0, 5.5)
+    assert again.to_dict() == experiment.to_dict()
 
 
 @pytest.mark.parametrize(

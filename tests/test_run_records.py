@@ -190,6 +190,8 @@ def test_a_shipped_reference_is_found_like_a_cached_record(
     empty_runs = tmp_path / "runs"
     found = training.run(training.Experiment.from_dict(TINY), tiny_data, empty_runs, verbose=0)
     assert found.directory == published and found.metrics == record.metrics
+    assert (record.origin, found.origin) == (run_records.TRAINED, run_records.REFERENCE)
+    assert run_records.load_record(record.directory).origin == run_records.RUNS_FOLDER
     experiment = training.Experiment.from_dict(TINY)
     assert run_records.find_finished(experiment, tiny_data, empty_runs) == published
     with warnings.catch_warnings():

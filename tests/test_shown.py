@@ -95,7 +95,12 @@ def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
     previous = _publish_previous(old, tiny_data, tmp_path / "runs")
     run_records.publish(loop.run(current, tiny_data, tmp_path / "runs", verbose=0))
     assert shown.missing_references(tiny_data) == [("unet_baseline", 1)]
+    assert [r.experiment.seed for r in shown.seed_records("unet_baseline", tiny_data)] == [0]
     assert shown.show("unet_baseline", REFERENCE, tiny_data).directory == previous
+    # A chapter may pass its own (quick) profile: `show` resolves what to show by itself.
+    as_chapter = shown.show("unet_baseline", QUICK, tiny_data)
+    assert as_chapter.directory == previous
+    assert as_chapter.origin == run_records.PREVIOUS_REFERENCE
     assert "previous recipe" in shown.shown_note(REFERENCE, tiny_data)
     assert "2 of 2 records" not in shown.shown_note(REFERENCE, tiny_data)
     assert "1 of 2 records shipped" in shown.shown_note(REFERENCE, tiny_data)
@@ -104,6 +109,7 @@ def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
     second = registry.get("unet_baseline", REFERENCE, 1)
     run_records.publish(loop.run(second, tiny_data, tmp_path / "runs", verbose=0))
     assert shown.references_complete(tiny_data)
+    assert [r.experiment.seed for r in shown.seed_records("unet_baseline", tiny_data)] == [0, 1]
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
     assert record.directory == run_records.reference_directory(current, tiny_data)
     assert "fixed 30 epochs" in shown.shown_note(REFERENCE, tiny_data)

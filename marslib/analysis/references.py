@@ -30,11 +30,15 @@ COLUMNS: tuple[str, ...] = (
     "test SD",
     "Big Rock IoU",
     "Big Rock SD",
+    "end SD",
     "previous val",
     "previous test",
     "previous Big Rock",
     "previous minutes",
+    "previous end SD",
 )
+# How many last epochs the "end SD" columns measure the validation curve's swing over.
+END_EPOCHS = 5
 
 
 def _scores(record: run_records.RunRecord) -> dict[str, float]:
@@ -47,7 +51,19 @@ def _scores(record: run_records.RunRecord) -> dict[str, float]:
         "test": test.get(score, np.nan),
         "Big Rock": test.get("per_class_iou", {}).get("Big Rock", np.nan),
         "minutes": record.provenance["train_seconds"] / 60,
+        "end SD": end_spread(record),
     }
+
+
+def end_spread(record: run_records.RunRecord, epochs: int = END_EPOCHS) -> float:
+    """How much a run's validation score still moved at its end: the standard deviation (ddof 1)
+    of its last `epochs` epochs' validation metric (NaN without validation)."""
+    column = next(
+        (c for c in record.history.columns if c.startswith("val_") and c != "val_loss"), None
+    )
+    if column is None:
+        return np.nan
+    return float(record.history[column].tail(epochs).std(ddof=1))
 
 
 def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
@@ -57,8 +73,10 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
         DataFrame indexed by run name with the COLUMNS: its registry group; how many of its
         seeds are shipped at the current reference recipe; the epochs each trained; the mean
         training minutes; the mean and standard deviation (over the seeds, ddof 1: NaN with
-        one seed) of the validation and public-test score and of the test Big Rock IoU; and the
-        previous recipe's record's validation, test and Big Rock scores and minutes. NaN where
+        one seed) of the validation and public-test score and of the test Big Rock IoU; the mean
+        `end_spread` (how much the validation score still moved over the last five epochs); and
+        the previous recipe's record's validation, test and Big Rock scores, minutes and end
+        spread. NaN where
         unknown (a run with no seed shipped has NaN for every current column).
     """
     fingerprint = loading.recipe_fingerprint(loading.default_recipe())
@@ -67,7 +85,7 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
         row: dict[str, object] = {"run": name, "group": registry.RUNS[name].group}
         found = []
         for seed in registry.SEEDS:
-            experiment = registry.get(name, "reference", seed)
+            experiment = registry.get(name, "reference", seed).resolved()
             folder = run_records.reference_directory(experiment, fingerprint)
             if run_records.is_complete(folder):
                 found.append(_scores(run_records.load_record(folder)))
@@ -83,11 +101,12 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
                 "test SD": seeds["test"].std(ddof=1),
                 "Big Rock IoU": seeds["Big Rock"].mean(),
                 "Big Rock SD": seeds["Big Rock"].std(ddof=1),
+                "end SD": seeds["end SD"].mean(),
             }
         previous = run_records.previous_reference(name, fingerprint)
         if previous is not None:
             before = _scores(run_records.load_record(previous))
-            row |= {f"previous {key}": before[key] for key in ("val", "test", "minutes")}
+            row |= {f"previous {key}": before[key] for key in ("val", "test", "minutes", "end SD")}
             row["previous Big Rock"] = before["Big Rock"]
         rows.append(row)
     table = pd.DataFrame(rows, columns=["run", *COLUMNS]).set_index("run")

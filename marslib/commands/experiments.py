@@ -118,7 +118,7 @@ def list_experiments(args: argparse.Namespace) -> int:
         for experiment in registry.experiments(chosen, group):
             print(
                 f"  {experiment.name:<30} {experiment.description}  "
-                f"[{experiment.profile}: {experiment.epochs} epochs]"
+                f"[{experiment.profile}: {experiment.resolved().epochs} epochs]"
             )
     return 0
 

@@ -37,7 +37,8 @@ class Profile:
         patience: early-stopping patience in epochs (on validation mIoU); 0: no early stopping,
             every epoch trains and the last one is kept (a schedule that ends at a rate of 0).
         train_limit: at most this many training images per experiment (None: all of them).
-        mixed_precision: train under the `mixed_float16` policy (only honoured on a GPU).
+        mixed_precision: train under a mixed policy: `mixed_float16` on a GPU, `mixed_bfloat16`
+            on a CPU with bfloat16 units (`marslib.training.loop.precision_policy`).
         jit_compile: XLA-compile the training step (only honoured on a GPU).
         learning_rate: AdamW's (peak) learning rate.
         schedule: the learning rate over a run: "constant"; "cosine" (decays to 0 by the last

@@ -46,6 +46,7 @@ _EXPORTS: dict[str, str] = {
     "show": "shown",
     "shown_profile": "shown",
     "shown_note": "shown",
+    "seed_records": "shown",
     "shows_references": "shown",
 }
 

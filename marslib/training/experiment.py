@@ -26,11 +26,25 @@ from marslib.models import catalog
 from marslib.training.tasks import TASKS
 
 SCHEDULES: tuple[str, ...] = ("constant", "cosine", "constant_then_cosine")
+# The fields a profile gives a value to where the caller leaves them None (`Experiment.settings`).
+PROFILE_FIELDS: tuple[str, ...] = (
+    "model_size",
+    "epochs",
+    "batch_size",
+    "patience",
+    "train_limit",
+    "mixed_precision",
+    "jit_compile",
+    "learning_rate",
+    "schedule",
+)
 
 
 @dataclass(frozen=True)
 class Experiment:
-    """One training recipe. Fields left None take the profile's value when the object is made.
+    """One training recipe. It keeps what its caller set; a field left None takes the profile's
+    value when one is asked for (`settings`, `resolved`, `to_dict`), so replacing the profile
+    changes every value that follows from it.
 
     Attributes:
         name: short identifier (letters, digits, "_", "-", "."); the run folder starts with it.
@@ -57,7 +71,8 @@ class Experiment:
             best epoch; 0: train every epoch and keep the last (None: the profile's).
         train_limit: train on at most this many images, a seeded random subset (None: the
             profile's; 0: no limit).
-        mixed_precision: `mixed_float16` on a GPU (None: the profile's; never used on a CPU).
+        mixed_precision: `mixed_float16` on a GPU, `mixed_bfloat16` on a CPU with bfloat16 units,
+            float32 elsewhere (`marslib.training.loop.precision_policy`; None: the profile's).
         jit_compile: XLA-compile the training step on a GPU (None: the profile's; never on a CPU).
         seed: seed of the weights' initialisation, the batches, the variant's random copies and
             the subset. The train/validation split is not the run's: every run of the book is
@@ -107,29 +122,15 @@ class Experiment:
         if self.model not in catalog.names():
             raise ValueError(f"unknown model {self.model!r}; known models: {catalog.names()}")
         datasets.get(self.variant)
-        chosen = profiles.profile(self.profile)
-        resolved = {
-            "profile": chosen.name,
-            "model_size": chosen.model_size,
-            "epochs": chosen.epochs,
-            "batch_size": chosen.batch_size,
-            "patience": chosen.patience,
-            "train_limit": chosen.train_limit or 0,
-            "mixed_precision": chosen.mixed_precision,
-            "jit_compile": chosen.jit_compile,
-            "learning_rate": chosen.learning_rate,
-            "schedule": chosen.schedule,
-        }
-        for key, default in resolved.items():
-            if key == "profile" or getattr(self, key) is None:
-                object.__setattr__(self, key, default)
-        if self.schedule not in SCHEDULES:
+        object.__setattr__(self, "profile", profiles.profile(self.profile).name)
+        settings = self.settings()
+        if settings["schedule"] not in SCHEDULES:
             raise ValueError(
-                f"unknown schedule {self.schedule!r}; known schedules: {list(SCHEDULES)}"
+                f"unknown schedule {settings['schedule']!r}; known schedules: {list(SCHEDULES)}"
             )
-        if self.model_size not in catalog.SIZES[self.model]:
+        if settings["model_size"] not in catalog.SIZES[self.model]:
             raise ValueError(
-                f"unknown model_size {self.model_size!r}; "
+                f"unknown model_size {settings['model_size']!r}; "
                 f"known sizes: {list(catalog.SIZES[self.model])}"
             )
         for key in ("model_options", "loss_options"):
@@ -170,21 +171,45 @@ class Experiment:
             ("train_limit", 0),
             ("seed", 0),
         ):
-            checks.integer(key, getattr(self, key), low=low)
+            checks.integer(key, settings.get(key, getattr(self, key)), low=low)
         for key in ("learning_rate", "weight_decay", "val_fraction", "clipnorm"):
-            value = getattr(self, key)
+            value = settings.get(key, getattr(self, key))
             if value is not None or key != "clipnorm":
                 checks.number(key, value)
         if not 0.0 < self.val_fraction < 1.0:
             raise ValueError(
                 f"val_fraction must lie strictly between 0 and 1, got {self.val_fraction!r}"
             )
-        if self.learning_rate == 0:
+        if settings["learning_rate"] == 0:
             raise ValueError("learning_rate must be positive, got 0")
 
+    def settings(self) -> dict[str, Any]:
+        """The values of the `PROFILE_FIELDS`: the caller's where set, else the profile's
+        (a profile's ``train_limit`` None, no limit, is 0 here)."""
+        chosen = profiles.profile(self.profile)
+        defaults = {key: getattr(chosen, key) for key in PROFILE_FIELDS}
+        defaults["train_limit"] = defaults["train_limit"] or 0
+        return {
+            key: default if getattr(self, key) is None else getattr(self, key)
+            for key, default in defaults.items()
+        }
+
+    def resolved(self) -> Experiment:
+        """The same experiment with every profile value filled in: what a run trains with.
+
+        An experiment keeps only what its caller set, so ``dataclasses.replace(e,
+        profile="full")`` takes the full profile's epochs, batch size and the rest wherever `e`
+        left them open; its resolved form fixes them. Resolving twice changes nothing.
+        """
+        settings = self.settings()
+        if all(getattr(self, key) == value for key, value in settings.items()):
+            return self
+        return dataclasses.replace(self, **settings)
+
     def to_dict(self) -> dict[str, Any]:
-        """The config as plain JSON-ready values (tuples become lists)."""
-        config = dataclasses.asdict(self)
+        """The config as plain JSON-ready values (tuples become lists), every profile value
+        resolved (`settings`): what a record's config.json holds and its key is made from."""
+        config = dataclasses.asdict(self) | self.settings()
         if isinstance(config["class_weights"], tuple):
             config["class_weights"] = list(config["class_weights"])
         return config

@@ -30,6 +30,7 @@ asks for it (``jit_compile``). A record's provenance names the policy that train
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 import platform
@@ -60,6 +61,7 @@ from marslib.training.experiment import Experiment
 from marslib.training.run_records import (
     DONE_TEXT,
     PER_IMAGE_FILE,
+    TRAINED,
     RunRecord,
     damage,
     find_finished,
@@ -94,8 +96,10 @@ def run(
         The finished record: the one in `runs_dir`, else the shipped reference of the same key
         (`marslib.training.run_records.REFERENCES_DIR`), else a new one. An interrupted run in
         the same folder is resumed after its last finished epoch; a damaged record is trained
-        again; a run that another process is training is refused (`RunLock`).
+        again; a run that another process is training is refused (`RunLock`). Its `origin`
+        says which of the three it is.
     """
+    experiment = experiment.resolved()
     data = data if data is not None else mars_data.load()
     directory = run_directory(experiment, data, runs_dir)
     problem = damage(directory)  # None without a DONE marker, or for a whole record
@@ -113,7 +117,7 @@ def run(
         if is_complete(directory):  # another process finished it while this one started
             return load_record(directory)
         _train(experiment, data, directory, verbose=verbose)
-    return load_record(directory)
+    return dataclasses.replace(load_record(directory), origin=TRAINED)
 
 
 def _train(experiment: Experiment, data: MarsData, directory: Path, *, verbose: int) -> None:
@@ -168,6 +172,7 @@ def training_split(experiment: Experiment, data: MarsData) -> TrainingSplit:
     """The images `run` trains and validates `experiment` on: the variant built from the train
     split (at most `train_limit` of them, drawn by the experiment's seed) and the cleaned images
     of the validation split (none without validation)."""
+    experiment = experiment.resolved()
     train_indices, val_indices = split_indices(experiment, data)
     images, masks = datasets.build(experiment.variant, data, train_indices, seed=experiment.seed)
     if experiment.train_limit and len(images) > experiment.train_limit:
@@ -201,7 +206,7 @@ def precision_policy(experiment: Experiment, *, on_gpu: bool) -> str:
     """The Keras dtype policy the experiment trains under on this machine: "mixed_float16" on a
     GPU and "mixed_bfloat16" on a CPU with bfloat16 units where the experiment asks for mixed
     precision, else "float32"."""
-    if not experiment.mixed_precision:
+    if not experiment.resolved().mixed_precision:
         return "float32"
     if on_gpu:
         return "mixed_float16"
@@ -219,6 +224,7 @@ def build_model(
     asks for it; under `mixed_float16` the bilinear resizes run in float32
     (`_bilinear_resizes_in_float32`), without which XLA cannot compile their gradient.
     """
+    experiment = experiment.resolved()
     task = tasks.get(experiment.task)
     loss = task.loss(experiment.loss, class_weights, experiment.loss_options)
     keras.utils.set_random_seed(experiment.seed)
@@ -280,6 +286,7 @@ def set_schedule(model: keras.Model, experiment: Experiment, steps_per_epoch: in
     """Give a compiled model's optimizer the experiment's schedule: "cosine" decays to 0 over all
     epochs; "constant_then_cosine" holds the rate for the first `constant_epochs` epochs, then
     decays it to 0 by the last (Keras' `CosineDecay` with a "warm-up" from the rate to itself)."""
+    experiment = experiment.resolved()
     steps = experiment.epochs * steps_per_epoch
     if experiment.schedule == "cosine":
         model.optimizer.learning_rate = keras.optimizers.schedules.CosineDecay(
@@ -331,6 +338,7 @@ def fit_epoch(
     # `build_model` set (the experiment's), also on a resumed run. Setting the global seed again
     # here would cost each epoch most of a second: TensorFlow clears its kernel cache on every
     # `tf.random.set_seed`.
+    experiment = experiment.resolved()
     seed = epoch_seed(experiment.seed, epoch)
     batches = make_dataset(
         images, masks, experiment.batch_size, augment=experiment.augment, shuffle=True, seed=seed

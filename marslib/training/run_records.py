@@ -56,6 +56,9 @@ REFERENCES_DIR = paths.REPO_ROOT / "references"
 # profile in `REFERENCES_DIR` (`marslib.training.shown`).
 PREVIOUS_RECIPE = "previous_recipe"  # their folder in `REFERENCES_DIR`
 DONE_TEXT = "complete\n"
+# Where a record came from (`RunRecord.origin`).
+TRAINED, RUNS_FOLDER = "trained now", "found in the runs folder"
+REFERENCE, PREVIOUS_REFERENCE = "shipped reference", "shipped reference of the previous recipe"
 PER_IMAGE_FILE = "per_image.npz"
 RECORD_FILES: tuple[str, ...] = (
     "config.json",
@@ -172,6 +175,9 @@ class RunRecord:
             background task "background IoU", "background recall", "background precision" and
             ``images``.
         provenance: marslib and code versions, data source and fingerprint, profile, device, times.
+        origin: where the record came from: `TRAINED` (by the call that returned it),
+            `RUNS_FOLDER` (a finished run found in the runs folder), `REFERENCE` (shipped with
+            the book in `REFERENCES_DIR`) or `PREVIOUS_REFERENCE` (the previous recipe's).
     """
 
     directory: Path
@@ -179,6 +185,7 @@ class RunRecord:
     history: pd.DataFrame
     metrics: dict[str, Any]
     provenance: dict[str, Any]
+    origin: str = ""
 
     @property
     def val_miou(self) -> float | None:
@@ -284,6 +291,17 @@ def is_complete(directory: Path | str) -> bool:
     return (Path(directory) / "DONE").exists() and damage(directory) is None
 
 
+def origin_of(directory: Path) -> str:
+    """Where a finished record's folder lies: `REFERENCE`, `PREVIOUS_REFERENCE` or
+    `RUNS_FOLDER` (anywhere else)."""
+    parent = Path(directory).resolve().parent
+    if parent == REFERENCES_DIR.resolve():
+        return REFERENCE
+    if parent == (REFERENCES_DIR / PREVIOUS_RECIPE).resolve():
+        return PREVIOUS_REFERENCE
+    return RUNS_FOLDER
+
+
 def load_record(directory: Path | str) -> RunRecord:
     """Read the finished record in `directory`.
 
@@ -316,6 +334,7 @@ def load_record(directory: Path | str) -> RunRecord:
         history=pd.read_csv(directory / "history.csv"),
         metrics=read_json(directory / "metrics.json"),
         provenance=read_json(directory / "provenance.json"),
+        origin=origin_of(directory),
     )
     if not record.current:
         warnings.warn(

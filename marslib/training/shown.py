@@ -77,7 +77,9 @@ def show(
 
     Args:
         name: a named run (`marslib.training.registry.names()`).
-        profile: the chapter's `shown_profile`.
+        profile: the chapter's profile (its ``PROFILE``); `show` resolves it itself
+            (`shown_profile`): the quick profile on the embedded synthetic set shows the
+            shipped references.
         data: the data the chapter uses.
         runs_dir: where trained records live (default `$MARSLIB_RUNS`, else ``<repo>/runs``).
         verbose: Keras progress output while a run trains (0 silent, 1 bar, 2 one line).
@@ -107,6 +109,7 @@ def show(
     >>> record.experiment.epochs, record.val_miou is not None  # doctest: +SKIP
     (30, True)
     """
+    profile = shown_profile(profile, data)
     experiment = registry.get(name, profile)
     if not shows_references(profile, data):
         from marslib.training import loop
@@ -133,6 +136,18 @@ def show(
         stamp.parent.mkdir(exist_ok=True)
         files.write_json(stamp, {"record": directory.name, "data": data.fingerprint})
     return record
+
+
+def seed_records(name: str, data: MarsData) -> list[RunRecord]:
+    """The current reference recipe's shipped records of the named run on `data`, one per seed
+    of `registry.SEEDS` shipped so far (possibly none). Not re-scored here: the test suite
+    re-scores every shipped record that `show` does not (tests/test_references.py)."""
+    found = []
+    for seed in registry.SEEDS:
+        directory = reference_directory(registry.get(name, REFERENCE, seed), data)
+        if is_complete(directory):
+            found.append(load_record(directory))
+    return found
 
 
 def missing_references(data: MarsData) -> list[tuple[str, int]]:
@@ -174,7 +189,9 @@ def verified_stamp(directory: Path, data: MarsData) -> Path:
 
 
 def shown_note(profile: Profile, data: MarsData) -> str:
-    """One sentence for a chapter: which records it shows, on which data, how far they trained."""
+    """One sentence for a chapter: which records it shows, on which data, how far they trained
+    (`profile`: the chapter's, resolved as `show` resolves it)."""
+    profile = shown_profile(profile, data)
     if shows_references(profile, data):
         checked = (
             "Each model is re-scored (once per data cache) before it is shown and must give its "

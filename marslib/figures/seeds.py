@@ -1,0 +1,85 @@
+"""How far a seed moves a run, and how large a gap a few seeds can tell: two figures.
+
+Each function returns the matplotlib `Figure` it drew, so a chapter can show it and a test can
+read the marks back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from marslib.analysis import intervals
+
+SEED_COLOUR, MEAN_COLOUR, PREVIOUS_COLOUR = "#4c72b0", "black", "#c44e52"
+
+
+def seed_spread(
+    scores: Mapping[str, Sequence[float]],
+    previous: Mapping[str, float] | None = None,
+    *,
+    label: str = "public-test mIoU",
+) -> plt.Figure:
+    """One row per run: a dot per seed's score, a bar at their mean, and (where given) a red
+    cross at the previous recipe's single score.
+
+    Args:
+        scores: run name -> each seed's score (e.g. the test mIoU of each seed's record).
+        previous: run name -> the previous recipe's score of that run.
+        label: the x axis' label.
+    """
+    if not scores or any(len(values) == 0 for values in scores.values()):
+        raise ValueError(f"every run needs at least one seed's score, got {dict(scores)}")
+    names = list(scores)
+    figure, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.2))
+    for row, name in enumerate(names):
+        values = np.asarray(scores[name], dtype=float)
+        ax.scatter(values, np.full(len(values), row), color=SEED_COLOUR, s=30, zorder=3)
+        ax.plot([values.mean()] * 2, [row - 0.3, row + 0.3], color=MEAN_COLOUR, linewidth=2)
+        if previous and name in previous:
+            ax.scatter(previous[name], row, marker="x", color=PREVIOUS_COLOUR, s=50, zorder=4)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel(label)
+    ax.grid(axis="x", alpha=0.3)
+    handles = [
+        plt.Line2D([], [], marker="o", linestyle="", color=SEED_COLOUR, label="one seed"),
+        plt.Line2D([], [], color=MEAN_COLOUR, linewidth=2, label="mean of the seeds"),
+    ]
+    if previous:
+        handles.append(
+            plt.Line2D(
+                [], [], marker="x", linestyle="", color=PREVIOUS_COLOUR, label="previous recipe"
+            )
+        )
+    ax.legend(handles=handles, loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def resolvable_gaps(seed_sds: Mapping[str, float], max_seeds: int = 10) -> plt.Figure:
+    """The smallest gap between two recipes that an interval can tell from zero, against the
+    number of seeds a recipe, for each seed standard deviation given
+    (`marslib.analysis.intervals.resolvable_gap`).
+
+    Args:
+        seed_sds: a label -> a seed standard deviation (e.g. a run's measured spread).
+        max_seeds: the largest number of seeds drawn.
+    """
+    if not seed_sds or max_seeds < 2:
+        raise ValueError(f"give at least one spread and max_seeds >= 2, got {dict(seed_sds)}")
+    seeds = np.arange(2, max_seeds + 1)
+    figure, ax = plt.subplots(figsize=(6.5, 3.6))
+    for label, spread in seed_sds.items():
+        gaps = [intervals.resolvable_gap(spread, int(n)) for n in seeds]
+        ax.plot(seeds, gaps, marker="o", label=f"{label} (seed SD {spread:.3f})")
+    ax.set_xlabel("seeds a recipe")
+    ax.set_ylabel("smallest gap an interval can tell")
+    ax.set_xticks(seeds)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
