@@ -91,6 +91,22 @@ VARIANTS: dict[str, Variant] = {
             "Aug. Big Rocks",
         ),
         Variant(
+            "cutmix_bigrock_level",
+            _BALANCE,
+            "cutmix_bigrock_level_variant",
+            "augmented BigRock with as many CutMix images (Big Rock patches pasted in) in place "
+            "of its rock crops, then one copy as augmented BigRock's",
+            "Aug. CutMix Big Rocks",
+        ),
+        Variant(
+            "oversampled_bigrock_level",
+            _BALANCE,
+            "oversampled_bigrock_level_variant",
+            "augmented BigRock with as many repeated copies of the images holding Big Rock in "
+            "place of its rock crops, then one copy as augmented BigRock's",
+            "Aug. oversampled Big Rocks",
+        ),
+        Variant(
             "cutmix_bigrock",
             _BALANCE,
             "cutmix_bigrock_variant",

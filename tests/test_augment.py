@@ -451,6 +451,22 @@ def test_cutmix_pastes_rocks_sideways_and_reaches_the_share() -> None:
     np.testing.assert_array_equal(mixed.images, again.images)
 
 
+@pytest.mark.parametrize("count", [0, 1, 7, 40])
+def test_cutmix_makes_exactly_count_images_whatever_the_share(count: int) -> None:
+    images, masks = rock_scene(30)
+    mixed = balance.cutmix(images, masks, min_pixels=20, count=count, seed=4)
+    assert len(mixed.images) == len(mixed.masks) == len(mixed.targets) == count
+    assert all(patches for patches in mixed.patches), "every CutMix image gets a rock"
+    assert all((mask == BIG_ROCK).sum() >= balance.MIN_ROCK_PIXELS for mask in mixed.masks)
+
+
+@pytest.mark.parametrize("count", [-1, 2.0, True, "3"])
+def test_cutmix_rejects_a_bad_count(count: object) -> None:
+    images, masks = rock_scene(10)
+    with pytest.raises(ValueError, match="count must be an integer"):
+        balance.cutmix(images, masks, count=count)
+
+
 def test_share_table_before_and_after() -> None:
     before = np.array([[[1, 1], [2, 4]]], dtype=np.uint8)
     after = np.concatenate([before, np.full((1, 2, 2), BIG_ROCK, dtype=np.uint8)])
@@ -492,7 +508,8 @@ def id_data() -> IdData:
 
 
 @pytest.mark.parametrize(
-    "name", ["balanced_bigrock", "augmented_bigrock_vflip", "augmented_bigrock_level", "cutmix_bigrock"]
+    "name",
+    ["balanced_bigrock", "augmented_bigrock_vflip", "augmented_bigrock_level", "cutmix_bigrock"],
 )
 def test_variants_use_only_the_cleaned_images_at_the_indices(
     name: str, id_data: IdData, folders: Path
@@ -545,6 +562,97 @@ def test_augmented_bigrock_level_copies_are_mirrored_and_shifted_but_never_flipp
         assert any(np.array_equal(new_mask, c) for c in candidates), "not a mirror/shift"
         moved += not np.array_equal(new_mask, mask)
     assert moved > len(balanced) // 2, "most copies should be moved"
+
+
+def is_safe_copy(
+    image: np.ndarray, mask: np.ndarray, copy: np.ndarray, copy_mask: np.ndarray
+) -> bool:
+    """Whether (copy, copy_mask) is (image, mask) mirrored left-right or not, then shifted by at
+    most `hand.MAX_SHIFT`, never turned upside down: what the "safe" pipeline may do."""
+    dy_max, dx_max = hand.MAX_SHIFT
+    return any(
+        all(np.array_equal(a, b) for a, b in zip(hand.shift(i, m, dy, dx), (copy, copy_mask)))
+        for i, m in ((image, mask), (image[:, ::-1], mask[:, ::-1]))
+        for dy in range(-dy_max, dy_max + 1)
+        for dx in range(-dx_max, dx_max + 1)
+    )
+
+
+LEVEL_SETS = ["augmented_bigrock_level", "cutmix_bigrock_level", "oversampled_bigrock_level"]
+LEVEL_TRAIN = np.sort(np.random.default_rng(5).choice(120, size=90, replace=False))
+LEVEL_CLEANED = np.setdiff1d(LEVEL_TRAIN, ALIENS)  # the cleaned images among them
+
+
+@pytest.fixture
+def level_sets(id_data: IdData, folders: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The three sets of the recipe's size, built on 90 of the 120 training images, seed 1."""
+    return {name: datasets.build(name, id_data, LEVEL_TRAIN, seed=1) for name in LEVEL_SETS}
+
+
+def test_the_level_sets_have_the_size_of_augmented_bigrock(
+    id_data: IdData, level_sets: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    balanced, _ = balance.balanced_bigrock_variant(id_data, LEVEL_TRAIN, seed=1)
+    assert len(balanced) > len(LEVEL_CLEANED), "the rock crops add images"
+    for name, (images, masks) in level_sets.items():
+        assert images.shape == masks.shape == (2 * len(balanced), 64, 128), name
+        assert images.dtype == masks.dtype == np.uint8, name
+
+
+@pytest.mark.parametrize("name", LEVEL_SETS)
+def test_a_level_set_is_its_base_then_one_safe_copy_of_it(
+    name: str, id_data: IdData, level_sets: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    images, masks = level_sets[name]
+    half = len(images) // 2
+    base, base_masks = images[:half], masks[:half]
+    seed = int(np.random.default_rng([1, 0]).integers(2**31))  # copy 0 of the set's seed 1
+    copy, copy_masks = albu.apply("safe", base, base_masks, seed=seed)
+    np.testing.assert_array_equal(images[half:], copy)
+    np.testing.assert_array_equal(masks[half:], copy_masks)
+    flags = [is_safe_copy(*pair) for pair in zip(base, base_masks, copy, copy_masks, strict=True)]
+    assert all(flags), f"{flags.count(False)} copies are no mirror/shift of their base image"
+    moved = sum(not np.array_equal(a, b) for a, b in zip(base_masks, copy_masks, strict=True))
+    assert moved > half // 2, "most copies should be moved"
+    first = len(LEVEL_CLEANED)  # the base starts with the cleaned images
+    np.testing.assert_array_equal(images[:first], id_data.train_images[LEVEL_CLEANED])
+    np.testing.assert_array_equal(masks[:first], id_data.train_masks[LEVEL_CLEANED])
+    again = datasets.build(name, id_data, LEVEL_TRAIN, seed=1, cache=False)
+    np.testing.assert_array_equal(images, again[0])
+
+
+def test_the_cutmix_level_base_adds_images_with_rocks_pasted_in(
+    id_data: IdData, level_sets: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    images, masks = level_sets["cutmix_bigrock_level"]
+    base = slice(len(LEVEL_CLEANED), len(images) // 2)  # the extra images of the base
+    sources = LEVEL_CLEANED[balance.source_indices(id_data.train_masks[LEVEL_CLEANED])]
+    extra, extra_masks = images[base], masks[base]
+    assert len(extra) > 0
+    for image, mask in zip(extra, extra_masks, strict=True):
+        levels, counts = np.unique(image, return_counts=True)
+        target = int(levels[counts.argmax()]) - 1  # the image pasted into (grey level = index + 1)
+        assert target in LEVEL_CLEANED
+        pasted = image != target + 1
+        assert pasted.any(), "nothing was pasted"
+        assert set((np.unique(image[pasted]) - 1).tolist()) <= set(sources.tolist())
+        assert (mask[pasted] == BIG_ROCK).any(), "the pasted pixels hold no Big Rock"
+        np.testing.assert_array_equal(mask[~pasted], id_data.train_masks[target][~pasted])
+
+
+def test_the_oversampled_level_base_adds_copies_of_the_big_rock_images(
+    id_data: IdData, level_sets: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> None:
+    images, masks = level_sets["oversampled_bigrock_level"]
+    base = slice(len(LEVEL_CLEANED), len(images) // 2)  # the extra images of the base
+    sources = LEVEL_CLEANED[balance.source_indices(id_data.train_masks[LEVEL_CLEANED])]
+    extra = images[base, 0, 0].astype(int) - 1  # grey level = index + 1
+    assert len(extra) > 0
+    np.testing.assert_array_equal(images[base], id_data.train_images[extra])
+    np.testing.assert_array_equal(masks[base], id_data.train_masks[extra])
+    copies = np.array([(extra == s).sum() for s in sources])
+    assert set(extra.tolist()) <= set(sources.tolist())
+    assert copies.sum() == len(extra) and copies.max() - copies.min() <= 1, copies
 
 
 # ---------------------------------------------------------------- the tf.data pipeline

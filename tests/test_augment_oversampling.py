@@ -35,6 +35,33 @@ def test_oversampled_positions_reject_a_bad_count(times: object) -> None:
         balance.oversampled_positions(masks, times=times)
 
 
+def test_repeated_positions_copy_the_big_rock_images_in_turn() -> None:
+    masks = np.full((5, 8, 16), SOIL, dtype=np.uint8)
+    masks[1, :4, :4] = BIG_ROCK  # 16 pixels
+    masks[2, 0, :3] = BIG_ROCK  # 3 pixels: too few at min_pixels=10
+    masks[4, :2, :8] = BIG_ROCK  # 16 pixels
+    np.testing.assert_array_equal(
+        balance.repeated_positions(masks, 5, min_pixels=10), [1, 1, 1, 4, 4]
+    )
+    np.testing.assert_array_equal(balance.repeated_positions(masks, 4, min_pixels=3), [1, 1, 2, 4])
+    np.testing.assert_array_equal(balance.repeated_positions(masks, 1, min_pixels=10), [1])
+    assert balance.repeated_positions(masks, 0, min_pixels=10).shape == (0,)
+
+
+@pytest.mark.parametrize("count", [-1, 2.5, True, None])
+def test_repeated_positions_reject_a_bad_count(count: object) -> None:
+    masks = np.full((2, 8, 16), BIG_ROCK, dtype=np.uint8)
+    with pytest.raises(ValueError, match="count must be an integer"):
+        balance.repeated_positions(masks, count)
+
+
+def test_repeated_positions_say_when_no_image_holds_big_rock() -> None:
+    masks = np.full((3, 8, 16), SOIL, dtype=np.uint8)
+    with pytest.raises(ValueError, match="nothing to copy"):
+        balance.repeated_positions(masks, 2)
+    assert len(balance.repeated_positions(masks, 0)) == 0
+
+
 @dataclass
 class IdData:
     """Shaped like `marslib.data.MarsData` as far as the builder uses it: image i is filled with

@@ -6,15 +6,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import TINY
 
 import marslib
-from marslib import cli, training
+from marslib import cli, data, datasets, training
 from marslib.commands.experiments import _expand
 from marslib.training import registry
 
 IDENTITY = {"name", "description"}
+# The runs beyond the report that change the recipe's data: run -> its dataset.
+DATA_RUNS = {
+    "beyond_cutmix": "cutmix_bigrock_level",
+    "beyond_oversampled": "oversampled_bigrock_level",
+}
 
 
 def _differing(a: training.Experiment, b: training.Experiment) -> set[str]:
@@ -142,9 +148,22 @@ def test_named_experiments_follow_table_1() -> None:
 BIG_ROCK_SETS = {
     "augmented_bigrock_level",
     "augmented_bigrock_vflip",
-    "cutmix_bigrock",
-    "oversampled_bigrock",
+    "cutmix_bigrock_level",
+    "oversampled_bigrock_level",
 }
+
+
+def test_the_beyond_data_runs_train_on_sets_of_the_recipes_size(tiny_data: data.MarsData) -> None:
+    recipe = registry.get(registry.RECIPE, "reference").variant
+    variants = {name: registry.get(name, "reference").variant for name in DATA_RUNS}
+    assert variants == DATA_RUNS
+    train = np.arange(30)
+    balanced, _ = datasets.build("balanced_bigrock", tiny_data, train, seed=0, cache=False)
+    sizes = {
+        variant: len(datasets.build(variant, tiny_data, train, seed=0, cache=False)[0])
+        for variant in (recipe, *variants.values())
+    }
+    assert sizes == dict.fromkeys(sizes, 2 * len(balanced)), "one copy of a base of one size"
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,10 @@ Big Rock covers about 0.13% of the pixels of the real training set. Two ways to 
   a few pixels of its surroundings, into another image, moved only sideways: on ground seen from
   a level camera the row sets the distance, so the rock keeps a plausible size.
 - **Oversampling** (what the second-placed team did besides CutMix): repeat every image that holds
-  Big Rock, unchanged, `OVERSAMPLE_TIMES` times in all.
+  Big Rock, unchanged, `OVERSAMPLE_TIMES` times in all (`oversampled_positions`), or as many
+  extra times, in turn, as a given number of extra images asks (`repeated_positions`).
 
-Both use only the images they are given, so the variant builders, which are given the cleaned
+All use only the images they are given, so the variant builders, which are given the cleaned
 training images at `indices`, never see a validation image. The variants (see `marslib.datasets`):
 
 - ``balanced_bigrock``: the cleaned images, then the rock crops;
@@ -23,8 +24,14 @@ training images at `indices`, never see a validation image. The variants (see `m
 - ``augmented_bigrock_vflip``: the same with `VFLIP_PIPELINE` ("safe_vflip": also flipped
   upside down), the standard augmentation the book first read the report's as; measured worse (see
   `marslib.augment.albu`);
-- ``cutmix_bigrock``: the cleaned images, then the CutMix images;
-- ``oversampled_bigrock``: the cleaned images, then extra copies of those holding Big Rock.
+- ``cutmix_bigrock_level`` and ``oversampled_bigrock_level``: augmented BigRock with its rock crops
+  replaced by as many CutMix images, or by as many extra copies of the images holding Big Rock,
+  the Albumentations copies made the same way (`with_augmented_copies`): the three sets have the
+  same size and differ only in how their Big Rock images were made;
+- ``cutmix_bigrock``: the cleaned images, then CutMix images up to `TARGET_SHARE` (chapter 5's);
+- ``oversampled_bigrock``: the cleaned images, then `OVERSAMPLE_TIMES` - 1 extra copies of each
+  image holding Big Rock. These two have no Albumentations copies; the previous recipe's records
+  of chapter 13's runs were trained on them.
 
 The module-level constants are the defaults the variant builders use.
 """
@@ -217,6 +224,12 @@ def _check_target(target_share: float) -> None:
         raise ValueError(f"target_share must lie strictly between 0 and 1, got {target_share}")
 
 
+def _check_count(count: int) -> None:
+    """ValueError unless `count` is an integer of at least 0 (a number of new images)."""
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
+        raise ValueError(f"count must be an integer of at least 0, got {count!r}")
+
+
 def _check_stack(images: np.ndarray, masks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     images, masks = hand.check_pair(images, masks)
     if images.ndim != 3 or len(images) == 0:
@@ -381,9 +394,11 @@ def cutmix(
     target_share: float = TARGET_SHARE,
     min_pixels: int = MIN_BIGROCK_PIXELS,
     patches_per_image: int = PATCHES_PER_IMAGE,
+    count: int | None = None,
     seed: int = 0,
 ) -> CutMixImages:
-    """New images with rocks pasted in, until images + new ones hold `target_share` of Big Rock.
+    """New images with rocks pasted in, until images + new ones hold `target_share` of Big Rock
+    (or, given `count`, exactly `count` new images).
 
     Each new image: a copy of a random image of the stack, into which up to `patches_per_image`
     rocks (each a random rock of the source images, with `PATCH_MARGIN` pixels around it) are
@@ -393,26 +408,30 @@ def cutmix(
     Args:
         images: uint8 (N, H, W).
         masks: uint8 (N, H, W), values 0..4.
-        target_share: Big Rock share of all pixels to reach, in (0, 1).
+        target_share: Big Rock share of all pixels to reach, in (0, 1) (without `count`).
         min_pixels: Big Rock pixels an image needs to be a source of rocks.
         patches_per_image: the most rocks pasted into each new image, at least 1.
+        count: the number of new images to make, at least 0, whatever Big Rock share they
+            reach; None: stop at `target_share`.
         seed: seed of every random choice.
 
     Returns:
-        the new images (not the given ones) and what was pasted where. The share of
-        images + new images lies in [target_share, target_share + 1 / (N + K)).
+        the new images (not the given ones) and what was pasted where. Without `count`, the
+        share of images + new images lies in [target_share, target_share + 1 / (N + K)).
     """
     images, masks = _check_stack(images, masks)
     _check_target(target_share)
     if patches_per_image < 1:
         raise ValueError(f"patches_per_image must be at least 1, got {patches_per_image}")
+    if count is not None:
+        _check_count(count)
     rocks = _rocks(masks, min_pixels)
     rng = np.random.default_rng(seed)
     shape = images.shape[1:]
     rock_pixels, all_pixels = int((masks == BIG_ROCK).sum()), masks.size
     new_images, new_masks, targets, patches = [], [], [], []
-    while rock_pixels < target_share * all_pixels:
-        if len(new_images) >= MAX_NEW_PER_IMAGE * len(images):
+    while len(new_images) < count if count is not None else rock_pixels < target_share * all_pixels:
+        if count is None and len(new_images) >= MAX_NEW_PER_IMAGE * len(images):
             raise ValueError(
                 f"Big Rock share still {rock_pixels / all_pixels:.2%} after {len(new_images)} "
                 f"CutMix images: target {target_share:.2%} is out of reach with these images"
@@ -465,6 +484,33 @@ def oversampled_positions(
     return np.repeat(source_indices(masks, min_pixels), times - 1)
 
 
+def repeated_positions(
+    masks: np.ndarray, count: int, *, min_pixels: int = MIN_BIGROCK_PIXELS
+) -> np.ndarray:
+    """Positions of `count` extra copies of the images holding Big Rock, taken in turn.
+
+    The S images with at least `min_pixels` Big Rock pixels (`source_indices`) are copied
+    one after the other, and again from the first, until there are `count` copies: each image
+    gets count // S or count // S + 1 of them (the first count % S images one more).
+
+    Args:
+        masks: integer array (N, H, W), values 0..4.
+        count: the number of copies, at least 0.
+        min_pixels: Big Rock pixels an image needs to be copied.
+
+    Returns:
+        int64 array (count,): source positions, sorted.
+    """
+    _check_count(count)
+    sources = source_indices(masks, min_pixels)
+    if count and not len(sources):
+        raise ValueError(
+            f"no image holds {min_pixels}+ Big Rock pixels: nothing to copy "
+            "(lower min_pixels or give more images)"
+        )
+    return np.sort(np.resize(sources, count))
+
+
 # ---------------------------------------------------------------- the dataset variants
 
 
@@ -479,10 +525,57 @@ def balanced_bigrock_variant(
         the K' cleaned images first.
     """
     images, masks = cleaning.cleaned_variant(data, indices)
-    crops = rock_crops(
+    crops = _balancing_crops(images, masks, seed=seed)
+    return np.concatenate([images, crops.images]), np.concatenate([masks, crops.masks])
+
+
+def _balancing_crops(images: np.ndarray, masks: np.ndarray, *, seed: int) -> RockCrops:
+    """The rock crops balanced BigRock adds to the cleaned `images` (uint8 (K', 64, 128))."""
+    return rock_crops(
         images, masks, target_share=TARGET_SHARE, min_pixels=MIN_BIGROCK_PIXELS, seed=seed
     )
-    return np.concatenate([images, crops.images]), np.concatenate([masks, crops.masks])
+
+
+def _cleaned_and_crop_count(
+    data: MarsData, indices: np.ndarray, *, seed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The cleaned images and masks at `indices` (uint8 (K', 64, 128)) and the number of rock
+    crops balanced BigRock adds to them: the extra images of a base of balanced BigRock's size."""
+    images, masks = cleaning.cleaned_variant(data, indices)
+    return images, masks, len(_balancing_crops(images, masks, seed=seed).images)
+
+
+def with_augmented_copies(
+    images: np.ndarray, masks: np.ndarray, *, seed: int = 0, pipeline: str = AUGMENT_PIPELINE
+) -> tuple[np.ndarray, np.ndarray]:
+    """A stack, then `AUGMENT_COPIES` copies of it through an Albumentations pipeline.
+
+    Copy c is `albu.apply(pipeline, images, masks, seed=s)` with s drawn from
+    ``np.random.default_rng([seed, c])``.
+
+    Args:
+        images: uint8 (B, 64, 128), the base set.
+        masks: uint8 (B, 64, 128), values 0..4.
+        seed: the seed the copies' seeds are drawn from.
+        pipeline: the `marslib.augment.albu` pipeline of the copies.
+
+    Returns:
+        images uint8 (B * (1 + AUGMENT_COPIES), 64, 128) and masks of the same shape: the base
+        first, then the copies in order.
+    """
+    copies = [
+        albu.apply(
+            pipeline,
+            images,
+            masks,
+            seed=int(np.random.default_rng([seed, copy]).integers(2**31)),
+        )
+        for copy in range(AUGMENT_COPIES)
+    ]
+    return (
+        np.concatenate([images, *(copy_images for copy_images, _ in copies)]),
+        np.concatenate([masks, *(copy_masks for _, copy_masks in copies)]),
+    )
 
 
 def augmented_bigrock_level_variant(
@@ -499,19 +592,7 @@ def augmented_bigrock_level_variant(
         the size of balanced BigRock; the balanced images come first.
     """
     images, masks = balanced_bigrock_variant(data, indices, seed=seed)
-    copies = [
-        albu.apply(
-            pipeline,
-            images,
-            masks,
-            seed=int(np.random.default_rng([seed, copy]).integers(2**31)),
-        )
-        for copy in range(AUGMENT_COPIES)
-    ]
-    return (
-        np.concatenate([images, *(copy_images for copy_images, _ in copies)]),
-        np.concatenate([masks, *(copy_masks for _, copy_masks in copies)]),
-    )
+    return with_augmented_copies(images, masks, seed=seed, pipeline=pipeline)
 
 
 def augmented_bigrock_vflip_variant(
@@ -555,3 +636,45 @@ def oversampled_bigrock_variant(
     images, masks = cleaning.cleaned_variant(data, indices)
     extra = oversampled_positions(masks, times=OVERSAMPLE_TIMES, min_pixels=MIN_BIGROCK_PIXELS)
     return np.concatenate([images, images[extra]]), np.concatenate([masks, masks[extra]])
+
+
+def cutmix_bigrock_level_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Augmented BigRock with CutMix images instead of its rock crops, as many of them.
+
+    The cleaned images at `indices`, then C CutMix images made from them (C: the number of rock
+    crops balanced BigRock adds to them, so this base has balanced BigRock's size), then the
+    Albumentations copies of that base (`with_augmented_copies`, as augmented BigRock).
+
+    Returns:
+        images uint8 ((K' + C) * (1 + AUGMENT_COPIES), 64, 128) and masks of the same shape:
+        the K' cleaned images first, then the C CutMix images, then the copies.
+    """
+    images, masks, count = _cleaned_and_crop_count(data, indices, seed=seed)
+    mixed = cutmix(images, masks, min_pixels=MIN_BIGROCK_PIXELS, count=count, seed=seed)
+    return with_augmented_copies(
+        np.concatenate([images, mixed.images]), np.concatenate([masks, mixed.masks]), seed=seed
+    )
+
+
+def oversampled_bigrock_level_variant(
+    data: MarsData, indices: np.ndarray, *, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Augmented BigRock with copies of the images holding Big Rock instead of its rock crops,
+    as many of them.
+
+    The cleaned images at `indices`, then C extra copies of the S images among them with
+    `MIN_BIGROCK_PIXELS` Big Rock pixels, taken in turn (`repeated_positions`; C: the number of
+    rock crops balanced BigRock adds, so this base has balanced BigRock's size), then the
+    Albumentations copies of that base (`with_augmented_copies`, as augmented BigRock).
+
+    Returns:
+        images uint8 ((K' + C) * (1 + AUGMENT_COPIES), 64, 128) and masks of the same shape:
+        the K' cleaned images first, then the C copies, then the Albumentations copies.
+    """
+    images, masks, count = _cleaned_and_crop_count(data, indices, seed=seed)
+    extra = repeated_positions(masks, count, min_pixels=MIN_BIGROCK_PIXELS)
+    return with_augmented_copies(
+        np.concatenate([images, images[extra]]), np.concatenate([masks, masks[extra]]), seed=seed
+    )

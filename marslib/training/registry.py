@@ -185,15 +185,15 @@ _RUNS: tuple[Run, ...] = (
     Run(
         "beyond_cutmix",
         "beyond",
-        "Attention + PSP / CutMix BigRock / weighted focal + SCCE",
-        {"variant": "cutmix_bigrock"},
+        "Attention + PSP / augmented CutMix BigRock / weighted focal + SCCE",
+        {"variant": "cutmix_bigrock_level"},
         base="attention_psp",
     ),
     Run(
         "beyond_oversampled",
         "beyond",
-        "Attention + PSP / oversampled BigRock / weighted focal + SCCE",
-        {"variant": "oversampled_bigrock"},
+        "Attention + PSP / augmented oversampled BigRock / weighted focal + SCCE",
+        {"variant": "oversampled_bigrock_level"},
         base="attention_psp",
     ),
     Run(
