@@ -134,3 +134,53 @@ def test_the_resolvable_gap_is_the_half_width_at_that_spread() -> None:
     assert intervals.resolvable_gap(spread, seeds=10) < intervals.resolvable_gap(spread, seeds=3)
     with pytest.raises(ValueError, match="at least 2 seeds"):
         intervals.resolvable_gap(spread, seeds=1)
+
+
+def _scored(name: str, seed: int, val: float, test: float, rock: float) -> SimpleNamespace:
+    return SimpleNamespace(
+        experiment=SimpleNamespace(name=name, seed=seed),
+        metrics={
+            "val": {"miou": val},
+            "test": {"miou": test, "per_class_iou": {"Big Rock": rock}},
+        },
+    )
+
+
+def test_the_seed_table_gives_each_runs_mean_sd_and_range() -> None:
+    runs = {
+        "unet": [
+            _scored("unet", s, v, t, r)
+            for s, (v, t, r) in enumerate(
+                [(0.60, 0.600, 0.30), (0.62, 0.627, 0.36), (0.64, 0.646, 0.49)]
+            )
+        ],
+        "psp": [_scored("psp", 0, 0.5, 0.55, 0.2)],
+    }
+    table = intervals.seed_table(runs)
+    assert table.loc["unet", "seeds"] == 3 and table.loc["psp", "seeds"] == 1
+    assert table.loc["unet", "test mean"] == pytest.approx((0.600 + 0.627 + 0.646) / 3)
+    # The spread the issue measured on the weighted U-Net: SD 0.023, range 0.046.
+    assert table.loc["unet", "test SD"] == pytest.approx(0.0231, abs=1e-4)
+    assert table.loc["unet", "test range"] == pytest.approx(0.046)
+    assert table.loc["unet", "Big Rock SD"] == pytest.approx(np.std([0.30, 0.36, 0.49], ddof=1))
+    assert math.isnan(table.loc["psp", "test SD"]) and table.loc["psp", "test range"] == 0
+
+
+def test_the_gap_table_compares_every_pair_in_order() -> None:
+    first, second = _image(90, 10), _image(40, 60)
+    runs = {
+        "a": [_record("a", s, test=np.stack([first, first])) for s in range(2)],
+        "b": [_record("b", s, test=np.stack([second, second])) for s in range(2)],
+        "c": [_record("c", s, test=np.stack([first, second])) for s in range(2)],
+    }
+    table = intervals.gap_table(runs, "test", resamples=0)
+    assert list(zip(table["A"], table["B"])) == [("a", "b"), ("a", "c"), ("b", "c")]
+    a, b = (intervals.batch_scores(2 * image.astype(float)) for image in (first, second))
+    assert table.loc[0, "gap"] == pytest.approx(a - b)
+    # Identical seeds: no spread, an interval of zero width, so any gap is told.
+    assert list(table["verdict"]) == ["ahead", "ahead", "behind"]
+
+
+def test_the_seed_table_of_no_run_is_empty_with_its_columns() -> None:
+    table = intervals.seed_table({})
+    assert table.empty and "test SD" in table.columns and table.index.name == "run"

@@ -37,3 +37,21 @@ def test_resolvable_gaps_draws_the_interval_half_width_for_each_spread() -> None
     assert lines[0].get_ydata()[1] == pytest.approx(intervals.resolvable_gap(0.023, 3))
     assert lines[1].get_ydata()[3] == pytest.approx(intervals.resolvable_gap(0.01, 5))
     assert list(lines[0].get_ydata()) == sorted(lines[0].get_ydata(), reverse=True)
+
+
+def test_schedule_curves_draw_each_runs_rate_and_metric() -> None:
+    import pandas as pd
+
+    before = pd.DataFrame(
+        {"epoch": [0, 1, 2], "learning_rate": [1e-3] * 3, "val_miou": [0.2, 0.4, 0.35]}
+    )
+    after = pd.DataFrame(
+        {"epoch": [0, 1, 2], "learning_rate": [1e-3, 5e-4, 0.0], "val_miou": [0.2, 0.4, 0.45]}
+    )
+    figure = seeds.schedule_curves({"constant": before, "decay": after})
+    rate, metric = figure.axes
+    assert [list(line.get_ydata()) for line in rate.lines] == [[1e-3] * 3, [1e-3, 5e-4, 0.0]]
+    assert list(metric.lines[1].get_ydata()) == [0.2, 0.4, 0.45]
+    assert list(metric.lines[0].get_xdata()) == [1, 2, 3]
+    with pytest.raises(ValueError, match="no column"):
+        seeds.schedule_curves({"x": before.drop(columns="learning_rate")})

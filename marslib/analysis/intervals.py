@@ -37,11 +37,12 @@ a single seed has no measured seed spread: its gap "cannot tell" whatever its si
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from marslib.core.classes import NUM_CLASSES, SCORED_CLASSES, SCORED_NAMES
@@ -278,3 +279,56 @@ def resolvable_gap(
     total = 2 * part + image_se**2
     dof = (2 * part) ** 2 / (2 * part**2 / (seeds - 1)) if part > 0 else math.inf
     return float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(total)
+
+
+def seed_table(runs: Mapping[str, Sequence[RunRecord]]) -> pd.DataFrame:
+    """Each run's seeds at a glance: their scores, mean and standard deviation.
+
+    Args:
+        runs: run name -> its records, one per seed (terrain runs).
+
+    Returns:
+        DataFrame indexed by run name: "seeds"; the mean and SD (ddof 1, NaN with one seed) of
+        the validation mIoU ("val mean", "val SD"), of the public-test mIoU ("test mean",
+        "test SD") and of the test Big Rock IoU ("Big Rock mean", "Big Rock SD"); and "test
+        range", the largest test mIoU minus the smallest.
+    """
+    rows = []
+    for name, records in runs.items():
+        found = {
+            "val": [r.metrics["val"]["miou"] for r in records if r.metrics["val"]],
+            "test": [r.metrics["test"]["miou"] for r in records if r.metrics["test"]],
+            "Big Rock": [
+                r.metrics["test"]["per_class_iou"]["Big Rock"] for r in records if r.metrics["test"]
+            ],
+        }
+        row: dict[str, Any] = {"run": name, "seeds": len(records)}
+        for key, values in found.items():
+            row[f"{key} mean"] = float(np.mean(values)) if values else np.nan
+            row[f"{key} SD"] = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
+        row["test range"] = float(np.ptp(found["test"])) if found["test"] else np.nan
+        rows.append(row)
+    columns = ["run", "seeds"]
+    columns += [f"{key} {part}" for key in ("val", "test", "Big Rock") for part in ("mean", "SD")]
+    return pd.DataFrame(rows, columns=[*columns, "test range"]).set_index("run")
+
+
+def gap_table(runs: Mapping[str, Sequence[RunRecord]], split: str, **options: Any) -> pd.DataFrame:
+    """Every pair of runs compared on `split` with `gap`: one row per pair (A before B in the
+    order given), with the gap, the interval and the verdict ("ahead": A above B)."""
+    names = list(runs)
+    rows = []
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            found = gap(runs[first], runs[second], split, **options)
+            rows.append(
+                {
+                    "A": first,
+                    "B": second,
+                    "gap": found.gap,
+                    "low": found.low,
+                    "high": found.high,
+                    "verdict": found.verdict,
+                }
+            )
+    return pd.DataFrame(rows, columns=["A", "B", "gap", "low", "high", "verdict"])

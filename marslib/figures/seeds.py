@@ -1,4 +1,5 @@
-"""How far a seed moves a run, and how large a gap a few seeds can tell: two figures.
+"""How far a seed moves a run, how large a gap a few seeds can tell, and the schedule that gives
+a run a stable end: three figures.
 
 Each function returns the matplotlib `Figure` it drew, so a chapter can show it and a test can
 read the marks back.
@@ -10,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from marslib.analysis import intervals
 
@@ -81,5 +83,32 @@ def resolvable_gaps(seed_sds: Mapping[str, float], max_seeds: int = 10) -> plt.F
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
+
+
+def schedule_curves(runs: Mapping[str, pd.DataFrame], metric: str = "val_miou") -> plt.Figure:
+    """Two panels over the epochs of each run: the learning rate, and a validation metric.
+
+    Args:
+        runs: a label -> a run's history (`RunRecord.history`: columns epoch, learning_rate and
+            `metric`), e.g. the previous recipe's record and the current one's.
+        metric: the history column of the right panel.
+    """
+    if not runs:
+        raise ValueError("give at least one run's history")
+    figure, (rate_ax, metric_ax) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for label, history in runs.items():
+        missing = {"epoch", "learning_rate", metric} - set(history.columns)
+        if missing:
+            raise ValueError(f"the history of {label!r} has no column {sorted(missing)}")
+        epochs = history["epoch"].to_numpy() + 1
+        rate_ax.plot(epochs, history["learning_rate"], label=label)
+        metric_ax.plot(epochs, history[metric], marker=".", label=label)
+    rate_ax.set(xlabel="epoch", ylabel="learning rate (at the epoch's start)")
+    metric_ax.set(xlabel="epoch", ylabel=metric.replace("_", " "))
+    for ax in (rate_ax, metric_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
     figure.tight_layout()
     return figure
