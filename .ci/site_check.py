@@ -8,16 +8,23 @@ check fails, listing each problem with its page, on:
 
 - a broken internal link or image (a file of the site that does not exist, or a missing anchor);
 - a JavaScript error in the browser's console;
-- a page wider than the window, or a table, code block, figure or output cut off at its edge
-  (wide content must fit, or scroll inside its own box);
+- a page wider than the window, or a table, code block, figure or output cut off at its edge;
+- a code block or output (a ``pre``) wider than its box, so that a line is read only by scrolling
+  sideways: named with its first line that does not fit. A block that must stay wide is marked
+  so in its source (the cell tag ``wide``, or the class ``wide`` of a code block), and counted;
 - a chapter (a page under ``notebooks/``) without a figure;
 - a page that shows a path of the machine that built it (the book's folder, or the home folder:
   say, a runs folder printed in full, or a warning that names a library's file);
 - a search for "Big Rock" that finds nothing.
 
-It saves a screenshot of each page. The theme's template fragments under ``_static/`` are not
-pages and are left out; so are failures to load a resource from another site (the check runs
-offline, so a script from a CDN cannot load here, whether or not it would online).
+It counts, and lists without failing, the tables a reader cannot read: a table wider than its
+column, or with a cell that shows a Python dict, list or a truncated repr, or an unrounded number
+(five decimals or more, as pandas prints ``0.597482``). It prints, page by page, how many code
+blocks and tables it read, how many do not fit or cannot be read and how many are marked wide,
+and saves a screenshot of each page. The theme's template fragments under ``_static/`` are not
+pages and are left out; so are failures to load a resource from another
+site (the check runs offline, so a script from a CDN cannot load here, whether or not it would
+online).
 
 It needs Chromium and its driver (Debian: ``apt-get install chromium chromium-driver``) and the
 selenium package; ``--static`` checks links and images only, without a browser.
@@ -36,6 +43,9 @@ from urllib.parse import unquote, urlsplit
 WINDOW = (1280, 900)
 SEARCH_TERM = "Big Rock"
 CHAPTERS = "notebooks"
+# The opt-in marker of a block or table that must stay wide: the cell tag `wide` (MyST-NB makes it
+# the class `tag_wide` of the cell) or the class `wide` (a code-block's ``:class: wide``).
+WIDE_MARK = ".tag_wide, .wide"
 
 # Elements whose right edge is measured; an ancestor that scrolls (overflow-x auto or scroll)
 # holds them in its own box, one that clips them (hidden, clip) or the window cuts them off.
@@ -70,6 +80,88 @@ for (const element of document.querySelectorAll(
 }
 return found;
 """
+
+
+# Code blocks and tables a reader must scroll sideways to read, and table cells that print a
+# Python repr or an unrounded number. A `pre` overflows when its content is wider than its box;
+# its first line that does not fit is found by measuring each line in the block's own font.
+READABILITY_SCRIPT = """
+const wideMark = arguments[0];
+const found = {blocks: 0, tables: 0, wide: 0, overflowing: [], unreadable: []};
+const ruler = document.createElement("canvas").getContext("2d");
+const shorten = (text, n) => text.length > n ? text.slice(0, n - 3) + "..." : text;
+document.querySelectorAll("article pre").forEach((pre, index) => {
+  found.blocks++;
+  if (pre.scrollWidth <= pre.clientWidth + 1) return;
+  if (pre.closest(wideMark)) { found.wide++; return; }
+  const style = getComputedStyle(pre);
+  ruler.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const room = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const lines = pre.textContent.replace(/\\n$/, "").split("\\n");
+  const widths = lines.map(line => ruler.measureText(line.replace(/\\t/g, "        ")).width);
+  let first = widths.findIndex(width => width > room + 1);
+  if (first < 0) first = widths.indexOf(Math.max(...widths));
+  found.overflowing.push(
+    `code block ${index + 1} is ${pre.scrollWidth}px wide in a ${pre.clientWidth}px box: `
+    + `line ${first + 1} does not fit: ${JSON.stringify(shorten(lines[first].trim(), 90))}`);
+});
+const article = document.querySelector("article");
+const column = article ? article.getBoundingClientRect().right
+  - parseFloat(getComputedStyle(article).paddingRight) : window.innerWidth;
+const repr = /^[\\[{].*([\\]}]|\\.\\.\\.)$|^[\\w.]+\\(.*=.*\\)$|\\.\\.\\.\\]$|^<[\\w.]+ object at/;
+const unrounded = /^[-+]?\\d*\\.\\d{5,}(e[-+]?\\d+)?%?$/;
+document.querySelectorAll("article table").forEach((table, index) => {
+  found.tables++;
+  if (table.closest(wideMark)) { found.wide++; return; }
+  const name = `table ${index + 1}`;
+  const right = table.getBoundingClientRect().right;
+  let scroller = table.parentElement;
+  while (scroller && scroller !== article
+         && !["auto", "scroll"].includes(getComputedStyle(scroller).overflowX)) {
+    scroller = scroller.parentElement;
+  }
+  const scrolls = scroller && scroller !== article
+    && scroller.scrollWidth > scroller.clientWidth + 1;
+  if (scrolls || right > column + 1) {
+    const room = scrolls ? scroller.clientWidth : column - table.getBoundingClientRect().left;
+    found.unreadable.push(`${name} is wider than its column (${Math.round(table.scrollWidth)}px`
+      + ` in ${Math.round(room)}px)`);
+  }
+  for (const cell of table.querySelectorAll("td, th")) {
+    const text = cell.textContent.trim();
+    if (repr.test(text)) {
+      const shown = JSON.stringify(shorten(text, 60));
+      found.unreadable.push(`${name} shows a Python repr in a cell: ${shown}`);
+      break;
+    }
+    if (unrounded.test(text)) {
+      found.unreadable.push(`${name} shows an unrounded number: ${text}`);
+      break;
+    }
+  }
+});
+return found;
+"""
+
+
+@dataclass
+class Counts:
+    """What the browser read on one page: code blocks (``pre``) and tables, how many of them a
+    reader must scroll sideways to read (or cannot read), and how many are marked wide."""
+
+    blocks: int = 0
+    overflowing: int = 0
+    tables: int = 0
+    unreadable: int = 0
+    wide: int = 0
+    table_notes: list[str] = field(default_factory=list)
+
+    def line(self, name: str) -> str:
+        """One line of the summary for page `name`."""
+        return (
+            f"{name}: {self.blocks} code blocks, {self.overflowing} too wide; {self.tables} tables,"
+            f" {self.unreadable} unreadable; {self.wide} marked wide"
+        )
 
 
 @dataclass
@@ -176,9 +268,13 @@ def _offline_miss(message: str) -> bool:
     return message.startswith(("http://", "https://")) and "ERR_NAME_NOT_RESOLVED" in message
 
 
-def browser_problems(html: Path, shots: Path) -> list[str]:
-    """Console errors, over-wide or cut-off content and the search, page by page in Chromium."""
+def browser_problems(html: Path, shots: Path, counts: dict[str, Counts] | None = None) -> list[str]:
+    """Console errors, over-wide or cut-off content, code blocks and tables a reader cannot read
+    without scrolling sideways (and unreadable table cells), and the search, page by page in
+    Chromium. `counts`, where given, receives each page's `Counts` (with its unreadable
+    tables, which are counted, not failed)."""
     shots.mkdir(parents=True, exist_ok=True)
+    counts = {} if counts is None else counts
     problems = []
     driver = _driver()
     try:
@@ -191,6 +287,16 @@ def browser_problems(html: Path, shots: Path) -> list[str]:
                 if entry.get("level") == "SEVERE" and not _offline_miss(entry.get("message", "")):
                     problems.append(f"{name}: console error: {entry.get('message')}")
             problems += [f"{name}: {found}" for found in driver.execute_script(CUT_OFF_SCRIPT)]
+            read = driver.execute_script(READABILITY_SCRIPT, WIDE_MARK)
+            problems += [f"{name}: {found}" for found in read["overflowing"]]
+            counts[name] = Counts(
+                blocks=read["blocks"],
+                overflowing=len(read["overflowing"]),
+                tables=read["tables"],
+                unreadable=len(read["unreadable"]),
+                wide=read["wide"],
+                table_notes=[f"{name}: {found}" for found in read["unreadable"]],
+            )
             height = driver.execute_script("return document.documentElement.scrollHeight")
             driver.set_window_size(WINDOW[0], min(max(height, WINDOW[1]), 12000))
             driver.save_screenshot(
@@ -232,9 +338,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.html} holds no built site (no index.html): build the book first")
         return 2
     problems = static_problems(args.html, args.root)
+    counts: dict[str, Counts] = {}
     if not args.static:
-        problems += browser_problems(args.html, args.shots)
+        problems += browser_problems(args.html, args.shots, counts)
     count = len(pages(args.html))
+    for name, read in counts.items():
+        if read.blocks or read.tables:
+            print(read.line(name))
+    if counts:
+        numbers = ("blocks", "overflowing", "tables", "unreadable", "wide")
+        total = Counts(*(sum(getattr(c, f) for c in counts.values()) for f in numbers))
+        print(total.line("all pages"))
+    for read in counts.values():
+        for note in read.table_notes:
+            print(f"TABLE {note}")
     for problem in problems:
         print(f"FAIL {problem}")
     print(

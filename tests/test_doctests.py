@@ -1,7 +1,7 @@
 """The examples in the docstrings of the functions the chapters call most run, and print what
 they say (doctest): `training.show`, the `verdicts`, `metrics.competition_miou`,
-`datasets.build` and the ensemble module's example. They run offline on a tiny synthetic set in
-a private cache, and train nothing."""
+`datasets.build`, the ensemble module's example and the table helpers. They run offline on a
+tiny synthetic set in a private cache, and train nothing."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ MODULES = (
     "marslib.metrics",
     "marslib.datasets",
     "marslib.evaluation.ensemble",
+    "marslib.analysis.tables",
 )
 FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 

@@ -1,6 +1,8 @@
 """The site check of the built book (.ci/site_check.py), on tiny hand-made sites: it passes a
 good one and names each fault of a bad one (broken link and image, over-wide and cut-off content, a
-console error, a chapter without a figure, a search that finds nothing)."""
+console error, a chapter without a figure, a search that finds nothing, a code block or a table a
+reader must scroll sideways to read, a table cell that prints a Python repr or an unrounded number)
+and counts the blocks marked wide."""
 
 from __future__ import annotations
 
@@ -41,9 +43,19 @@ def _site(root: Path, *, broken: bool) -> Path:
     index = '<p id="top">book</p><a href="notebooks/ch.html#goals">chapter</a>'
     index += '<img src="figure.png">'
     chapter = '<h1 id="goals">goals</h1><img src="figure.png">'
-    chapter += '<div style="overflow-x:auto"><table style="width:3000px">'
-    chapter += "<tr><td>wide, but it scrolls in its own box</td></tr></table></div>"
+    chapter += '<div class="wide" style="overflow-x:auto"><table style="width:3000px">'
+    chapter += "<tr><td>wide, marked so, and it scrolls in its own box</td></tr></table></div>"
+    chapter += "<table><tr><th>IoU</th><th>weights</th></tr><tr><td>0.597</td><td>balanced</td>"
+    chapter += "</tr></table><pre>def short():\n    return 1</pre>"
+    chapter += (
+        '<div class="cell tag_wide"><pre style="overflow-x:auto">' + "x" * 400 + "</pre></div>"
+    )
     if broken:
+        chapter += '<pre style="overflow-x:auto">fits\n' + "y = 1  # " + "z" * 400 + "</pre>"
+        chapter += (
+            "<table><tr><td>{'method': 'balanced', 'ignore_background': Tr...</td></tr></table>"
+        )
+        chapter += "<table><tr><td>0.597482</td></tr></table>"
         index += '<a href="missing.html">gone</a><img src="notebooks/nothing.png">'
         index += '<a href="#nowhere">x</a>'
         chapter += '<div style="overflow:hidden"><table style="width:3000px">'
@@ -99,10 +111,24 @@ needs_browser = pytest.mark.skipif(
 
 
 @needs_browser
-def test_browser_pass_of_a_good_site_finds_nothing_and_saves_shots(tmp_path: Path) -> None:
+def test_browser_pass_of_a_good_site_finds_nothing_and_saves_shots(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     html = _site(tmp_path, broken=False)
     assert site_check.main(["--html", str(html), "--shots", str(tmp_path / "shots")]) == 0
     assert len(list((tmp_path / "shots").glob("*.png"))) == 3
+    out = capsys.readouterr().out
+    summary = "notebooks/ch.html: 2 code blocks, 0 too wide; 2 tables, 0 unreadable; 2 marked wide"
+    assert summary in out, out
+
+
+@needs_browser
+def test_browser_pass_counts_each_page(tmp_path: Path) -> None:
+    counts: dict = {}
+    site_check.browser_problems(_site(tmp_path, broken=True), tmp_path / "shots", counts)
+    chapter = counts["notebooks/ch.html"]
+    assert (chapter.blocks, chapter.overflowing, chapter.wide) == (3, 1, 2)
+    assert (chapter.tables, chapter.unreadable) == (5, 3)
 
 
 @needs_browser
@@ -115,4 +141,18 @@ def test_browser_pass_names_wide_and_cut_content_errors_and_search(tmp_path: Pat
     assert "a search for 'Big Rock' found nothing" in text
     # the browser misses the image too
     assert "index.html: console error" in text and "nothing.png" in text
-    assert len(problems) == 5, problems
+    # a code block that scrolls in its own box, named with its first line that does not fit
+    assert "notebooks/ch.html: code block 3 is" in text
+    assert 'line 2 does not fit: "y = 1  # zzz' in text
+    assert len(problems) == 6, problems
+
+
+@needs_browser
+def test_browser_pass_counts_unreadable_tables_without_failing(tmp_path: Path) -> None:
+    counts: dict = {}
+    site_check.browser_problems(_site(tmp_path, broken=True), tmp_path / "shots", counts)
+    notes = "\n".join(counts["notebooks/ch.html"].table_notes)
+    # cut off (so wider than its column too), a Python repr, an unrounded number
+    assert "notebooks/ch.html: table 5 is wider than its column" in notes
+    assert "table 3 shows a Python repr in a cell: \"{'method': 'balanced'" in notes
+    assert "table 4 shows an unrounded number: 0.597482" in notes
