@@ -16,7 +16,11 @@ both the book's own:
   mIoU stopped improving for `patience` epochs before the epoch budget ran out. A run that used
   its whole budget (every quick-profile run: five epochs, patience ten) is not converged: its
   score says how far its recipe gets in that many epochs, not where it would end, and recipes
-  that learn slowly rank low in such runs whatever they would reach.
+  that learn slowly rank low in such runs whatever they would reach. A run of a fixed budget by
+  design (patience 0: the current reference recipe, its rate decayed to 0, the last epoch kept)
+  ends where its recipe ends; a run that early stopping could have ended but its budget did first
+  `stopped_short`, and no verdict on such runs reads "ahead" or "behind": it says it cannot tell
+  and names the command that trains the converged references (`short_runs_note`).
 """
 
 from __future__ import annotations
@@ -35,7 +39,40 @@ MARGIN = 0.02
 def converged(record: RunRecord) -> bool:
     """True when early stopping ended the run before its epoch budget (see the module docstring);
     a run without validation cannot stop early and is never converged in this sense."""
-    return bool(record.metrics["val"]) and record.metrics["epochs_run"] < record.experiment.epochs
+    budget = record.experiment.resolved().epochs
+    return bool(record.metrics["val"]) and record.metrics["epochs_run"] < budget
+
+
+def stopped_short(record: RunRecord) -> bool:
+    """True for a run that its epoch budget ended before it converged: early stopping was on
+    (patience > 0) but never fired, as in every quick-profile run. A run of a fixed budget by
+    design (patience 0: the reference and full profiles' recipe, the rate decayed to 0 and the
+    last epoch kept) ends where its recipe ends, and an early-stopped run is converged
+    (`converged`): neither stopped short."""
+    return not converged(record) and record.experiment.resolved().patience > 0
+
+
+def short_runs_note(records: Sequence[RunRecord]) -> str | None:
+    """The verdict on runs of which one or more `stopped_short`: "cannot tell", why, and the
+    command that trains the converged references (None when none stopped short)."""
+    short = [record for record in records if stopped_short(record)]
+    if not short:
+        return None
+    on_file = any(
+        record.provenance.get("data_source", "synthetic") != "synthetic" for record in records
+    )
+    data = " --data FILE" if on_file else ""
+    epochs = sorted({record.experiment.resolved().epochs for record in short})
+    names = ", ".join(record.experiment.name for record in short)
+    return (
+        f"cannot tell: these runs stopped at their budget ({names}: "
+        f"{' or '.join(map(str, epochs))} epochs) before they converged, so a gap between them "
+        "is no verdict on the recipes. Train the converged references for this data with "
+        f"`python -m marslib experiments run all --profile reference --seeds 0 1 2{data}` "
+        f"(hours on a CPU), then `python -m marslib experiments publish all --profile reference "
+        f"--seeds 0 1 2{data}`, or install the archive of them (`python -m marslib references "
+        "install ARCHIVE`)."
+    )
 
 
 def training_state(record: RunRecord) -> str:
@@ -69,8 +106,8 @@ def training_state(record: RunRecord) -> str:
     if converged(record):
         return (
             f"{name}: early stopping ended it after {epochs} of at most "
-            f"{record.experiment.epochs} epochs (best epoch {best}): converged, as far as its "
-            "validation score can tell"
+            f"{record.experiment.resolved().epochs} epochs (best epoch {best}): converged, as far "
+            "as its validation score can tell"
         )
     improving = (
         "still improving at its last epoch" if best == epochs else f"at its best at epoch {best}"
@@ -81,9 +118,13 @@ def training_state(record: RunRecord) -> str:
     )
 
 
-def larger(first: float, second: float, margin: float = MARGIN) -> bool | None:
+def larger(
+    first: float, second: float, margin: float = MARGIN, *, runs: Sequence[RunRecord] = ()
+) -> bool | None:
     """Whether `first` is larger than `second` by more than `margin` (True), smaller by more than
-    `margin` (False), or neither (None: the two are level within the margin).
+    `margin` (False), or neither (None: the two are level within the margin, or cannot tell:
+    one of `runs`, the records the two numbers come from, `stopped_short`; see
+    `short_runs_note`).
 
     Examples:
 
@@ -95,6 +136,8 @@ def larger(first: float, second: float, margin: float = MARGIN) -> bool | None:
     >>> print(verdicts.larger(0.521, 0.512))  # under the margin of 0.02
     None
     """
+    if any(stopped_short(record) for record in runs):
+        return None
     if first - second > margin:
         return True
     if second - first > margin:
@@ -103,7 +146,11 @@ def larger(first: float, second: float, margin: float = MARGIN) -> bool | None:
 
 
 def recipe_beats_model(
-    recipe_effect: float, model_effect: float, margin: float = MARGIN
+    recipe_effect: float,
+    model_effect: float,
+    margin: float = MARGIN,
+    *,
+    runs: Sequence[RunRecord] = (),
 ) -> bool | None:
     """The report's claim that the data and loss, "rather than the model", made the score, judged on
     the main effects of a two-by-two ablation (`marslib.analysis.table1.one_change_pairs`).
@@ -111,7 +158,8 @@ def recipe_beats_model(
     Returns:
         True when the recipe's effect is positive and larger than the model's, each by more than
         `margin`; False when it is smaller than the model's, or negative, by more than `margin`;
-        None when the runs cannot tell.
+        None when the runs cannot tell: a gap within the margin, or one of `runs` (the ablation's
+        records) `stopped_short`.
 
     Examples:
 
@@ -123,7 +171,8 @@ def recipe_beats_model(
     >>> print(verdicts.recipe_beats_model(recipe_effect=0.03, model_effect=0.02))
     None
     """
-    beats, helps = larger(recipe_effect, model_effect, margin), larger(recipe_effect, 0.0, margin)
+    beats = larger(recipe_effect, model_effect, margin, runs=runs)
+    helps = larger(recipe_effect, 0.0, margin, runs=runs)
     if beats and helps:
         return True
     if beats is False or helps is False:
@@ -143,6 +192,8 @@ def compare_runs(
 ) -> str:
     """What the two runs' mIoU on `split` ("val" or "test") supports, in two or three sentences:
     which is ahead (or that they are level within `margin`), and whether the runs are converged.
+    Where one of them `stopped_short`, neither is ahead: it says it cannot tell, and names the
+    command that trains the converged references (`short_runs_note`).
 
     Examples:
 
@@ -171,7 +222,10 @@ def compare_runs(
     one, two = first.experiment.name, second.experiment.name
     what = "validation mIoU" if split == "val" else "test mIoU (public quarter)"
     ahead = larger(b, a, margin)
-    if ahead is None:
+    short = short_runs_note([first, second])
+    if short is not None:
+        text = f"On {what}, {two} {b:.3f} and {one} {a:.3f} (a gap of {b - a:+.3f}): {short}"
+    elif ahead is None:
         text = (
             f"On {what}, {two} ({b:.3f}) and {one} ({a:.3f}) are level: a gap of {b - a:+.3f} is "
             f"under the margin of {margin} the book reads as a difference, so these runs do not "
@@ -196,11 +250,13 @@ def against(
     """Each run of `others` set against `base`, one row each: its mIoU on every split of `splits`
     ("val", "test"; default: validation, and the test set's public quarter where every run has a
     test score), the gain over `base` there and what the gap supports ("ahead", "behind" or
-    "level": under `margin`).
+    "level": under `margin`; "cannot tell" for every run when one of them `stopped_short`).
 
     Returns:
         DataFrame indexed by experiment name, base first (gain 0, verdict "(base)"), with columns
-        "<split> mIoU", "<split> gain" (float) and "<split>" (str) for each split.
+        "<split> mIoU", "<split> gain" (float) and "<split>" (str) for each split; where the
+        verdicts read "cannot tell", ``table.attrs["note"]`` holds the sentence that says why
+        and how to train the references (`short_runs_note`).
 
     Examples:
 
@@ -231,6 +287,9 @@ def against(
     if unknown:
         raise ValueError(f"splits must be 'val' or 'test', got {unknown}")
     start = {split: _score(base, split) for split in splits}
+    short = short_runs_note([base, *others])
+    if short is not None:
+        reading = dict.fromkeys(reading, "cannot tell")
     rows = {}
     for record in (base, *others):
         row: dict[str, float | str] = {}
@@ -240,7 +299,10 @@ def against(
             row[f"{split} gain"] = score - first
             row[split] = "(base)" if record is base else reading[larger(score, first, margin)]
         rows[record.experiment.name] = row
-    return pd.DataFrame(rows).T.infer_objects()
+    table = pd.DataFrame(rows).T.infer_objects()
+    if short is not None:
+        table.attrs["note"] = short
+    return table
 
 
 def describe_training(records: Sequence[RunRecord]) -> str:
@@ -253,7 +315,7 @@ def describe_training(records: Sequence[RunRecord]) -> str:
             f"All {len(records)} runs ended by early stopping: the scores are those of converged "
             "runs, one seed each."
         )
-    budgets = sorted({r.experiment.epochs for r in records if not converged(r)})
+    budgets = sorted({r.experiment.resolved().epochs for r in records if not converged(r)})
     profiles = sorted({r.experiment.profile for r in records if not converged(r)})
     stopped = "all" if not done else f"{len(records) - len(done)} of the {len(records)}"
     improving = sum(
