@@ -1,0 +1,106 @@
+"""The chapters' measured sentences that stay in prose, checked against the records they show.
+
+A sentence that states a measured comparison is printed by code where it can be (an f-string
+computed from the records, as `verdicts.compare_runs` does). One that must stay in a markdown cell
+(a summary, a heading's promise) is listed here with a check on the records that the chapters
+show (`marslib.analysis.claims.shown_record`): when a retrained or edited reference makes the
+sentence false, its check fails, and so does this test, naming the chapter and the words. A
+sentence edited away from its listed words fails too, so the list follows the text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from marslib.analysis import claims, verdicts
+from marslib.training import run_records
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _rock(name: str) -> float:
+    """The larger of the named run's validation and test Big Rock IoU."""
+    record = claims.shown_record(name)
+    return max(claims.score(record, split, "Big Rock") for split in ("val", "test"))
+
+
+def _behind(name: str, control: str) -> bool:
+    """True when the named run trails `control` by more than the book's margin on validation and
+    on test."""
+    run, base = claims.shown_record(name), claims.shown_record(control)
+    return all(
+        verdicts.larger(claims.score(run, split), claims.score(base, split)) is False
+        for split in ("val", "test")
+    )
+
+
+@dataclass(frozen=True)
+class Claim:
+    chapter: str  # a file of notebooks/
+    words: str  # the sentence as the chapter says it (whitespace may differ)
+    holds: Callable[[], bool]  # true while the records support it
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "06_losses.md",
+        "Trained with Dice alone, the U-Net found no Big Rock here.",
+        lambda: _rock("unet_dice") < 0.05,
+    ),
+    Claim(
+        "09_wnet.md",
+        "Against the U-Net trained with the same data and weighted loss, the W-Net trails here on "
+        "validation and test",
+        lambda: _behind("wnet", "unet_weighted"),
+    ),
+)
+
+
+def _said(chapter: str, words: str) -> bool:
+    flat = " ".join((NOTEBOOKS / chapter).read_text().split())
+    return " ".join(words.split()) in flat
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: f"{c.chapter}: {c.words[:40]}")
+def test_a_chapter_sentence_holds_on_its_records(claim: Claim) -> None:
+    assert _said(claim.chapter, claim.words), (
+        f"{claim.chapter} no longer says {claim.words!r}: update this claim with the new words"
+    )
+    assert claim.holds(), (
+        f"{claim.chapter} says {claim.words!r}, which the records it shows no longer support: "
+        "rewrite the sentence (or print it from the records) and update its check here"
+    )
+
+
+def _edit_metrics(references: Path, name: str, change: Callable[[dict], None]) -> None:
+    folder = claims.shown_record(name).directory  # the copy's record of `name`
+    assert folder is not None and references in folder.parents
+    metrics = json.loads((folder / "metrics.json").read_text())
+    change(metrics)
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_an_edited_reference_makes_its_sentence_fail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "references"
+    shutil.copytree(run_records.REFERENCES_DIR, copy)
+    monkeypatch.setattr(run_records, "REFERENCES_DIR", copy)
+    monkeypatch.delenv("MARSLIB_REFERENCES", raising=False)
+    dice = next(c for c in CLAIMS if c.chapter == "06_losses.md")
+    assert dice.holds()
+
+    def finds_rock(metrics: dict) -> None:
+        metrics["test"]["per_class_iou"]["Big Rock"] = 0.31
+
+    _edit_metrics(copy, "unet_dice", finds_rock)
+    assert not dice.holds()
+    assert re.search(r"found no Big Rock", (NOTEBOOKS / dice.chapter).read_text())
