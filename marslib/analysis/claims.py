@@ -94,3 +94,49 @@ def by_class(run: RunRecord, base: RunRecord, split: str = "val") -> str:
         f"On {SPLIT_NAMES[split]}, {run.experiment.name} against {base.experiment.name}, "
         f"IoU by class: {words}."
     )
+
+
+def judge(
+    run: RunRecord, base: RunRecord, claim: str, splits: tuple[str, ...] = ("val", "test")
+) -> str:
+    """Whether `run` against `base` supports a claim that `run` is better, in words: the gap on
+    each split of `splits` that the records have, read with the book's margin, then the verdict
+    (supported when `run` is ahead on every split, not supported when it is ahead on none).
+
+    Examples:
+
+    >>> import pandas as pd
+    >>> from marslib import training
+    >>> from marslib.analysis import claims
+    >>> def record(name, val, test):
+    ...     return training.RunRecord(
+    ...         directory=None, experiment=training.get(name, "reference"),
+    ...         history=pd.DataFrame(), provenance={},
+    ...         metrics={"val": {"miou": val}, "test": {"miou": test},
+    ...                  "best_epoch": 9, "epochs_run": 10})
+    >>> base = record("pspnet_best_recipe", 0.650, 0.668)
+    >>> run = record("attention_psp", 0.629, 0.668)
+    >>> print(claims.judge(run, base, "the gates improved the predictions"))
+    attention_psp against pspnet_best_recipe: validation -0.021 (behind), test +0.000 (level).
+    These runs do not support the claim that the gates improved the predictions: attention_psp is
+    ahead of pspnet_best_recipe on no split by more than the margin of 0.02.
+    """
+    found = [s for s in splits if not np.isnan(score(run, s)) and not np.isnan(score(base, s))]
+    gaps = {split: score(run, split) - score(base, split) for split in found}
+    ahead = {split: verdicts.larger(gap, 0.0) for split, gap in gaps.items()}
+    one, two = run.experiment.name, base.experiment.name
+    listed = ", ".join(
+        f"{SPLIT_NAMES[split]} {gap:+.3f} ({READING[ahead[split]]})" for split, gap in gaps.items()
+    )
+    if ahead and all(ahead.values()):
+        verdict = f"These runs support the claim that {claim}."
+    elif any(ahead.values()):
+        verdict = (
+            f"These runs support the claim that {claim} on some splits only: read it as unsettled."
+        )
+    else:
+        verdict = (
+            f"These runs do not support the claim that {claim}: {one} is ahead of {two} on no "
+            f"split by more than the margin of {verdicts.MARGIN}."
+        )
+    return f"{one} against {two}: {listed}. {verdict}"
