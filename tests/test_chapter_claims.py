@@ -10,6 +10,7 @@ sentence edited away from its listed words fails too, so the list follows the te
 
 from __future__ import annotations
 
+import doctest
 import json
 import re
 import shutil
@@ -30,6 +31,16 @@ def _rock(name: str) -> float:
     """The larger of the named run's validation and test Big Rock IoU."""
     record = claims.shown_record(name)
     return max(claims.score(record, split, "Big Rock") for split in ("val", "test"))
+
+
+def _not_ahead(name: str, control: str) -> bool:
+    """True when the named run is ahead of `control` by more than the book's margin on neither
+    validation nor test."""
+    run, base = claims.shown_record(name), claims.shown_record(control)
+    return not any(
+        verdicts.larger(claims.score(run, split), claims.score(base, split))
+        for split in ("val", "test")
+    )
 
 
 def _behind(name: str, control: str) -> bool:
@@ -60,6 +71,12 @@ CLAIMS: tuple[Claim, ...] = (
         "Against the U-Net trained with the same data and weighted loss, the W-Net trails here on "
         "validation and test",
         lambda: _behind("wnet", "unet_weighted"),
+    ),
+    Claim(
+        "11_attention_psp.md",
+        "With the data and loss held, Attention + PSP is ahead of PSP on no split here: these runs "
+        "do not support the report's claim that the gates improved the predictions.",
+        lambda: _not_ahead("attention_psp", "pspnet_best_recipe"),
     ),
 )
 
@@ -104,3 +121,11 @@ def test_an_edited_reference_makes_its_sentence_fail(
     _edit_metrics(copy, "unet_dice", finds_rock)
     assert not dice.holds()
     assert re.search(r"found no Big Rock", (NOTEBOOKS / dice.chapter).read_text())
+
+
+def test_the_claims_helpers_examples_run() -> None:
+    from marslib.analysis import claims as module
+
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    result = doctest.testmod(module, optionflags=flags)
+    assert result.attempted and not result.failed
