@@ -140,3 +140,23 @@ def judge(
             f"split by more than the margin of {verdicts.MARGIN}."
         )
     return f"{one} against {two}: {listed}. {verdict}"
+
+
+def best_candidates() -> list[str]:
+    """The runs "the best model" is chosen among, in every chapter: chapter 12's, that is Table
+    1's six rows and the two-by-two ablation's runs."""
+    return [*registry.TABLE1, *registry.names("ablation")]
+
+
+def best_of(records: dict[str, RunRecord]) -> str:
+    """The book's best model: of `records` (by name), the run with the highest validation mIoU.
+    It is chosen on validation, as a team without the test labels must choose, and judged on
+    test afterwards.
+
+    Raises:
+        ValueError: when no record has a validation score.
+    """
+    scored = {name: r.val_miou for name, r in records.items() if r.val_miou is not None}
+    if not scored:
+        raise ValueError("no record with a validation score to choose the best model from")
+    return max(scored, key=scored.__getitem__)
