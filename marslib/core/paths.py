@@ -1,4 +1,5 @@
-"""Where marslib keeps what it makes: the data cache and the training runs.
+"""Where marslib keeps what it makes: the data cache and the training runs, and where it looks
+for reference records besides the repository's `references/` (`$MARSLIB_REFERENCES`).
 
 Chapters execute with their own folder as working directory, so defaults are anchored to
 the repository root (the folder holding `marslib/`), not to the current directory.
@@ -34,6 +35,29 @@ def runs_dir() -> Path:
     return _folder("MARSLIB_RUNS", REPO_ROOT / "runs", "the training runs")
 
 
+def extra_references_dir() -> Path | None:
+    """The folder of reference records named by `$MARSLIB_REFERENCES` (for example one on Google
+    Drive, where an archive of references was installed), searched after the repository's
+    `references/`; None when the variable is unset or empty. Not created here.
+
+    Raises:
+        ValueError: the variable names a file, or a folder that does not exist (the message
+            names it and the fix).
+    """
+    given = os.environ.get("MARSLIB_REFERENCES")
+    if not given:
+        return None
+    path = Path(given).expanduser()
+    if not path.is_dir():
+        what = "is a file, not a folder" if path.exists() else "does not exist"
+        raise ValueError(
+            f"MARSLIB_REFERENCES={given} {what}; point it at a folder of reference records (mount "
+            "the drive, or install an archive there: python -m marslib references install "
+            "ARCHIVE --into FOLDER), or unset it"
+        )
+    return path
+
+
 def _folder(variable: str, default: Path, what: str) -> Path:
     """The folder `$variable` (else `default`), created if missing; a ValueError names the
     variable, the path and the fix when it cannot be a folder."""
@@ -61,9 +85,10 @@ def shown(path: Path | str) -> str:
     """`path` as a chapter prints it, without the folders of the machine that runs it.
 
     Inside the repository: relative to it ("runs/submissions/final.csv"; "." for the repository
-    itself). Inside the folder named by `$MARSLIB_RUNS` or `$MARSLIB_CACHE`: relative to that
-    variable ("$MARSLIB_RUNS/submissions/final.csv"). Under the home folder: "~/...". Anywhere
-    else: ".../" and the last part of the path. A relative path is returned as it is.
+    itself). Inside the folder named by `$MARSLIB_RUNS`, `$MARSLIB_CACHE` or
+    `$MARSLIB_REFERENCES`: relative to that variable ("$MARSLIB_RUNS/submissions/final.csv").
+    Under the home folder: "~/...". Anywhere else: ".../" and the last part of the path. A
+    relative path is returned as it is.
     """
     path = Path(path)
     if not path.is_absolute():
@@ -72,7 +97,7 @@ def shown(path: Path | str) -> str:
     anchors = [(REPO_ROOT, None)]
     anchors += [
         (Path(os.environ[variable]).resolve(), f"${variable}")
-        for variable in ("MARSLIB_RUNS", "MARSLIB_CACHE")
+        for variable in ("MARSLIB_RUNS", "MARSLIB_CACHE", "MARSLIB_REFERENCES")
         if os.environ.get(variable)
     ]
     anchors.append((Path.home().resolve(), "~"))

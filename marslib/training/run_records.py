@@ -103,25 +103,59 @@ def run_directory(
     return root / f"{experiment.name}-{run_key(experiment, data.fingerprint)}"
 
 
+def reference_folders() -> list[Path]:
+    """The folders searched for reference records, in order: `REFERENCES_DIR` (the book's, and
+    where `publish` and an install without a target write), then the folder named by
+    `$MARSLIB_REFERENCES` (`marslib.core.paths.extra_references_dir`), if any. Each may hold a
+    `PREVIOUS_RECIPE` folder of the previous recipe's records."""
+    folders = [REFERENCES_DIR]
+    extra = paths.extra_references_dir()
+    if extra is not None and extra.resolve() != REFERENCES_DIR.resolve():
+        folders.append(extra)
+    return folders
+
+
 def reference_directory(experiment: Experiment, data: MarsData | str) -> Path:
-    """Where the shipped reference record of `experiment` on `data` would be (`REFERENCES_DIR`);
-    `data` is the data set or its fingerprint (`MarsData.fingerprint`)."""
+    """Where the shipped reference record of `experiment` on `data` is: the first of
+    `reference_folders()` that holds it finished, else where `publish` would put it
+    (`REFERENCES_DIR`); `data` is the data set or its fingerprint (`MarsData.fingerprint`)."""
     fingerprint = data if isinstance(data, str) else data.fingerprint
-    return REFERENCES_DIR / f"{experiment.name}-{run_key(experiment, fingerprint)}"
+    name = f"{experiment.name}-{run_key(experiment, fingerprint)}"
+    for folder in reference_folders():
+        if is_complete(folder / name):
+            return folder / name
+    return REFERENCES_DIR / name
 
 
 def previous_reference(name: str, data: MarsData | str) -> Path | None:
-    """The previous recipe's shipped record of the named run on `data` (in `PREVIOUS_RECIPE`), or
-    None; `data` is the data set or its fingerprint."""
+    """The previous recipe's shipped record of the named run on `data` (in the `PREVIOUS_RECIPE`
+    folder of one of `reference_folders()`), or None; `data` is the data set or its
+    fingerprint."""
     fingerprint = data if isinstance(data, str) else data.fingerprint
-    for directory in sorted((REFERENCES_DIR / PREVIOUS_RECIPE).glob(f"{name}-*")):
-        if (
-            is_complete(directory)
-            and read_json(directory / "config.json")["name"] == name
-            and read_json(directory / "provenance.json")["data_fingerprint"] == fingerprint
-        ):
-            return directory
+    for folder in reference_folders():
+        for directory in sorted((folder / PREVIOUS_RECIPE).glob(f"{name}-*")):
+            if (
+                is_complete(directory)
+                and read_json(directory / "config.json")["name"] == name
+                and read_json(directory / "provenance.json")["data_fingerprint"] == fingerprint
+            ):
+                return directory
     return None
+
+
+def reference_fingerprints() -> set[str]:
+    """The data fingerprints (`MarsData.fingerprint`) that some reference record in
+    `reference_folders()` (current or previous recipe) was trained on. Reads each record's
+    provenance only (fast: no model is opened); a folder without a DONE marker or with
+    unreadable provenance is passed over."""
+    found = set()
+    for folder in reference_folders():
+        for done in [*folder.glob("*/DONE"), *(folder / PREVIOUS_RECIPE).glob("*/DONE")]:
+            try:
+                found.add(str(read_json(done.parent / "provenance.json")["data_fingerprint"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    return found
 
 
 def find_finished(
@@ -210,7 +244,9 @@ class RunRecord:
         return read_per_image(self.directory / PER_IMAGE_FILE)
 
     def load_model(self) -> keras.Model:
-        """The trained model (uncompiled: for prediction).
+        """The trained model (uncompiled: for prediction), loaded with Keras' safe mode on: a
+        model file (an installed archive's, say) that holds Python code, such as a ``Lambda``
+        layer's, is refused rather than run.
 
         Raises:
             ValueError: when the model file does not load (the message names it and the fix).
@@ -221,7 +257,7 @@ class RunRecord:
 
         path = self.directory / "model.keras"
         try:
-            return keras.saving.load_model(path, compile=False)
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise ValueError(
                 f"{path} does not load ({type(error).__name__}: {error}); delete {self.directory} "
@@ -292,13 +328,14 @@ def is_complete(directory: Path | str) -> bool:
 
 
 def origin_of(directory: Path) -> str:
-    """Where a finished record's folder lies: `REFERENCE`, `PREVIOUS_REFERENCE` or
-    `RUNS_FOLDER` (anywhere else)."""
+    """Where a finished record's folder lies: `REFERENCE`, `PREVIOUS_REFERENCE` (in one of
+    `reference_folders()`) or `RUNS_FOLDER` (anywhere else)."""
     parent = Path(directory).resolve().parent
-    if parent == REFERENCES_DIR.resolve():
-        return REFERENCE
-    if parent == (REFERENCES_DIR / PREVIOUS_RECIPE).resolve():
-        return PREVIOUS_REFERENCE
+    for folder in reference_folders():
+        if parent == folder.resolve():
+            return REFERENCE
+        if parent == (folder / PREVIOUS_RECIPE).resolve():
+            return PREVIOUS_REFERENCE
     return RUNS_FOLDER
 
 

@@ -17,9 +17,14 @@ Chapters 7 to 14 draw their tables, curves and verdicts from run records::
   of its model, config and metrics, the data's fingerprint, the TensorFlow and Keras versions and
   the code versions: the chapters of one build re-score each record once, and a fresh cache (as
   in CI) re-scores every record again. Delete the cache's ``verified/`` folder to force it.
-- With the real data file, another synthetic set, or the full or reference profile, there is no
-  shipped record to show: `show` trains the run at that profile (or finds its record), as
-  `run` does.
+- Any other data file is shown the same way where reference records were trained on data of its
+  fingerprint (`references_cover`): an instructor trains and publishes them once on the course's
+  file, packs them into an archive, and a student installs it (`marslib.training.archive`) into
+  `references/` or the folder `$MARSLIB_REFERENCES` names. Where the file has no test labels the
+  records have no test scores, and the chapters compare on validation.
+- With data that has no references, or the full or reference profile, there is no shipped record
+  to show: `show` trains the run at that profile (or finds its record), as `run` does, and the
+  verdicts on such short runs say they cannot tell (`marslib.analysis.verdicts`).
 """
 
 from __future__ import annotations
@@ -48,8 +53,14 @@ _STAMPED_FILES = ("config.json", "metrics.json", "per_image.npz", "model.keras")
 
 
 def references_cover(data: MarsData) -> bool:
-    """True when `data` is the embedded synthetic set the reference records were trained on."""
-    return data.fingerprint == loading.recipe_fingerprint(loading.default_recipe())
+    """True when the chapters show reference records on `data`: it is the embedded synthetic set
+    (its references ship with the book), or some reference record, of the current or the
+    previous recipe, was trained on data of its fingerprint (`MarsData.fingerprint`): for
+    example the real file's, installed from an archive (`marslib.training.archive`) into
+    `references/` or the folder `$MARSLIB_REFERENCES` names (`run_records.reference_folders`)."""
+    if data.fingerprint == loading.recipe_fingerprint(loading.default_recipe()):
+        return True
+    return data.fingerprint in run_records.reference_fingerprints()
 
 
 def shown_profile(profile: Profile, data: MarsData) -> Profile:
@@ -120,12 +131,16 @@ def show(
     else:
         directory = run_records.previous_reference(name, data)
     if directory is None or not is_complete(directory):
+        seeds = " ".join(map(str, registry.SEEDS))
+        given = "" if data.is_synthetic else " --data FILE"
         raise ValueError(
-            f"the reference record of {name!r} is missing (none in "
-            f"references/{run_records.PREVIOUS_RECIPE}/): "
+            f"the reference record of {name!r} on data {data.fingerprint} is missing (none in "
+            f"references/{run_records.PREVIOUS_RECIPE}/ either): "
             f"train it with `python -m marslib experiments run {name} --profile reference "
-            f"--seeds {' '.join(map(str, registry.SEEDS))}`, then `python -m marslib experiments "
-            f"publish {name} --profile reference --seeds {' '.join(map(str, registry.SEEDS))}`"
+            f"--seeds {seeds}{given}`, then `python -m marslib experiments "
+            f"publish {name} --profile reference --seeds {seeds}{given}`, or install the "
+            "archive of references for this data (`python -m marslib references install "
+            "ARCHIVE`)"
         )
     record = load_record(directory)
     stamp = verified_stamp(directory, data)
@@ -193,6 +208,9 @@ def shown_note(profile: Profile, data: MarsData) -> str:
     (`profile`: the chapter's, resolved as `show` resolves it)."""
     profile = shown_profile(profile, data)
     if shows_references(profile, data):
+        where = "the synthetic set" if data.is_synthetic else "this data file"
+        if getattr(data, "test_masks", True) is None:
+            where += " (no test labels: the chapters compare them on validation)"
         checked = (
             "Each model is re-scored (once per data cache) before it is shown and must give its "
             "recorded scores (else the build fails); "
@@ -200,7 +218,7 @@ def shown_note(profile: Profile, data: MarsData) -> str:
         )
         if references_complete(data):
             return (
-                "These are the book's reference runs on the synthetic set: the quick widths, "
+                f"These are the book's reference runs on {where}: the quick widths, "
                 f"trained on every training image for a fixed {profile.epochs} epochs (20 on the "
                 "Big Rock sets), the learning rate held for two thirds of them and then decayed "
                 "to 0, the last epoch kept. " + checked
@@ -208,7 +226,7 @@ def shown_note(profile: Profile, data: MarsData) -> str:
         missing = len(missing_references(data))
         total = len(registry.names()) * len(registry.SEEDS)
         return (
-            "These are the book's reference runs on the synthetic set, trained with the previous "
+            f"These are the book's reference runs on {where}, trained with the previous "
             "recipe: the quick widths on every training image at a constant learning rate for "
             "up to 80 epochs, stopped once the validation mIoU had not improved for 10, the best "
             "epoch's weights kept, one seed each. A single run cannot say how much of a gap is "
