@@ -30,3 +30,23 @@ def test_readable_rounds_floats_and_writes_out_containers() -> None:
     assert shown["shape"].tolist() == ["64, 128", "1.235, 2.0"]
     assert shown["name"].tolist() == ["unet", "pspnet"]
     assert frame["mIoU"].iloc[0] == 0.597482, "the table given is left as it was"
+
+
+def test_readable_writes_shares_as_percentages_and_counts_whole() -> None:
+    frame = pd.DataFrame(
+        {
+            "images": [2003.0, 4760.0],
+            "Big Rock share": [0.001451, 0.029856],
+            "precision": [0.784314, np.nan],
+        }
+    )
+    shown = tables.readable(frame, percent=["Big Rock share"], whole=["images"])
+    assert shown["images"].tolist() == [2003, 4760]
+    assert shown["Big Rock share"].tolist() == ["0.1%", "3.0%"]
+    assert shown["precision"].tolist()[0] == 0.784
+    every = tables.readable(frame[["Big Rock share", "precision"]], percent=True)
+    assert every.to_dict("list") == {
+        "Big Rock share": ["0.1%", "3.0%"],
+        "precision": ["78.4%", None],
+    }
+    assert frame["images"].iloc[0] == 2003.0, "the table given is left as it was"

@@ -2,6 +2,7 @@
 
     from marslib.analysis import tables
     tables.readable(frame)                     # floats to 3 decimals, dicts and lists in words
+    tables.readable(frame, percent=["share"])  # a share as a percentage: "2.9%"
     tables.weights_in_words(e.class_weights)   # "balanced, background left out, capped at 10"
 
 A chapter's table is shown as pandas renders it; a cell holding a dict prints its repr, cut
@@ -11,7 +12,7 @@ six decimals. `readable` makes both what a reader can take in at a glance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,9 +70,23 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def readable(frame: pd.DataFrame, decimals: int = DECIMALS) -> pd.DataFrame:
+def readable(
+    frame: pd.DataFrame,
+    decimals: int = DECIMALS,
+    *,
+    percent: Collection[Any] | bool = (),
+    whole: Collection[Any] = (),
+) -> pd.DataFrame:
     """`frame` with its float columns rounded to `decimals` and every dict, list, tuple or array
     cell written out in words (`weights_in_words` for class weights).
+
+    Args:
+        frame: the table to show; it is left as it was.
+        decimals: the decimals of a float (3: an IoU to a tenth of a point).
+        percent: the columns that hold shares (a pixel share, a precision), written as
+            percentages with one decimal ("2.9%"); True for every numeric column.
+        whole: the columns that hold counts stored as floats (parameters, images), written
+            without decimals.
 
     Examples:
 
@@ -81,10 +96,27 @@ def readable(frame: pd.DataFrame, decimals: int = DECIMALS) -> pd.DataFrame:
     >>> print(readable(frame).to_string(index=False))
      val mIoU class weights
         0.597      balanced
+    >>> shares = pd.DataFrame({"images": [2003.0], "Big Rock share": [0.001451]})
+    >>> print(readable(shares, percent=["Big Rock share"], whole=["images"]).to_string(index=False))
+     images Big Rock share
+       2003           0.1%
     """
     shown = frame.copy()
     for column in shown.columns:
-        if pd.api.types.is_float_dtype(shown[column]):
+        numeric = pd.api.types.is_numeric_dtype(shown[column])
+        if (
+            numeric
+            and not pd.api.types.is_bool_dtype(shown[column])
+            and (percent is True or (percent is not False and column in percent))
+        ):
+            shown[column] = pd.Series(
+                [None if pd.isna(value) else f"{value:.1%}" for value in shown[column]],
+                index=shown.index,
+                dtype=object,
+            )
+        elif numeric and column in whole:
+            shown[column] = shown[column].round().astype("Int64")
+        elif pd.api.types.is_float_dtype(shown[column]):
             shown[column] = shown[column].round(decimals)
         elif shown[column].dtype == object:
             shown[column] = pd.Series(
