@@ -78,7 +78,7 @@ def losses_part() -> list[float]:
 
 def training_part() -> list[float]:
     """The logs of one epoch of the trainer on the tiny set, for each task."""
-    from marslib.training import experiment, loop, tasks
+    from marslib.training import building, epochs, experiment, tasks
 
     tiny = _tiny_data()
     values = []
@@ -92,9 +92,9 @@ def training_part() -> list[float]:
             batch_size=8,
             profile="quick",
         )
-        model = loop.build_model(config, None, on_gpu=False)
+        model = building.build_model(config, None, on_gpu=False)
         targets = tasks.get(task).targets(tiny.train_masks[:16])
-        logs = loop.fit_epoch(model, tiny.train_images[:16], targets, config, 0)
+        logs = epochs.fit_epoch(model, tiny.train_images[:16], targets, config, 0)
         values += [logs[key] for key in sorted(logs)]
     return values
 

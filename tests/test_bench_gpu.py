@@ -79,7 +79,7 @@ def test_training_times_the_epochs_after_a_warm_up(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(gpu_bench, "reset_peak_memory", lambda: None)
     monkeypatch.setattr(gpu_bench, "peak_memory", lambda: 123)
     epochs = []
-    fit_epoch = gpu_bench.loop.fit_epoch
+    fit_epoch = gpu_bench.fit_epoch
 
     def recorded(
         model: object, images: np.ndarray, masks: np.ndarray, recipe: Experiment, epoch: int
@@ -87,7 +87,7 @@ def test_training_times_the_epochs_after_a_warm_up(monkeypatch: pytest.MonkeyPat
         epochs.append((len(images), epoch))
         return fit_epoch(model, images, masks, recipe, epoch)
 
-    monkeypatch.setattr(gpu_bench.loop, "fit_epoch", recorded)
+    monkeypatch.setattr(gpu_bench, "fit_epoch", recorded)
     recipe = Experiment(
         name="tiny",
         model="unet",

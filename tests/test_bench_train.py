@@ -164,8 +164,8 @@ def test_pipeline_efficiency_is_plain_fit_over_our_epoch_best_of_repeats(
         trained.append(model)
         clock[0] += next(durations["ours"])
 
-    monkeypatch.setattr(train_bench.loop, "build_model", lambda *args, **kwargs: Model())
-    monkeypatch.setattr(train_bench.loop, "fit_epoch", fit_epoch)
+    monkeypatch.setattr(train_bench, "build_model", lambda *args, **kwargs: Model())
+    monkeypatch.setattr(train_bench, "fit_epoch", fit_epoch)
     monkeypatch.setattr(train_bench, "time", types.SimpleNamespace(perf_counter=lambda: clock[0]))
     assert train_bench.pipeline_efficiency("unet", images=8, repeats=2) == pytest.approx(25.0)
     assert len(trained) == 6 and len({id(model) for model in trained}) == 1  # one model

@@ -1,6 +1,6 @@
 """The full profile's GPU code path, run on a CPU: `mixed_float16` and an XLA-compiled step.
 
-`loop.build_model(..., on_gpu=True)` gives an experiment of the full profile what Colab gives
+`building.build_model(..., on_gpu=True)` gives an experiment of the full profile what Colab gives
 it: the model built under the `mixed_float16` policy, AdamW wrapped in a loss-scale optimizer,
 the training step compiled by XLA (which compiles on a CPU too). Each of the five models, at a
 tiny width, trains two steps, is saved and reloaded, and resumes from a checkpoint; whatever
@@ -24,7 +24,7 @@ from keras import ops
 from marslib import models
 from marslib.core import hardware
 from marslib.data import to_model_input
-from marslib.training import loop, tasks
+from marslib.training import building, epochs, tasks
 from marslib.training.checkpoint import Checkpoint, TrainingState
 from marslib.training.experiment import Experiment
 
@@ -54,8 +54,9 @@ def dtype(tensor: object) -> str:
 def built_and_checked(experiment: Experiment) -> keras.Model:
     """`build_model` as on a GPU, checked before any training: the policy, the loss-scale
     optimizer and XLA as the full profile asks, float32 probabilities and a float32 loss."""
-    model = loop.build_model(experiment, None, on_gpu=True)
-    assert experiment.mixed_precision and experiment.jit_compile  # what the full profile asks
+    model = building.build_model(experiment, None, on_gpu=True)
+    resolved = experiment.resolved()  # what the full profile asks:
+    assert resolved.mixed_precision and resolved.jit_compile
     assert model.dtype_policy.name == "mixed_float16"
     assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert model.jit_compile is True
@@ -82,7 +83,7 @@ class Trained:
 def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Trained:
     experiment = full_experiment(request.param)
     model = built_and_checked(experiment)
-    logs = loop.fit_epoch(model, IMAGES, MASKS, experiment, 0)
+    logs = epochs.fit_epoch(model, IMAGES, MASKS, experiment, 0)
     state = [ops.convert_to_numpy(v) for v in [*model.variables, *model.optimizer.variables]]
     checkpoint = Checkpoint(tmp_path_factory.mktemp(request.param) / "checkpoint")
     checkpoint.save(model, TrainingState(history=[{"epoch": 0, **logs}]), best=False)
@@ -111,14 +112,14 @@ def test_the_model_saves_and_reloads(trained: Trained, tmp_path: Path) -> None:
 
 
 def test_training_resumes_from_a_checkpoint(trained: Trained) -> None:
-    resumed = loop.build_model(trained.experiment, None, on_gpu=True)
+    resumed = building.build_model(trained.experiment, None, on_gpu=True)
     trained.checkpoint.restore(resumed, trained.checkpoint.load())
     restored = [*resumed.variables, *resumed.optimizer.variables]
     assert len(restored) == len(trained.state)
     for variable, saved in zip(restored, trained.state):
         np.testing.assert_array_equal(ops.convert_to_numpy(variable), saved)
-    uninterrupted = loop.fit_epoch(trained.model, IMAGES, MASKS, trained.experiment, 1)
-    assert loop.fit_epoch(resumed, IMAGES, MASKS, trained.experiment, 1) == uninterrupted
+    uninterrupted = epochs.fit_epoch(trained.model, IMAGES, MASKS, trained.experiment, 1)
+    assert epochs.fit_epoch(resumed, IMAGES, MASKS, trained.experiment, 1) == uninterrupted
     for variable, reference in zip(resumed.variables, trained.model.variables, strict=True):
         np.testing.assert_array_equal(
             ops.convert_to_numpy(variable), ops.convert_to_numpy(reference)
@@ -154,7 +155,7 @@ def test_the_full_profile_trains_in_bfloat16_on_a_cpu_that_has_it(
     # lacks it); the weights, the probabilities and the loss stay float32.
     monkeypatch.setattr(hardware, "cpu_bfloat16", lambda: True)
     experiment = full_experiment(name)
-    model = loop.build_model(experiment, None, on_gpu=False)
+    model = building.build_model(experiment, None, on_gpu=False)
     assert model.dtype_policy.name == "mixed_bfloat16"
     assert not isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert model.jit_compile is False  # XLA only on a GPU
@@ -162,7 +163,7 @@ def test_the_full_profile_trains_in_bfloat16_on_a_cpu_that_has_it(
     probabilities = model(to_model_input(IMAGES[:2]), training=False)
     assert dtype(probabilities) == "float32"
     assert dtype(model.loss(MASKS[:2], probabilities)) == "float32"
-    logs = loop.fit_epoch(model, IMAGES, MASKS, experiment, 0)
+    logs = epochs.fit_epoch(model, IMAGES, MASKS, experiment, 0)
     assert all(np.isfinite(value) for value in logs.values())
     model.save(tmp_path / "model.keras")
     reloaded = keras.saving.load_model(tmp_path / "model.keras", compile=False, safe_mode=True)
@@ -175,12 +176,12 @@ def test_the_policy_follows_the_profile_the_device_and_the_switch(
     full = full_experiment("unet")
     quick = Experiment(name="q", model="unet", profile="quick")
     monkeypatch.setattr(hardware, "cpu_bfloat16", lambda: True)
-    assert loop.precision_policy(full, on_gpu=True) == "mixed_float16"
-    assert loop.precision_policy(full, on_gpu=False) == "mixed_bfloat16"
-    assert loop.precision_policy(quick, on_gpu=False) == "float32"  # quick sizes gain little
-    assert loop.precision_policy(quick, on_gpu=True) == "float32"
+    assert building.precision_policy(full, on_gpu=True) == "mixed_float16"
+    assert building.precision_policy(full, on_gpu=False) == "mixed_bfloat16"
+    assert building.precision_policy(quick, on_gpu=False) == "float32"  # quick sizes gain little
+    assert building.precision_policy(quick, on_gpu=True) == "float32"
     monkeypatch.setattr(hardware, "cpu_bfloat16", lambda: False)
-    assert loop.precision_policy(full, on_gpu=False) == "float32"
+    assert building.precision_policy(full, on_gpu=False) == "float32"
 
 
 def test_the_cpu_flags_decide_bfloat16_and_the_switch_turns_it_off(

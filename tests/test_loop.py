@@ -18,7 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 import marslib
 from marslib import cli, data, training
 from marslib import data as mars_data
-from marslib.training import checkpoint, loop, registry, run_records
+from marslib.training import checkpoint, epochs, loop, registry, run_records, splits
 
 HISTORY_COLUMNS = ["epoch", "loss", "miou", "val_loss", "val_miou", "learning_rate"]
 
@@ -159,11 +159,11 @@ def test_named_class_weights_come_from_the_training_masks(tiny_data: data.MarsDa
     experiment = training.Experiment.from_dict(
         {**TINY, "loss": "weighted_scce", "class_weights": weights}
     )
-    split = loop.training_split(experiment, tiny_data)
+    split = splits.training_split(experiment, tiny_data)
     terrain = split.train_masks[split.train_masks != 0]  # background is left out
     balanced = compute_class_weight("balanced", classes=np.arange(1, 5), y=terrain)
     np.testing.assert_allclose(
-        loop.loss_weights(experiment, split.train_masks),
+        splits.loss_weights(experiment, split.train_masks),
         [0.0, *np.minimum(balanced, 10.0)],
         rtol=1e-6,
     )
@@ -178,7 +178,7 @@ def test_a_finished_record_is_loaded_not_retrained(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished experiment was trained again")
 
-    monkeypatch.setattr(loop, "_fit", refuse)
+    monkeypatch.setattr(epochs, "train_epochs", refuse)
     mtime = (tiny_record.directory / "model.keras").stat().st_mtime_ns
     again = training.run(
         training.Experiment.from_dict(TINY), tiny_data, module_folders / "first", verbose=0

@@ -147,7 +147,7 @@ def test_a_kill_after_done_leaves_no_checkpoint_behind(
 LOCK_HOLDER = """
 import sys, time
 from pathlib import Path
-from marslib.training.loop import RunLock
+from marslib.core.locks import RunLock
 with RunLock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)

@@ -13,7 +13,7 @@ import pytest
 from marslib import data, training
 from marslib.core import profiles
 from marslib.data import loading
-from marslib.training import loop, registry, run_records, shown
+from marslib.training import loop, record_scores, registry, run_records, shown
 
 QUICK, FULL, REFERENCE = (profiles.PROFILES[name] for name in ("quick", "full", "reference"))
 EMBEDDED = SimpleNamespace(
@@ -149,8 +149,8 @@ def test_a_record_that_re_scored_is_not_re_scored_again_until_what_it_rests_on_c
     experiment = registry.get("unet_baseline", REFERENCE)
     _publish_previous(experiment, tiny_data, tmp_path / "runs")
     checked = []
-    real_verify = loop.verify
-    monkeypatch.setattr(loop, "verify", lambda *args: checked.append(real_verify(*args)))
+    real_verify = record_scores.verify
+    monkeypatch.setattr(record_scores, "verify", lambda *args: checked.append(real_verify(*args)))
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
     stamp = shown.verified_stamp(record.directory, tiny_data)
     assert len(checked) == 1 and stamp.parent == tmp_path / "cache" / "verified"

@@ -251,11 +251,11 @@ def test_label_following_wants_one_class_pair_per_image() -> None:
 
 
 def test_class_weights_used_are_those_the_training_computes(tiny_data) -> None:
-    from marslib.training import loop
+    from marslib.training import splits
 
     experiment = dataclasses.replace(registry.get("attention_psp", "quick"), train_limit=30)
     used = table1.class_weights_used(experiment, tiny_data)
-    masks = loop.training_split(experiment, tiny_data).train_masks
+    masks = splits.training_split(experiment, tiny_data).train_masks
     assert len(masks) == 30  # the subset the run trains on, not its whole dataset
     assert experiment.class_weights == {"method": "balanced", "ignore_background": True, "cap": 10}
     # "balanced" without background, written out: pixels of classes 1..4 / (4 * pixels of c),

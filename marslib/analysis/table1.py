@@ -173,11 +173,11 @@ def class_weights_used(experiment: Experiment, data: MarsData) -> np.ndarray | N
     Returns:
         float32 array (5,) indexed by class, or None for an unweighted experiment.
     """
-    from marslib.training import loop
+    from marslib.training import splits
 
     if experiment.class_weights is None:
         return None
-    return loop.loss_weights(experiment, loop.training_split(experiment, data).train_masks)
+    return splits.loss_weights(experiment, splits.training_split(experiment, data).train_masks)
 
 
 def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """What the full profile's GPU settings buy (`python -m marslib bench gpu`).
 
 Where TensorFlow sees a GPU, the full-size Attention + PSP (the report's final model) trains a
-few epochs of random images through `marslib.training.loop.fit_epoch`, in batches of the full
+few epochs of random images through `marslib.training.epochs.fit_epoch`, in batches of the full
 profile's size, twice: in float32, then with the full profile's `mixed_float16` policy and
 XLA-compiled step. For each it gives the seconds of an epoch (the best epoch after a warm-up
 epoch that traces and compiles), images per second and the peak GPU memory that TensorFlow's
@@ -19,7 +19,8 @@ import tensorflow as tf
 
 from marslib.bench.measurement import Measurement
 from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
-from marslib.training import loop
+from marslib.training.building import build_model
+from marslib.training.epochs import fit_epoch
 from marslib.training.experiment import Experiment
 
 MODEL = "attention_psp"
@@ -69,13 +70,13 @@ def train_epochs(recipe: Experiment, images: int, epochs: int) -> dict[str, floa
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (images, *IMAGE_SHAPE), dtype=np.uint8)
     y = rng.integers(0, NUM_CLASSES, (images, *IMAGE_SHAPE), dtype=np.uint8)
-    model = loop.build_model(recipe, None, on_gpu=True)
+    model = build_model(recipe, None, on_gpu=True)
     reset_peak_memory()
-    loop.fit_epoch(model, x, y, recipe, 0)  # warm-up: traces (and compiles) the step
+    fit_epoch(model, x, y, recipe, 0)  # warm-up: traces (and compiles) the step
     seconds = []
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        loop.fit_epoch(model, x, y, recipe, epoch)
+        fit_epoch(model, x, y, recipe, epoch)
         seconds.append(time.perf_counter() - start)
     best = min(seconds)
     return {"seconds": best, "images/s": images / best, "peak bytes": float(peak_memory())}

@@ -4,7 +4,7 @@
 - The machine's matrix-multiply peak (GFLOP/s) in float32 and, where TensorFlow has the kernel,
   bfloat16: the ceiling that training's arithmetic is measured against.
 - Training throughput (images/s) of every model at the quick and full sizes, through the exact
-  epoch `marslib.training.loop.run` trains (`loop.fit_epoch`: the `tf.data` pipeline, AdamW, the
+  epoch `marslib.training.loop.run` trains (`epochs.fit_epoch`: the `tf.data` pipeline, AdamW, the
   competition metric); the same as GFLOP/s (counted FLOPs: 3 x the forward pass's, for the
   forward and the backward pass) and as a percentage of the float32 peak.
 - The speed of that epoch as a percentage of a plain ``model.fit`` on in-memory float32 arrays
@@ -39,7 +39,8 @@ from marslib.core import hardware
 from marslib.core.classes import IMAGE_SHAPE, NUM_CLASSES
 from marslib.data import to_model_input
 from marslib.evaluation import submission
-from marslib.training import loop
+from marslib.training.building import build_model
+from marslib.training.epochs import fit_epoch
 from marslib.training.experiment import Experiment
 
 BATCH_SIZE = 32
@@ -115,30 +116,28 @@ def training_gflops(forward: int, images_per_second: float) -> float:
 def marslib_throughput(
     model: str, size: str, images: int, repeats: int, *, fast: bool = False
 ) -> float:
-    """Images per second of `loop.fit_epoch` for `model` at `size` on random data."""
+    """Images per second of `fit_epoch` for `model` at `size` on random data."""
     keras.utils.clear_session()
     experiment = _experiment(model, size, fast=fast)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
-    compiled = loop.build_model(experiment, None, on_gpu=on_gpu)
+    compiled = build_model(experiment, None, on_gpu=on_gpu)
     x, y = _random_set(images)
-    return images / _best_seconds(lambda: loop.fit_epoch(compiled, x, y, experiment, 0), repeats)
+    return images / _best_seconds(lambda: fit_epoch(compiled, x, y, experiment, 0), repeats)
 
 
 def pipeline_efficiency(model: str, images: int, repeats: int) -> float:
-    """`loop.fit_epoch`'s speed as a percentage of ``model.fit`` on in-memory arrays, same model.
+    """`fit_epoch`'s speed as a percentage of ``model.fit`` on in-memory arrays, same model.
 
     The two are timed in turns on one compiled model, each the best of `repeats` epochs.
     """
     keras.utils.clear_session()
     experiment = _experiment(model, "quick")
-    compiled = loop.build_model(
-        experiment, None, on_gpu=bool(tf.config.list_physical_devices("GPU"))
-    )
+    compiled = build_model(experiment, None, on_gpu=bool(tf.config.list_physical_devices("GPU")))
     x, y = _random_set(images)
     arrays = (to_model_input(x), y.astype(np.int32))
 
     def ours() -> None:
-        loop.fit_epoch(compiled, x, y, experiment, 0)
+        fit_epoch(compiled, x, y, experiment, 0)
 
     def plain() -> None:
         compiled.fit(*arrays, batch_size=BATCH_SIZE, epochs=1, shuffle=True, verbose=0)

@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
     from marslib import data, metrics, models, training
-    from marslib.evaluation import scoring
     from marslib.figures import results
     from marslib.training.run_records import names_a_folder
+    from marslib.training.splits import record_splits
 
     if names_a_folder(args.run):  # found without the data: a missing folder is told at once
         record = training.find_record(args.run)
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         loaded = data.load(args.data)
         record = training.find_record(args.run, loaded, args.runs_dir, args.profile)
-    splits = scoring.record_splits(record.experiment, loaded, whole_test=args.whole_test)
+    splits = record_splits(record.experiment, loaded, whole_test=args.whole_test)
     if not splits:
         raise ValueError(
             "this run has no validation split and the data has no test labels: "

@@ -38,7 +38,7 @@ class Profile:
             every epoch trains and the last one is kept (a schedule that ends at a rate of 0).
         train_limit: at most this many training images per experiment (None: all of them).
         mixed_precision: train under a mixed policy: `mixed_float16` on a GPU, `mixed_bfloat16`
-            on a CPU with bfloat16 units (`marslib.training.loop.precision_policy`).
+            on a CPU with bfloat16 units (`marslib.training.building.precision_policy`).
         jit_compile: XLA-compile the training step (only honoured on a GPU).
         learning_rate: AdamW's (peak) learning rate.
         schedule: the learning rate over a run: "constant"; "cosine" (decays to 0 by the last

@@ -10,7 +10,7 @@ the old cache is no longer used), while a refactor that changes nothing keeps th
 | datasets   | the dataset builders: `data.cleaning`, `augment.*`, `datasets`          |
 | models     | the model builders and their blocks: `models.*`                         |
 | losses     | the losses: `losses.*`                                                  |
-| training   | the training step and loop, the metric, the tasks: `training.loop`, ... |
+| training   | the training step, loop and metric, the tasks: `training.epochs`, ...   |
 
 `tests/test_versions.py` keeps a small fingerprint of each part's behaviour (a built dataset,
 each model's output, each loss's value, one training step) and fails when the behaviour

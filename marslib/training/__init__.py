@@ -5,7 +5,12 @@
 - `tasks`: what a run learns (the five classes, or background alone) and how it is scored;
 - `checkpoint`: a run's resumable state, saved after every epoch;
 - `run_records`: run folders, their keys, and `RunRecord`, a finished run read back;
-- `loop`: `run`, the one trainer;
+- `splits`: which images a run trains, validates and is scored on;
+- `building`: a run's model built and compiled for training, its learning-rate schedule;
+- `epochs`: the epoch loop, resumable and deterministic;
+- `record_scores`: a run's model scored on its record's splits, again, and verified;
+- `recording`: a finished run's record written to its folder;
+- `loop`: `run`, the one trainer, which uses the five above;
 - `shown`: what a chapter shows: the shipped reference records (verified), or runs trained now.
 
 A chapter needs only this package::
@@ -15,7 +20,8 @@ A chapter needs only this package::
     training.records()
 
 Importing it, listing experiments and reading records import no TensorFlow: the names below
-load their module when first used, and only `loop` imports TensorFlow.
+load their module when first used, and only the modules that build, train and score a
+model (`building`, `epochs`, `record_scores`, `recording`, `loop`) import TensorFlow.
 """
 
 from __future__ import annotations
@@ -36,13 +42,14 @@ _EXPORTS: dict[str, str] = {
     "run_directory": "run_records",
     "publish": "run_records",
     "run": "loop",
-    "split_indices": "loop",
-    "training_split": "loop",
-    "build_model": "loop",
-    "fit_epoch": "loop",
-    "set_schedule": "loop",
-    "rescore": "loop",
-    "verify": "loop",
+    "split_indices": "splits",
+    "training_split": "splits",
+    "record_splits": "splits",
+    "build_model": "building",
+    "set_schedule": "building",
+    "fit_epoch": "epochs",
+    "rescore": "record_scores",
+    "verify": "record_scores",
     "show": "shown",
     "shown_profile": "shown",
     "shown_note": "shown",

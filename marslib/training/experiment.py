@@ -72,7 +72,7 @@ class Experiment:
         train_limit: train on at most this many images, a seeded random subset (None: the
             profile's; 0: no limit).
         mixed_precision: `mixed_float16` on a GPU, `mixed_bfloat16` on a CPU with bfloat16 units,
-            float32 elsewhere (`marslib.training.loop.precision_policy`; None: the profile's).
+            float32 elsewhere (`marslib.training.building.precision_policy`; None: the profile's).
         jit_compile: XLA-compile the training step on a GPU (None: the profile's; never on a CPU).
         seed: seed of the weights' initialisation, the batches, the variant's random copies and
             the subset. The train/validation split is not the run's: every run of the book is

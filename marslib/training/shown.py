@@ -145,9 +145,9 @@ def show(
     record = load_record(directory)
     stamp = verified_stamp(directory, data)
     if not stamp.is_file():
-        from marslib.training import loop
+        from marslib.training import record_scores
 
-        loop.verify(record, data)
+        record_scores.verify(record, data)
         stamp.parent.mkdir(exist_ok=True)
         files.write_json(stamp, {"record": directory.name, "data": data.fingerprint})
     return record
