@@ -5,6 +5,8 @@
 - `borders`: accuracy by distance to a region border;
 - `patchiness`: how fragmented a label map is;
 - `inspection`: receptive fields, attention coefficients, a model's sub-network, showcase images;
+- `convolutions`: one set of weights on any image size, transposed convolution against
+  upsampling;
 - `label_noise`: a confident-learning audit of the training labels;
 - `verdicts`: what a comparison of runs supports (the margin, convergence), in words.
 """
