@@ -79,7 +79,11 @@ def test_a_quick_run_is_not_converged_and_an_early_stopped_one_is() -> None:
     assert verdicts.stopped_short(quick) and not verdicts.stopped_short(stopped)
     fixed = _record("unet_baseline", 0.5, epochs_run=30, best_epoch=29, profile="reference")
     assert not verdicts.converged(fixed)  # the current recipe: a fixed budget by design
-    assert not verdicts.stopped_short(fixed)
+    assert not verdicts.stopped_short(fixed) and verdicts.finished_schedule(fixed)
+    assert "trained its fixed budget of 30 epochs" in verdicts.training_state(fixed)
+    assert not verdicts.finished_schedule(quick) and not verdicts.finished_schedule(stopped)
+    cut = _record("unet_baseline", 0.5, epochs_run=12, best_epoch=11, profile="reference")
+    assert not verdicts.finished_schedule(cut)  # a fixed budget not trained to its end
 
 
 def test_compare_runs_names_the_leader_only_beyond_the_margin() -> None:
@@ -89,8 +93,11 @@ def test_compare_runs_names_the_leader_only_beyond_the_margin() -> None:
     level = _record("deeplabv3", 0.31, epochs_run=30, best_epoch=29, profile="reference")
     text = verdicts.compare_runs(unet, ahead)
     assert "deeplabv3 is ahead of unet_baseline by 0.060" in text
-    assert "not converged" in text and "1 of them still improving" in text
+    assert "All 2 runs trained their whole fixed schedule" in text and "not converged" not in text
     assert "are level" in verdicts.compare_runs(unet, level)
+    quick = _record("unet_baseline", 0.30, epochs_run=5, best_epoch=4)
+    mixed = verdicts.describe_training([quick, ahead])
+    assert "short runs, not converged ones: 1 of the 2 stopped at their budget of 5" in mixed
     behind = verdicts.compare_runs(ahead, unet)
     assert "deeplabv3 is ahead of unet_baseline" in behind
 

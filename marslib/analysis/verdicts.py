@@ -75,34 +75,50 @@ def short_runs_note(records: Sequence[RunRecord]) -> str | None:
     )
 
 
+def finished_schedule(record: RunRecord) -> bool:
+    """True for a run of a fixed budget by design (patience 0: the reference and full profiles'
+    recipe, the rate decayed to 0, the last epoch kept) that trained every epoch of it."""
+    experiment = record.experiment.resolved()
+    return experiment.patience == 0 and record.metrics["epochs_run"] == experiment.epochs
+
+
 def training_state(record: RunRecord) -> str:
-    """One sentence: how the run ended, and whether it counts as converged.
+    """One sentence: how the run ended, and whether it counts as finished.
 
     Examples:
 
+    >>> import dataclasses
     >>> import pandas as pd
     >>> from marslib import training
     >>> from marslib.analysis import verdicts
-    >>> def record(name, val_miou, epochs_run=30):  # a chapter's: training.show(name, SHOWN, data)
+    >>> def record(name, val_miou, epochs_run=30, **changes):  # a chapter's: training.show(...)
+    ...     experiment = dataclasses.replace(training.get(name, "reference"), **changes)
     ...     return training.RunRecord(
-    ...         directory=None, experiment=training.get(name, "reference"),
-    ...         history=pd.DataFrame(), provenance={},
+    ...         directory=None, experiment=experiment, history=pd.DataFrame(), provenance={},
     ...         metrics={"val": {"miou": val_miou}, "test": None,
     ...                  "best_epoch": epochs_run - 1, "epochs_run": epochs_run})
-    >>> base = record("unet_baseline", 0.512)
-    >>> print(verdicts.training_state(base))
-    unet_baseline: trained its whole budget of 30 epochs (reference profile), its validation
-    mIoU still improving at its last epoch: not a converged run
-    >>> early = record("unet_baseline", 0.512, epochs_run=24)
+    >>> print(verdicts.training_state(record("unet_baseline", 0.512)))
+    unet_baseline: trained its fixed budget of 30 epochs (reference profile), the learning rate
+    decayed to 0 and the last epoch kept: a finished run
+    >>> short = record("unet_baseline", 0.312, epochs_run=5, profile="quick")
+    >>> print(verdicts.training_state(short))
+    unet_baseline: trained its whole budget of 5 epochs (quick profile), its validation mIoU
+    still improving at its last epoch: not a converged run
+    >>> early = record("unet_baseline", 0.512, epochs_run=24, patience=10, epochs=80)
     >>> early.metrics["best_epoch"] = 13
     >>> verdicts.converged(early)
     True
     >>> print(verdicts.training_state(early))
-    unet_baseline: early stopping ended it after 24 of at most 30 epochs (best epoch 14):
+    unet_baseline: early stopping ended it after 24 of at most 80 epochs (best epoch 14):
     converged, as far as its validation score can tell
     """
     name, epochs = record.experiment.name, record.metrics["epochs_run"]
     best = record.metrics["best_epoch"] + 1
+    if finished_schedule(record):
+        return (
+            f"{name}: trained its fixed budget of {epochs} epochs ({record.experiment.profile} "
+            "profile), the learning rate decayed to 0 and the last epoch kept: a finished run"
+        )
     if converged(record):
         return (
             f"{name}: early stopping ended it after {epochs} of at most "
@@ -209,8 +225,9 @@ def compare_runs(
     >>> base = record("unet_baseline", 0.512)
     >>> print(verdicts.compare_runs(base, record("unet_weighted", 0.604)))
     On validation mIoU, unet_weighted is ahead of unet_baseline by 0.092 (unet_weighted 0.604,
-    unet_baseline 0.512), more than the margin of 0.02 the book reads as a difference. These are
-    short runs, not converged ones: all stopped at their budget of 30 epochs ...
+    unet_baseline 0.512), more than the margin of 0.02 the book reads as a difference. All 2 runs
+    trained their whole fixed schedule, the learning rate decayed to 0 and the last epoch kept:
+    finished runs.
     >>> print(verdicts.compare_runs(base, record("unet_dice", 0.521)))
     On validation mIoU, unet_dice (0.521) and unet_baseline (0.512) are level: a gap of +0.009 is
     under the margin of 0.02 the book reads as a difference, so these runs do not rank the
@@ -309,18 +326,28 @@ def describe_training(records: Sequence[RunRecord]) -> str:
     """One sentence on how far a set of runs trained, and so what their scores can stand for."""
     if not records:
         raise ValueError("no records given")
-    done = [r for r in records if converged(r)]
+    fixed = [r for r in records if finished_schedule(r)]
+    done = [r for r in records if converged(r) or finished_schedule(r)]
     if len(done) == len(records):
+        if len(fixed) == len(records):
+            return (
+                f"All {len(records)} runs trained their whole fixed schedule, the learning rate "
+                "decayed to 0 and the last epoch kept: finished runs."
+            )
+        if not fixed:
+            return (
+                f"All {len(records)} runs ended by early stopping: the scores are those of "
+                "converged runs, one seed each."
+            )
         return (
-            f"All {len(records)} runs ended by early stopping: the scores are those of converged "
-            "runs, one seed each."
+            f"All {len(records)} runs are finished: ended by early stopping or by their fixed "
+            "schedule."
         )
-    budgets = sorted({r.experiment.resolved().epochs for r in records if not converged(r)})
-    profiles = sorted({r.experiment.profile for r in records if not converged(r)})
+    short = [r for r in records if r not in done]
+    budgets = sorted({r.experiment.resolved().epochs for r in short})
+    profiles = sorted({r.experiment.profile for r in short})
     stopped = "all" if not done else f"{len(records) - len(done)} of the {len(records)}"
-    improving = sum(
-        r.metrics["best_epoch"] + 1 == r.metrics["epochs_run"] for r in records if not converged(r)
-    )
+    improving = sum(r.metrics["best_epoch"] + 1 == r.metrics["epochs_run"] for r in short)
     return (
         f"These are short runs, not converged ones: {stopped} stopped at their budget of "
         f"{' or '.join(map(str, budgets))} epochs ({' and '.join(profiles)} profile), "
