@@ -35,7 +35,7 @@ def seed_spread(
     if not scores or any(len(values) == 0 for values in scores.values()):
         raise ValueError(f"every run needs at least one seed's score, got {dict(scores)}")
     names = list(scores)
-    figure, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.2))
+    figure, ax = plt.subplots(figsize=(7.5, 0.45 * len(names) + 1.8))
     for row, name in enumerate(names):
         values = np.asarray(scores[name], dtype=float)
         ax.scatter(values, np.full(len(values), row), color=SEED_COLOUR, s=30, zorder=3)
@@ -56,7 +56,8 @@ def seed_spread(
                 [], [], marker="x", linestyle="", color=PREVIOUS_COLOUR, label="previous recipe"
             )
         )
-    ax.legend(handles=handles, loc="lower right", fontsize=8)
+    # Below the axes, where no seed's dot can hide behind it.
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=3, fontsize=8)
     figure.tight_layout()
     return figure
 
