@@ -17,9 +17,9 @@ check fails, listing each problem with its page, on:
   say, a runs folder printed in full, or a warning that names a library's file);
 - a search for "Big Rock" that finds nothing.
 
-It counts, and lists without failing, the tables a reader cannot read: a table wider than its
-column, or with a cell that shows a Python dict, list or a truncated repr, or an unrounded number
-(five decimals or more, as pandas prints ``0.597482``). It prints, page by page, how many code
+It also fails on a table a reader cannot read: a table wider than its column, or with a cell that
+shows a Python dict, list or a truncated repr, or an unrounded number (five decimals or more, as
+pandas prints ``0.597482``). It prints, page by page, how many code
 blocks and tables it read, how many do not fit or cannot be read and how many are marked wide,
 and saves a screenshot of each page. The theme's template fragments under ``_static/`` are not
 pages and are left out; so are failures to load a resource from another
@@ -154,7 +154,6 @@ class Counts:
     tables: int = 0
     unreadable: int = 0
     wide: int = 0
-    table_notes: list[str] = field(default_factory=list)
 
     def line(self, name: str) -> str:
         """One line of the summary for page `name`."""
@@ -289,13 +288,13 @@ def browser_problems(html: Path, shots: Path, counts: dict[str, Counts] | None =
             problems += [f"{name}: {found}" for found in driver.execute_script(CUT_OFF_SCRIPT)]
             read = driver.execute_script(READABILITY_SCRIPT, WIDE_MARK)
             problems += [f"{name}: {found}" for found in read["overflowing"]]
+            problems += [f"{name}: {found}" for found in read["unreadable"]]
             counts[name] = Counts(
                 blocks=read["blocks"],
                 overflowing=len(read["overflowing"]),
                 tables=read["tables"],
                 unreadable=len(read["unreadable"]),
                 wide=read["wide"],
-                table_notes=[f"{name}: {found}" for found in read["unreadable"]],
             )
             height = driver.execute_script("return document.documentElement.scrollHeight")
             driver.set_window_size(WINDOW[0], min(max(height, WINDOW[1]), 12000))
@@ -349,9 +348,6 @@ def main(argv: list[str] | None = None) -> int:
         numbers = ("blocks", "overflowing", "tables", "unreadable", "wide")
         total = Counts(*(sum(getattr(c, f) for c in counts.values()) for f in numbers))
         print(total.line("all pages"))
-    for read in counts.values():
-        for note in read.table_notes:
-            print(f"TABLE {note}")
     for problem in problems:
         print(f"FAIL {problem}")
     print(

@@ -144,14 +144,15 @@ def test_browser_pass_names_wide_and_cut_content_errors_and_search(tmp_path: Pat
     # a code block that scrolls in its own box, named with its first line that does not fit
     assert "notebooks/ch.html: code block 3 is" in text
     assert 'line 2 does not fit: "y = 1  # zzz' in text
-    assert len(problems) == 6, problems
+    # and each unreadable table: cut off (so wider than its column), a Python repr, a long number
+    assert "notebooks/ch.html: table 4 shows an unrounded number: 0.597482" in text
+    assert len(problems) == 9, problems
 
 
 @needs_browser
-def test_browser_pass_counts_unreadable_tables_without_failing(tmp_path: Path) -> None:
-    counts: dict = {}
-    site_check.browser_problems(_site(tmp_path, broken=True), tmp_path / "shots", counts)
-    notes = "\n".join(counts["notebooks/ch.html"].table_notes)
+def test_browser_pass_names_each_unreadable_table(tmp_path: Path) -> None:
+    problems = site_check.browser_problems(_site(tmp_path, broken=True), tmp_path / "shots")
+    notes = "\n".join(problems)
     # cut off (so wider than its column too), a Python repr, an unrounded number
     assert "notebooks/ch.html: table 5 is wider than its column" in notes
     assert "table 3 shows a Python repr in a cell: \"{'method': 'balanced'" in notes
