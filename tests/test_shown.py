@@ -174,3 +174,19 @@ def test_a_record_that_re_scored_is_not_re_scored_again_until_what_it_rests_on_c
     assert shown.verified_stamp(record.directory, tiny_data) != stamp
     shown.show("unet_baseline", REFERENCE, tiny_data)
     assert len(checked) == 2
+
+
+def test_data_without_a_previous_recipe_shows_its_current_references_as_they_are(
+    tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """A real file's references, trained by an instructor with the current recipe only: each
+    run shown from its seed-0 record, whatever other seeds are still missing."""
+    current = registry.get("unet_baseline", REFERENCE)
+    run_records.publish(loop.run(current, tiny_data, tmp_path / "runs", verbose=0))
+    assert not shown.references_complete(tiny_data)
+    assert not shown.shows_previous_recipe(tiny_data)
+    record = shown.show("unet_baseline", QUICK, tiny_data)
+    assert record.directory == run_records.reference_directory(current, tiny_data)
+    assert "previous recipe" not in shown.shown_note(QUICK, tiny_data)
+    with pytest.raises(ValueError, match="reference record of 'pspnet' on data .* is missing"):
+        shown.show("pspnet", QUICK, tiny_data)

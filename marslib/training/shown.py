@@ -126,10 +126,10 @@ def show(
         from marslib.training import loop
 
         return loop.run(experiment, data, runs_dir, verbose=verbose)
-    if references_complete(data):
-        directory = reference_directory(experiment, data)
-    else:
+    if shows_previous_recipe(data):
         directory = run_records.previous_reference(name, data)
+    else:
+        directory = reference_directory(experiment, data)
     if directory is None or not is_complete(directory):
         seeds = " ".join(map(str, registry.SEEDS))
         given = "" if data.is_synthetic else " --data FILE"
@@ -176,6 +176,15 @@ def missing_references(data: MarsData) -> list[tuple[str, int]]:
     ]
 
 
+def shows_previous_recipe(data: MarsData) -> bool:
+    """True while the chapters show the previous recipe's records on `data`: some were shipped
+    for it (the embedded synthetic set's), and not every current seed is yet. Data with no
+    previous-recipe record (a real file whose references an instructor trained) shows the
+    current recipe's records as they are."""
+    previous = any(run_records.previous_reference(name, data) for name in registry.names())
+    return previous and not references_complete(data)
+
+
 def references_complete(data: MarsData) -> bool:
     """True when every named run has all its seeds at the current reference recipe on `data`;
     until then the chapters show the previous recipe's records (`run_records.PREVIOUS_RECIPE`)."""
@@ -216,7 +225,7 @@ def shown_note(profile: Profile, data: MarsData) -> str:
             "recorded scores (else the build fails); "
             "`python -m marslib experiments run NAME --profile reference` trains one again."
         )
-        if references_complete(data):
+        if not shows_previous_recipe(data):
             return (
                 f"These are the book's reference runs on {where}: the quick widths, "
                 f"trained on every training image for a fixed {profile.epochs} epochs (20 on the "
