@@ -1,15 +1,15 @@
 """What a chapter shows: the book's converged reference records, or runs trained now.
 
-Chapters 7 to 14 draw their tables, curves and verdicts from run records::
+Chapters 7 to 15 draw their tables, curves and verdicts from run records::
 
-    SHOWN = training.shown_profile(PROFILE, data)   # the profile whose records the chapter shows
-    record = training.show("pspnet", SHOWN, data)
-    print(training.shown_note(SHOWN, data))         # says which records these are
+    record = training.show("pspnet", PROFILE, data)  # resolves what the chapter's profile shows
+    print(training.shown_note(PROFILE, data))        # says which records these are
 
 - On the embedded synthetic set at the quick profile (the default build on a CPU), a chapter
-  shows the reference records that ship with the book (`run_records.REFERENCES_DIR`: the quick
-  widths trained on every training image until the validation mIoU stopped improving). Nothing
-  trains. Each record is checked before it is shown: its model is re-scored on the validation
+  shows the reference records that ship with the book (`run_records.REFERENCES_DIR`): the
+  current recipe's seed-0 record of each run (a fixed budget ending at a rate of 0) once every
+  run has all its seeds, until then the previous recipe's record (`shows_previous_recipe`:
+  trained until the validation mIoU stopped improving, one seed). Nothing trains. Each record is checked before it is shown: its model is re-scored on the validation
   split and the public test quarter, and a score that differs from the record fails (`verify`),
   so a record can never drift from its weights or from the data. A missing reference is an
   error that names the command that trains it.
