@@ -9,9 +9,10 @@ Chapters 7 to 15 draw their tables, curves and verdicts from run records::
   shows the reference records that ship with the book (`run_records.REFERENCES_DIR`): the
   current recipe's seed-0 record of each run (a fixed budget ending at a rate of 0) once every
   run has all its seeds, until then the previous recipe's record (`shows_previous_recipe`:
-  trained until the validation mIoU stopped improving, one seed). Nothing trains. Each record is checked before it is shown: its model is re-scored on the validation
-  split and the public test quarter, and a score that differs from the record fails (`verify`),
-  so a record can never drift from its weights or from the data. A missing reference is an
+  trained until the validation mIoU stopped improving, one seed). Nothing trains. Each record
+  is checked before it is shown: its model is re-scored on the validation split and the public
+  test quarter, and a score that differs from the record fails (`verify`), so a record can
+  never drift from its weights or from the data. A missing reference is an
   error that names the command that trains it.
 - A record that re-scored leaves a stamp in the data cache (`verified_stamp`), keyed by the bytes
   of its model, config and metrics, the data's fingerprint, the TensorFlow and Keras versions and
