@@ -70,23 +70,26 @@ def confusion_matrix(y_true: np.ndarray, y_pred_labels: np.ndarray) -> np.ndarra
 
 
 def iou_from_confusion(confusion: np.ndarray) -> np.ndarray:
-    """The competition's per-class IoU from a confusion matrix.
+    """The competition's per-class IoU from a confusion matrix, or from many at once.
 
     Args:
-        confusion: array (5, 5) of counts, rows true class, columns predicted class.
+        confusion: counts (5, 5), or (..., 5, 5) for a stack of matrices; rows true class,
+            columns predicted class.
 
     Returns:
-        float64 array (4,): the IoU of soil, bedrock, sand and Big Rock, counting only pixels whose
-        true class is not background; 1.0 for a class with an empty union.
+        float64 (4,), or (..., 4): the IoU of soil, bedrock, sand and Big Rock, counting only
+        pixels whose true class is not background; 1.0 for a class with an empty union.
     """
-    confusion = np.asarray(confusion)
-    if confusion.shape != (NUM_CLASSES, NUM_CLASSES):
+    confusion = np.asarray(confusion, dtype=np.float64)
+    if confusion.ndim < 2 or confusion.shape[-2:] != (NUM_CLASSES, NUM_CLASSES):
         raise ValueError(
-            f"confusion must be a ({NUM_CLASSES}, {NUM_CLASSES}) array, got shape {confusion.shape}"
+            f"confusion must be a ({NUM_CLASSES}, {NUM_CLASSES}) array (or a stack of them), "
+            f"got shape {confusion.shape}"
         )
-    scored = confusion[list(SCORED_CLASSES)].astype(np.float64)  # rows of true terrain pixels only
-    true_positives = np.diag(confusion)[list(SCORED_CLASSES)].astype(np.float64)
-    union = scored.sum(axis=1) + scored.sum(axis=0)[list(SCORED_CLASSES)] - true_positives
+    rows = list(SCORED_CLASSES)
+    scored = confusion[..., rows, :]  # rows of true terrain pixels only
+    true_positives = np.diagonal(confusion, axis1=-2, axis2=-1)[..., rows]
+    union = scored.sum(axis=-1) + scored.sum(axis=-2)[..., rows] - true_positives
     return np.divide(true_positives, union, out=np.ones_like(union), where=union > 0)
 
 

@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from marslib.core.classes import NUM_CLASSES, SCORED_CLASSES, SCORED_NAMES
+from marslib import metrics
+from marslib.core.classes import NUM_CLASSES, SCORED_NAMES
 
 if TYPE_CHECKING:
     from marslib.training.run_records import RunRecord
@@ -115,19 +116,10 @@ def batch_scores(confusions: np.ndarray, score: str = MIOU) -> np.ndarray:
         score: "miou" or a scored class's name ("Soil", "Bedrock", "Sand", "Big Rock").
 
     Returns:
-        float64 (...): each matrix's score, as `marslib.metrics.iou_from_confusion` gives it
+        float64 (...): each matrix's score, from `marslib.metrics.iou_from_confusion`
         (true background ignored; 1.0 for a class with an empty union).
     """
-    confusions = np.asarray(confusions, dtype=np.float64)
-    if confusions.shape[-2:] != (NUM_CLASSES, NUM_CLASSES):
-        raise ValueError(
-            f"confusions must be (..., {NUM_CLASSES}, {NUM_CLASSES}), got {confusions.shape}"
-        )
-    rows = list(SCORED_CLASSES)
-    scored = confusions[..., rows, :]  # true terrain pixels only
-    true_positives = np.diagonal(confusions, axis1=-2, axis2=-1)[..., rows]
-    union = scored.sum(axis=-1) + scored.sum(axis=-2)[..., rows] - true_positives
-    iou = np.divide(true_positives, union, out=np.ones_like(union), where=union > 0)
+    iou = metrics.iou_from_confusion(confusions)
     if score == MIOU:
         return iou.mean(axis=-1)
     if score not in SCORED_NAMES:
