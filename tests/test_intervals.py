@@ -126,6 +126,37 @@ def test_the_gap_of_records_scores_their_summed_images() -> None:
         intervals.gap(records_a, short, "val")
 
 
+def test_a_hand_computed_contrast_of_four_recipes() -> None:
+    # A main effect (A + B) / 2 - (C + D) / 2, each recipe three seeds with SD 0.02: every
+    # recipe adds 0.25 * 0.0004 / 3 = 3.333e-5 to the seed variance, 1.3333e-4 in all (SE
+    # 0.011547); Welch-Satterthwaite: (4v)^2 / (4 v^2 / 2) = 8 degrees of freedom,
+    # t(0.975, 8) = 2.306004, half-width 0.026628 around (0.62 + 0.58) / 2 - (0.52 + 0.50) / 2.
+    a, b, c, d = ([m - 0.02, m, m + 0.02] for m in (0.62, 0.58, 0.52, 0.50))
+    found = intervals.from_terms([(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)])
+    assert found.gap == pytest.approx(0.09)
+    assert found.seed_se == pytest.approx(0.011547, abs=1e-6)
+    assert found.dof == pytest.approx(8.0)
+    assert (found.low, found.high) == pytest.approx((0.09 - 0.026628, 0.09 + 0.026628), abs=1e-6)
+    assert (found.mean_a, found.mean_b) == pytest.approx((0.60, 0.51))
+    assert (found.seeds_a, found.seeds_b) == (3, 3)
+    assert found.verdict == "ahead"
+    # One recipe with one seed: no interval, whatever the gap.
+    assert intervals.from_terms([(1.0, a), (-1.0, [0.1])]).verdict == "cannot tell"
+
+
+def test_a_recipe_named_twice_in_a_contrast_is_one_recipe() -> None:
+    first, second = _image(90, 10), _image(40, 60)
+    records_a = [_record("a", s, val=np.stack([first, second])) for s in range(2)]
+    records_a.append(_record("a", 2, val=np.stack([second, second])))
+    records_b = [_record("b", s, val=np.stack([second, first + s])) for s in range(3)]
+    pair = intervals.gap(records_a, records_b, "val", resamples=300, seed=4)
+    # A split in two halves of weight 0.5 is the same contrast, and draws the same images.
+    halves = [(0.5, records_a), (-1.0, records_b), (0.5, records_a)]
+    assert intervals.contrast(halves, "val", resamples=300, seed=4) == pair
+    with pytest.raises(ValueError, match="no recipe of non-zero weight"):
+        intervals.contrast([(1.0, records_a), (-1.0, records_a)], "val")
+
+
 def test_the_resolvable_gap_is_the_half_width_at_that_spread() -> None:
     spread = 0.023
     a = [0.60 - spread, 0.60, 0.60 + spread]  # SD exactly 0.023

@@ -96,7 +96,10 @@ def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
     run_records.publish(loop.run(current, tiny_data, tmp_path / "runs", verbose=0))
     assert shown.missing_references(tiny_data) == [("unet_baseline", 1)]
     assert [r.experiment.seed for r in shown.seed_records("unet_baseline", tiny_data)] == [0]
+    assert shown.seeded_reference("unet_baseline", tiny_data) is None  # seed 1 is missing
     assert shown.show("unet_baseline", REFERENCE, tiny_data).directory == previous
+    # A previous-recipe record is its run's only seed: verdicts on it read the margin.
+    assert len(shown.show("unet_baseline", REFERENCE, tiny_data).seed_records()) == 1
     # A chapter may pass its own (quick) profile: `show` resolves what to show by itself.
     as_chapter = shown.show("unet_baseline", QUICK, tiny_data)
     assert as_chapter.directory == previous
@@ -113,6 +116,13 @@ def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
     assert record.directory == run_records.reference_directory(current, tiny_data)
     assert "fixed 30 epochs" in shown.shown_note(REFERENCE, tiny_data)
+    # The shown record carries every seed, so that verdicts on it read intervals.
+    assert [r.experiment.seed for r in record.seed_records()] == [0, 1]
+    seeded = shown.seeded_reference("unet_baseline", tiny_data)
+    assert [r.directory for r in seeded.seed_records()] == [r.directory for r in record.seeds]
+    assert list(shown.seeded_references(["unet_dice", "unet_baseline"], tiny_data)) == [
+        "unet_baseline"
+    ]
 
 
 def test_a_reference_is_shown_verified_and_never_trained(

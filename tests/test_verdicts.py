@@ -1,15 +1,19 @@
-"""What a comparison of runs supports: the margin, convergence, and the sentences built on them."""
+"""What a comparison of runs supports: intervals over seeds, the margin for runs of one seed,
+convergence, and the sentences built on them."""
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from marslib.analysis import verdicts
-from marslib.training import registry
+from marslib import metrics
+from marslib.analysis import intervals, verdicts
+from marslib.training import registry, run_records
 from marslib.training.run_records import RunRecord
 
 
@@ -59,12 +63,117 @@ def test_larger_reads_gaps_under_the_margin_as_level() -> None:
     assert verdicts.larger(0.50, 0.49, margin=0.005) is True
 
 
-def test_the_recipe_beats_the_model_only_by_more_than_the_margin() -> None:
-    assert verdicts.recipe_beats_model(0.10, 0.02) is True
-    assert verdicts.recipe_beats_model(0.02, 0.10) is False
-    assert verdicts.recipe_beats_model(-0.05, -0.10) is False  # ahead of the model, but it hurts
-    assert verdicts.recipe_beats_model(0.03, 0.02) is None
-    assert verdicts.recipe_beats_model(0.015, -0.01) is None  # larger, but not clearly positive
+IMAGES = 4
+
+
+def _confusions(miou: float) -> np.ndarray:
+    """IMAGES identical images whose mIoU is `miou` (0.75 to 1): soil, bedrock and sand right,
+    a share 4 * miou - 3 of the Big Rock pixels right and the rest predicted as background,
+    which no other class's IoU counts. uint16 (IMAGES, 5, 5)."""
+    rock = 10_000
+    right = round((4 * miou - 3) * rock)
+    one = np.diag([0, 100, 100, 100, right]).astype(np.uint16)
+    one[4, 0] = rock - right
+    return np.repeat(one[None], IMAGES, axis=0)
+
+
+def _seeded(directory: Path, name: str, mious: list[float]) -> RunRecord:
+    """A reference of the current recipe with one seed per entry of `mious` (its validation
+    mIoU), each seed's per-image confusions written under `directory`; seed 0 carries them all,
+    as `training.show` returns it."""
+    records = []
+    for seed, miou in enumerate(mious):
+        folder = directory / f"{name}-{seed}"
+        folder.mkdir(parents=True)
+        run_records.write_per_image(folder / run_records.PER_IMAGE_FILE, {"val": _confusions(miou)})
+        record = _record(name, miou, epochs_run=30, best_epoch=29, profile="reference")
+        experiment = dataclasses.replace(record.experiment, seed=seed)
+        records.append(dataclasses.replace(record, directory=folder, experiment=experiment))
+    return dataclasses.replace(records[0], seeds=tuple(records) if len(records) > 1 else ())
+
+
+def test_the_confusions_score_what_they_are_built_for() -> None:
+    for miou in (0.75, 0.8123, 1.0):
+        found = metrics.iou_from_confusion(_confusions(miou).sum(axis=0)).mean()
+        assert found == pytest.approx(miou, abs=1e-4)
+
+
+# A two-by-two ablation: its baseline, the recipe alone, the model alone and both.
+CELLS = ("unet_baseline", "unet_best_recipe", "attention_psp_baseline_recipe", "attention_psp")
+EDGES = pd.DataFrame(
+    {
+        "changed": ["data + loss", "data + loss", "model", "model"],
+        "from": [CELLS[0], CELLS[2], CELLS[0], CELLS[1]],
+        "to": [CELLS[1], CELLS[3], CELLS[2], CELLS[3]],
+    }
+)
+
+
+def _ablation(directory: Path, recipe: float, model: float, spread: float = 0.0) -> dict:
+    """The four runs, scores additive: baseline 0.87, + `recipe`, + `model`, + both; with a
+    `spread`, three seeds each at -spread, 0, +spread around those scores."""
+    means = [0.87, 0.87 + recipe, 0.87 + model, 0.87 + recipe + model]
+    offsets = [-spread, 0.0, spread] if spread else [0.0]
+    return {
+        name: _seeded(directory, name, [m + o for o in offsets])
+        for name, m in zip(CELLS, means, strict=True)
+    }
+
+
+@pytest.mark.parametrize(
+    ("recipe", "model", "expected"),
+    [
+        (0.10, 0.02, True),
+        (0.02, 0.10, False),
+        (-0.04, -0.08, False),  # ahead of the model, but it hurts
+        (0.03, 0.02, None),  # larger by less than the margin
+        (0.015, -0.01, None),  # larger, but not clearly positive
+    ],
+)
+def test_on_one_seed_the_recipe_beats_the_model_only_by_more_than_the_margin(
+    tmp_path: Path, recipe: float, model: float, expected: bool | None
+) -> None:
+    runs = _ablation(tmp_path, recipe, model)
+    assert verdicts.recipe_beats_model(EDGES, runs, "val") is expected
+    effects = verdicts.main_effects(EDGES, runs, "val")
+    assert effects["data + loss"].gap == pytest.approx(recipe, abs=1e-4)
+    assert effects["model"].gap == pytest.approx(model, abs=1e-4)
+
+
+def test_with_seeds_the_claim_reads_the_interval(tmp_path: Path) -> None:
+    # A recipe effect of 0.03 over a model's 0.02 (under the margin) with seeds 0.001 apart:
+    # the intervals are narrow enough to tell both, so the claim holds.
+    tight = _ablation(tmp_path / "tight", 0.03, 0.02, spread=0.001)
+    assert verdicts.recipe_beats_model(EDGES, tight, "val") is True
+    # 0.06 against 0 (beyond the margin), seeds 0.05 apart: the intervals hold 0.
+    loose = _ablation(tmp_path / "loose", 0.06, 0.0, spread=0.05)
+    gain = verdicts.main_effects(EDGES, loose, "val")["data + loss"]
+    assert gain.low < 0 < gain.high
+    assert verdicts.recipe_beats_model(EDGES, loose, "val") is None
+
+
+def test_seeded_runs_are_compared_by_the_interval_not_the_margin(tmp_path: Path) -> None:
+    base = _seeded(tmp_path, "unet_baseline", [0.800, 0.801, 0.802])
+    small = _seeded(tmp_path, "unet_dice", [0.810, 0.811, 0.812])  # 0.01: under the margin
+    noisy = _seeded(tmp_path, "unet_focal", [0.80, 0.84, 0.88])  # 0.039: beyond it
+    text = verdicts.compare_runs(base, small)
+    # Every image alike: no image variance, so the interval is Welch's over the seeds.
+    welch = stats.ttest_ind([0.810, 0.811, 0.812], [0.800, 0.801, 0.802], equal_var=False)
+    low, high = welch.confidence_interval(0.95)
+    assert "unet_dice is ahead of unet_baseline by 0.010 over 3 and 3 seeds" in text
+    assert f"95% interval {low:+.3f} to {high:+.3f}" in text
+    assert "cannot be told apart: a gap of +0.039" in verdicts.compare_runs(base, noisy)
+    table = verdicts.against(base, [small, noisy], splits=("val",))
+    assert list(table["val"]) == ["(base)", "ahead", "cannot tell"]
+    assert table["val mIoU"].tolist() == pytest.approx([0.801, 0.811, 0.84], abs=1e-4)
+    assert table.loc["unet_dice", "val interval"] == f"{low:+.3f} to {high:+.3f}"
+    # A run of one seed among seeded ones: the comparison falls back to the margin, on the
+    # records shown (seed 0: 0.800 for the base).
+    single = _seeded(tmp_path / "one", "unet_focal", [0.84])
+    assert "is ahead of unet_baseline by 0.040 (unet_focal 0.840" in verdicts.compare_runs(
+        base, single
+    )
+    assert not verdicts.seeded([base, single]) and verdicts.seeded([base, small])
 
 
 def test_a_quick_run_is_not_converged_and_an_early_stopped_one_is() -> None:
@@ -119,8 +228,8 @@ def test_no_verdict_reads_ahead_or_behind_on_runs_that_stopped_at_their_budget()
     assert table["val gain"].tolist() == pytest.approx([0.0, 0.2, -0.2])  # the numbers stay
     assert verdicts.larger(0.50, 0.30, runs=[unet, ahead]) is None
     assert verdicts.larger(0.50, 0.30) is True  # bare numbers: no runs to judge
-    assert verdicts.recipe_beats_model(0.2, 0.0, runs=[unet, ahead]) is None
-    assert verdicts.recipe_beats_model(-0.2, 0.0, runs=[unet]) is None
+    assert verdicts.reading(intervals.from_terms([(1.0, [0.2])]), runs=[unet, ahead]) is None
+    assert verdicts.reading(intervals.from_terms([(1.0, [0.2])])) is True  # no runs to judge
     # One converged run among short ones does not make the comparison readable ...
     stopped = _record("deeplabv3", 0.50, epochs_run=38, best_epoch=27, **PREVIOUS)
     assert "cannot tell" in verdicts.compare_runs(unet, stopped)

@@ -1,6 +1,7 @@
 """How sure a gap between two recipes is: an interval from their seeds and their scored images.
 
     gap = intervals.gap(records_a, records_b, "test")   # every seed of each recipe
+    effect = intervals.contrast([(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)], "test")  # any sum
     gap.verdict                 # "ahead", "behind" or "cannot tell"
     print(gap.describe())       # "+0.031 (95% interval -0.012 to +0.074): cannot tell"
     intervals.resolvable_gap(seed_sd=0.023, seeds=3)    # the smallest gap 3 seeds can tell
@@ -63,10 +64,13 @@ class Gap:
     Attributes:
         score: what was compared: "miou", or a class name such as "Big Rock" (its IoU).
         split: "val" or "test".
-        mean_a, mean_b: each recipe's mean score over its seeds.
-        sd_a, sd_b: each recipe's seed standard deviation (ddof 1; NaN with one seed).
-        seeds_a, seeds_b: how many seeds each recipe has.
-        gap: mean_a - mean_b.
+        mean_a, mean_b: each recipe's mean score over its seeds (for a `contrast` of more
+            recipes: the weighted sum of its positive side, and of its negative side's
+            recipes with their weights' sizes).
+        sd_a, sd_b: each recipe's seed standard deviation (ddof 1; NaN with one seed; for a
+            contrast, ``sqrt(sum w^2 s^2)`` over a side's recipes).
+        seeds_a, seeds_b: how many seeds each recipe has (for a contrast, the fewest on a side).
+        gap: mean_a - mean_b (for a contrast, its value).
         seed_se, image_se: the standard errors of the gap from the seeds and from the images.
         dof: the degrees of freedom of the t quantile (NaN with one seed on a side).
         low, high: the interval at `confidence` (NaN with one seed on a side).
@@ -150,7 +154,8 @@ def gap(
     resamples: int = RESAMPLES,
     seed: int = 0,
 ) -> Gap:
-    """The gap between recipe A (its seeds' records) and recipe B on `split`, with its interval.
+    """The gap between recipe A (its seeds' records) and recipe B on `split`, with its interval:
+    the contrast A - B (`contrast`).
 
     Args:
         records_a, records_b: one record per seed of each recipe, scored on the same images.
@@ -166,34 +171,87 @@ def gap(
     """
     if not records_a or not records_b:
         raise ValueError("each recipe needs at least one record (one per seed)")
-    counts_a, counts_b = _per_image(records_a, split), _per_image(records_b, split)
-    sizes = {len(c) for c in counts_a + counts_b}
+    return contrast(
+        [(1.0, records_a), (-1.0, records_b)],
+        split,
+        score,
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+def contrast(
+    terms: Sequence[tuple[float, Sequence[RunRecord]]],
+    split: str,
+    score: str = MIOU,
+    *,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Gap:
+    """A weighted sum of recipes' mean scores, with its interval: for example the main effect
+    of an ingredient in a two-by-two ablation, ``(A + B) / 2 - (C + D) / 2``.
+
+    The seed part adds each recipe's ``w^2 s^2 / n`` and takes t at the Welch-Satterthwaite
+    degrees of freedom of that sum; the image part is the variance of the whole sum over paired
+    bootstrap samples of the images (the same sample for every seed of every recipe). A recipe
+    named in two terms (the same records) is one recipe: its weights are added first, so a
+    recipe on both sides of a difference cancels rather than counting its spread twice.
+
+    Args:
+        terms: (weight, one record per seed of a recipe) pairs; weights may be negative.
+        split, score, confidence, resamples, seed: as for `gap`.
+
+    Returns:
+        A `Gap` whose "a" side is the terms of positive weight and "b" side the negative ones.
+
+    Raises:
+        ValueError: a recipe without records, a split a record has no scores for, records scored
+            on different numbers of images, or no term of non-zero weight.
+    """
+    merged: dict[tuple[tuple[str, int], ...], list[Any]] = {}
+    for weight, records in terms:
+        if not records:
+            raise ValueError("each recipe needs at least one record (one per seed)")
+        key = tuple((r.experiment.name, r.experiment.seed) for r in records)
+        merged.setdefault(key, [0.0, records])[0] += float(weight)
+    kept = [(weight, records) for weight, records in merged.values() if weight != 0]
+    if not kept:
+        raise ValueError("the contrast has no recipe of non-zero weight")
+    counts = [_per_image(records, split) for _, records in kept]
+    sizes = {len(c) for recipe in counts for c in recipe}
     if len(sizes) != 1:
         raise ValueError(f"the records were scored on different numbers of {split} images: {sizes}")
-    scores_a = np.array([batch_scores(c.sum(axis=0), score) for c in counts_a])
-    scores_b = np.array([batch_scores(c.sum(axis=0), score) for c in counts_b])
-    image_var = _image_variance(counts_a, counts_b, score, resamples, seed) if resamples else 0.0
-    return from_scores(
-        scores_a, scores_b, image_var, score=score, split=split, confidence=confidence
+    weights = [weight for weight, _ in kept]
+    scores = [np.array([batch_scores(c.sum(axis=0), score) for c in recipe]) for recipe in counts]
+    image_var = _image_variance(weights, counts, score, resamples, seed) if resamples else 0.0
+    return from_terms(
+        list(zip(weights, scores, strict=True)),
+        image_var,
+        score=score,
+        split=split,
+        confidence=confidence,
     )
 
 
 def _image_variance(
-    counts_a: list[np.ndarray], counts_b: list[np.ndarray], score: str, resamples: int, seed: int
+    weights: list[float], counts: list[list[np.ndarray]], score: str, resamples: int, seed: int
 ) -> float:
-    """The variance of the mean gap over paired bootstrap samples of the images."""
-    images = len(counts_a[0])
+    """The variance of the contrast over paired bootstrap samples of the images."""
+    images = len(counts[0][0])
     rng = np.random.default_rng(seed)
     # How often each image is drawn in each sample: (resamples, images).
-    weights = rng.multinomial(images, np.full(images, 1.0 / images), size=resamples)
-    weights = weights.astype(np.float32)
+    draws = rng.multinomial(images, np.full(images, 1.0 / images), size=resamples)
+    draws = draws.astype(np.float32)
 
-    def mean_score(counts: list[np.ndarray]) -> np.ndarray:
-        totals = [weights @ c.reshape(images, -1).astype(np.float32) for c in counts]
+    def mean_score(recipe: list[np.ndarray]) -> np.ndarray:
+        totals = [draws @ c.reshape(images, -1).astype(np.float32) for c in recipe]
         shaped = [t.reshape(resamples, NUM_CLASSES, NUM_CLASSES) for t in totals]
         return np.mean([batch_scores(t, score) for t in shaped], axis=0)
 
-    return float(np.var(mean_score(counts_a) - mean_score(counts_b), ddof=1))
+    total = sum(w * mean_score(recipe) for w, recipe in zip(weights, counts, strict=True))
+    return float(np.var(total, ddof=1))
 
 
 def from_scores(
@@ -205,7 +263,7 @@ def from_scores(
     split: str = "test",
     confidence: float = CONFIDENCE,
 ) -> Gap:
-    """The gap and its interval from each seed's score and the image part of the variance.
+    """The gap A - B and its interval from each seed's score and the image part of the variance.
 
     Args:
         scores_a, scores_b: each seed's score of recipe A and of recipe B.
@@ -213,39 +271,69 @@ def from_scores(
         score, split: what the scores are (carried into the result).
         confidence: the interval's coverage.
     """
-    a, b = np.asarray(scores_a, dtype=np.float64), np.asarray(scores_b, dtype=np.float64)
+    return from_terms(
+        [(1.0, scores_a), (-1.0, scores_b)],
+        image_variance,
+        score=score,
+        split=split,
+        confidence=confidence,
+    )
+
+
+def from_terms(
+    terms: Sequence[tuple[float, Sequence[float]]],
+    image_variance: float = 0.0,
+    *,
+    score: str = MIOU,
+    split: str = "test",
+    confidence: float = CONFIDENCE,
+) -> Gap:
+    """A contrast's value and interval from (weight, each seed's score) pairs, one per recipe,
+    and the image part of its variance (see `contrast`). With one seed in any recipe there is no
+    seed spread to measure: no interval, "cannot tell"."""
     if image_variance < 0 or not 0 < confidence < 1:
         raise ValueError(
             f"image_variance must be >= 0 and confidence in (0, 1), got {image_variance}, "
             f"{confidence}"
         )
-    na, nb = len(a), len(b)
-    sd_a = float(np.std(a, ddof=1)) if na > 1 else math.nan
-    sd_b = float(np.std(b, ddof=1)) if nb > 1 else math.nan
-    difference = float(a.mean() - b.mean())
+    recipes = [(float(w), np.asarray(s, dtype=np.float64)) for w, s in terms]
+    if not recipes or any(len(s) == 0 for _, s in recipes):
+        raise ValueError("every recipe of a contrast needs at least one seed's score")
+    seeded = all(len(s) > 1 for _, s in recipes)
+    value = sum(w * float(s.mean()) for w, s in recipes)
     nan = math.nan
-    if na < 2 or nb < 2:
-        seed_se, dof, low, high = nan, nan, nan, nan
-    else:
-        part_a, part_b = sd_a**2 / na, sd_b**2 / nb
-        seed_se = math.sqrt(part_a + part_b)
-        total = part_a + part_b + image_variance
-        spread = part_a**2 / (na - 1) + part_b**2 / (nb - 1)
+    if seeded:
+        parts = [w**2 * float(np.var(s, ddof=1)) / len(s) for w, s in recipes]
+        seed_var = sum(parts)
+        spread = sum(p**2 / (len(s) - 1) for p, (_, s) in zip(parts, recipes, strict=True))
         # The seed part's degrees of freedom: the image part, taken as known, widens the interval
-        # through `total` but never buys a smaller t quantile.
-        dof = (part_a + part_b) ** 2 / spread if spread > 0 else math.inf
-        half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(total)
-        low, high = difference - half, difference + half
+        # through the total variance but never buys a smaller t quantile.
+        dof = seed_var**2 / spread if spread > 0 else math.inf
+        half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(seed_var + image_variance)
+        seed_se, low, high = math.sqrt(seed_var), value - half, value + half
+    else:
+        seed_se, dof, low, high = nan, nan, nan, nan
+
+    def side(sign: int) -> tuple[float, float, int]:
+        chosen = [(abs(w), s) for w, s in recipes if w * sign > 0]
+        if not chosen:
+            return 0.0, nan, 0
+        mean = sum(w * float(s.mean()) for w, s in chosen)
+        measured = all(len(s) > 1 for _, s in chosen)
+        sd = math.sqrt(sum(w**2 * float(np.var(s, ddof=1)) for w, s in chosen)) if measured else nan
+        return mean, sd, min(len(s) for _, s in chosen)
+
+    (mean_a, sd_a, seeds_a), (mean_b, sd_b, seeds_b) = side(1), side(-1)
     return Gap(
         score=score,
         split=split,
-        mean_a=float(a.mean()),
-        mean_b=float(b.mean()),
+        mean_a=mean_a,
+        mean_b=mean_b,
         sd_a=sd_a,
         sd_b=sd_b,
-        seeds_a=na,
-        seeds_b=nb,
-        gap=difference,
+        seeds_a=seeds_a,
+        seeds_b=seeds_b,
+        gap=value,
         seed_se=seed_se,
         image_se=math.sqrt(image_variance),
         dof=dof,

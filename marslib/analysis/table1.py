@@ -139,6 +139,31 @@ def one_change_pairs(
     return pd.DataFrame(rows, columns=["changed", "from", "to", "from score", "to score", "gain"])
 
 
+def main_effect_weights(edges: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Each ingredient's main effect (the mean gain of its one-change pairs) as weights on runs.
+
+    Args:
+        edges: `one_change_pairs`' table (columns changed, from, to).
+
+    Returns:
+        ingredient -> {run name: weight}: the main effect is the weighted sum of the runs'
+        scores (+1/k for each pair's "to" run, -1/k for its "from" run, k the ingredient's
+        pairs; runs whose weights cancel are left out).
+
+    >>> edges = pd.DataFrame({"changed": ["model", "model"], "from": ["a", "c"], "to": ["b", "d"]})
+    >>> main_effect_weights(edges)
+    {'model': {'b': 0.5, 'a': -0.5, 'd': 0.5, 'c': -0.5}}
+    """
+    effects: dict[str, dict[str, float]] = {}
+    for ingredient, pairs in edges.groupby("changed", sort=False):
+        weights: dict[str, float] = {}
+        for start, end in zip(pairs["from"], pairs["to"], strict=True):
+            weights[end] = weights.get(end, 0.0) + 1 / len(pairs)
+            weights[start] = weights.get(start, 0.0) - 1 / len(pairs)
+        effects[str(ingredient)] = {name: w for name, w in weights.items() if w != 0}
+    return effects
+
+
 def background_in_loss(experiment: Experiment) -> str:
     """How much of the experiment's loss sees the background pixels.
 

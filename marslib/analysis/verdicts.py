@@ -2,16 +2,21 @@
 
     print(verdicts.training_state(record))            # converged, or stopped at its budget?
     print(verdicts.compare_runs(unet_record, record))  # who is ahead, by how much, and how sure
-    verdicts.larger(effect_a, effect_b)                # True, False, or None: within the margin
-    verdicts.recipe_beats_model(recipe_effect, model_effect)   # the report's claim, judged
     verdicts.against(baseline, [run_a, run_b])         # each run's gain over one, and its reading
+    gain = verdicts.effect([(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)], "test")  # any contrast
+    verdicts.reading(gain)                             # True, False, or None: cannot tell
+    verdicts.recipe_beats_model(recipe_gain, model_gain, difference)  # the report's claim
 
-Every run of the book is trained once, with one seed, and a chapter's verdict rests on two rules,
-both the book's own:
+A verdict rests on how much the runs would move if trained again, and on convergence:
 
-- **the margin**: a gap in mean IoU smaller than `MARGIN` (0.02) is not read as a difference.
-  How far another seed would move a run was not measured; a point or two is the book's assumption
-  of that spread, stated as one, and a gap under it is reported as "level";
+- **seeds**: a shipped reference of the current recipe carries every seed of its run
+  (`RunRecord.seed_records`, three: `marslib.training.registry.SEEDS`). A verdict on such runs
+  compares the means over their seeds with a 95% interval that adds the seeds' spread and the
+  sampling of the scored images (`marslib.analysis.intervals`): "ahead" or "behind" only when
+  the interval excludes 0, else "cannot tell", the interval printed;
+- **the margin, for runs of one seed**: the previous recipe's records (shown until every run has
+  its seeds) and runs trained now have no measured spread. For them a gap smaller than `MARGIN`
+  (0.02) is read as "level", an assumption of the spread stated as one;
 - **convergence**: a run is converged when early stopping ended it, that is when its validation
   mIoU stopped improving for `patience` epochs before the epoch budget ran out. A run that used
   its whole budget (every quick-profile run: five epochs, patience ten) is not converged: its
@@ -25,10 +30,13 @@ both the book's own:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from marslib.analysis import intervals
 
 if TYPE_CHECKING:
     from marslib.training.run_records import RunRecord
@@ -80,6 +88,56 @@ def finished_schedule(record: RunRecord) -> bool:
     recipe, the rate decayed to 0, the last epoch kept) that trained every epoch of it."""
     experiment = record.experiment.resolved()
     return experiment.patience == 0 and record.metrics["epochs_run"] == experiment.epochs
+
+
+def seeded(records: Sequence[RunRecord]) -> bool:
+    """True when every record carries two or more seeds of its run (`RunRecord.seed_records`):
+    a verdict on them reads an interval; on runs of one seed, the margin."""
+    return all(len(record.seed_records()) > 1 for record in records)
+
+
+def _score_name(score: str) -> str:
+    """The intervals' name of a table's score column: "miou" for "val mIoU" or "test mIoU",
+    the class name for "Big Rock IoU"."""
+    if score in ("miou", "val mIoU", "test mIoU"):
+        return intervals.MIOU
+    return score.removesuffix(" IoU")
+
+
+def effect(
+    terms: Sequence[tuple[float, RunRecord]], split: str = "val", score: str = "miou"
+) -> intervals.Gap:
+    """A weighted sum of runs' scores on `split`, over every seed of each run, with its 95%
+    interval (`marslib.analysis.intervals.contrast`): ``[(1, b), (-1, a)]`` is b's gain over a;
+    ``[(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)]`` a main effect in a two-by-two ablation.
+    Runs of one seed give the value with no interval (read it with `reading`).
+
+    Args:
+        terms: (weight, record) pairs; a run named twice is one run, its weights added.
+        split: "val" or "test".
+        score: "miou" (or a table's "val mIoU" / "test mIoU") or a class's IoU ("Big Rock",
+            "Big Rock IoU").
+    """
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    grouped = [(weight, record.seed_records()) for weight, record in terms]
+    return intervals.contrast(grouped, split, _score_name(score))
+
+
+def reading(
+    gain: intervals.Gap, margin: float = MARGIN, *, runs: Sequence[RunRecord] = ()
+) -> bool | None:
+    """What a gain (`effect`) supports: True (positive), False (negative) or None (cannot tell).
+
+    With an interval (every run seeded), True or False only when it excludes 0. Without one
+    (runs of one seed), the margin: True or False when the gain is beyond `margin`, else None.
+    None whenever one of `runs`, the records the gain comes from, `stopped_short`.
+    """
+    if any(stopped_short(record) for record in runs):
+        return None
+    if not math.isnan(gain.low):
+        return {"ahead": True, "behind": False}.get(gain.verdict)
+    return larger(gain.gap, 0.0, margin)
 
 
 def training_state(record: RunRecord) -> str:
@@ -161,34 +219,57 @@ def larger(
     return None
 
 
-def recipe_beats_model(
-    recipe_effect: float,
-    model_effect: float,
-    margin: float = MARGIN,
-    *,
-    runs: Sequence[RunRecord] = (),
-) -> bool | None:
-    """The report's claim that the data and loss, "rather than the model", made the score, judged on
-    the main effects of a two-by-two ablation (`marslib.analysis.table1.one_change_pairs`).
+def main_effects(
+    edges: pd.DataFrame, runs: Mapping[str, RunRecord], split: str, score: str = "miou"
+) -> dict[str, intervals.Gap]:
+    """Each ingredient's main effect in an ablation, over every seed of its runs (`effect`).
+
+    Args:
+        edges: the ablation's one-change pairs (`marslib.analysis.table1.one_change_pairs`).
+        runs: run name -> its record (the names of `edges`' "from" and "to" columns).
+        split, score: as for `effect`.
 
     Returns:
-        True when the recipe's effect is positive and larger than the model's, each by more than
-        `margin`; False when it is smaller than the model's, or negative, by more than `margin`;
-        None when the runs cannot tell: a gap within the margin, or one of `runs` (the ablation's
-        records) `stopped_short`.
-
-    Examples:
-
-    >>> from marslib.analysis import verdicts
-    >>> verdicts.recipe_beats_model(recipe_effect=0.09, model_effect=0.01)
-    True
-    >>> verdicts.recipe_beats_model(recipe_effect=0.01, model_effect=0.09)
-    False
-    >>> print(verdicts.recipe_beats_model(recipe_effect=0.03, model_effect=0.02))
-    None
+        ingredient ("changed") -> the mean gain of its pairs, with its interval.
     """
-    beats = larger(recipe_effect, model_effect, margin, runs=runs)
-    helps = larger(recipe_effect, 0.0, margin, runs=runs)
+    from marslib.analysis import table1
+
+    return {
+        ingredient: effect([(w, runs[name]) for name, w in weights.items()], split, score)
+        for ingredient, weights in table1.main_effect_weights(edges).items()
+    }
+
+
+def recipe_beats_model(
+    edges: pd.DataFrame,
+    runs: Mapping[str, RunRecord],
+    split: str,
+    *,
+    recipe: str = "data + loss",
+    model: str = "model",
+    margin: float = MARGIN,
+) -> bool | None:
+    """The report's claim that the data and loss, "rather than the model", made the score, judged
+    on the main effects of a two-by-two ablation (`main_effects`).
+
+    Returns:
+        True when the recipe's main effect is positive and larger than the model's; False when
+        it is smaller than the model's, or negative; None when the runs cannot tell. Each of the
+        two readings is `reading`'s: an interval over the seeds (the recipe's effect, and the
+        recipe's minus the model's: one contrast, so the runs they share count once), or for
+        runs of one seed a gap beyond `margin`; None when one of the runs `stopped_short`.
+    """
+    from marslib.analysis import table1
+
+    weights = table1.main_effect_weights(edges)
+    both = dict(weights[recipe])
+    for name, weight in weights[model].items():
+        both[name] = both.get(name, 0.0) - weight
+    used = [runs[name] for name in {*weights[recipe], *weights[model]}]
+    gain = effect([(w, runs[name]) for name, w in weights[recipe].items()], split)
+    over = effect([(w, runs[name]) for name, w in both.items() if w != 0], split)
+    beats = reading(over, margin, runs=used)
+    helps = reading(gain, margin, runs=used)
     if beats and helps:
         return True
     if beats is False or helps is False:
@@ -242,6 +323,8 @@ def compare_runs(
     short = short_runs_note([first, second])
     if short is not None:
         text = f"On {what}, {two} {b:.3f} and {one} {a:.3f} (a gap of {b - a:+.3f}): {short}"
+    elif seeded([first, second]):
+        text = _seeded_comparison(first, second, split, what)
     elif ahead is None:
         text = (
             f"On {what}, {two} ({b:.3f}) and {one} ({a:.3f}) are level: a gap of {b - a:+.3f} is "
@@ -257,6 +340,27 @@ def compare_runs(
     return f"{text} {describe_training([first, second])}"
 
 
+def _seeded_comparison(first: RunRecord, second: RunRecord, split: str, what: str) -> str:
+    """compare_runs' sentence for runs that carry their seeds: means and the gap's interval."""
+    found = effect([(1.0, second), (-1.0, first)], split)
+    one, two = first.experiment.name, second.experiment.name
+    seeds = f"{found.seeds_b} and {found.seeds_a} seeds"
+    interval = f"{found.confidence:.0%} interval {found.low:+.3f} to {found.high:+.3f}"
+    if found.verdict == "cannot tell":
+        return (
+            f"On {what}, {two} ({found.mean_a:.3f}, mean of {found.seeds_a} seeds) and {one} "
+            f"({found.mean_b:.3f}, of {found.seeds_b}) cannot be told apart: a gap of "
+            f"{found.gap:+.3f}, {interval}, which holds 0: another draw of seeds or of images "
+            "could reverse it."
+        )
+    lead, trail = (two, one) if found.verdict == "ahead" else (one, two)
+    return (
+        f"On {what}, {lead} is ahead of {trail} by {abs(found.gap):.3f} over {seeds} ({two} "
+        f"{found.mean_a:.3f}, {one} {found.mean_b:.3f}; {interval} for {two} minus {one}, "
+        "clear of 0)."
+    )
+
+
 def against(
     base: RunRecord,
     others: Sequence[RunRecord],
@@ -269,11 +373,16 @@ def against(
     test score), the gain over `base` there and what the gap supports ("ahead", "behind" or
     "level": under `margin`; "cannot tell" for every run when one of them `stopped_short`).
 
+    Where every run carries its seeds (`seeded`), the scores are the means over the seeds, the
+    reading is the interval's ("ahead", "behind" or "cannot tell": `effect`, `reading`) and a
+    column "<split> interval" gives each gain's 95% interval; runs of one seed read the margin.
+
     Returns:
         DataFrame indexed by experiment name, base first (gain 0, verdict "(base)"), with columns
-        "<split> mIoU", "<split> gain" (float) and "<split>" (str) for each split; where the
-        verdicts read "cannot tell", ``table.attrs["note"]`` holds the sentence that says why
-        and how to train the references (`short_runs_note`).
+        "<split> mIoU", "<split> gain" (float), ["<split> interval" (str),] and "<split>" (str)
+        for each split; where the verdicts read "cannot tell" because runs stopped short,
+        ``table.attrs["note"]`` holds the sentence that says why and how to train the references
+        (`short_runs_note`).
 
     Examples:
 
@@ -307,10 +416,21 @@ def against(
     short = short_runs_note([base, *others])
     if short is not None:
         reading = dict.fromkeys(reading, "cannot tell")
+    with_seeds = short is None and seeded([base, *others])
     rows = {}
     for record in (base, *others):
         row: dict[str, float | str] = {}
         for split in splits:
+            if with_seeds and record is base:
+                row[f"{split} mIoU"] = effect([(1.0, base)], split).gap
+                row[f"{split} gain"], row[f"{split} interval"], row[split] = 0.0, "", "(base)"
+                continue
+            if with_seeds:
+                found = effect([(1.0, record), (-1.0, base)], split)
+                row[f"{split} mIoU"], row[f"{split} gain"] = found.mean_a, found.gap
+                row[f"{split} interval"] = f"{found.low:+.3f} to {found.high:+.3f}"
+                row[split] = found.verdict
+                continue
             score, first = _score(record, split), start[split]
             row[f"{split} mIoU"] = score
             row[f"{split} gain"] = score - first

@@ -54,6 +54,8 @@ _EXPORTS: dict[str, str] = {
     "shown_profile": "shown",
     "shown_note": "shown",
     "seed_records": "shown",
+    "seeded_reference": "shown",
+    "seeded_references": "shown",
     "shows_references": "shown",
 }
 

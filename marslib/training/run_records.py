@@ -212,6 +212,10 @@ class RunRecord:
         origin: where the record came from: `TRAINED` (by the call that returned it),
             `RUNS_FOLDER` (a finished run found in the runs folder), `REFERENCE` (shipped with
             the book in `REFERENCES_DIR`) or `PREVIOUS_REFERENCE` (the previous recipe's).
+        seeds: the records of every seed of this run that a verdict on it uses, this one
+            included (`marslib.training.show` gives each shipped reference of the current recipe
+            its run's shipped seeds); empty: this record is its run's only seed. Read it through
+            `seed_records`.
     """
 
     directory: Path
@@ -220,6 +224,11 @@ class RunRecord:
     metrics: dict[str, Any]
     provenance: dict[str, Any]
     origin: str = ""
+    seeds: tuple[RunRecord, ...] = ()
+
+    def seed_records(self) -> tuple[RunRecord, ...]:
+        """Every seed's record of this run that a verdict uses: `seeds`, or this record alone."""
+        return self.seeds or (self,)
 
     @property
     def val_miou(self) -> float | None:

@@ -30,8 +30,10 @@ Chapters 7 to 15 draw their tables, curves and verdicts from run records::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -151,6 +153,8 @@ def show(
         record_scores.verify(record, data)
         stamp.parent.mkdir(exist_ok=True)
         files.write_json(stamp, {"record": directory.name, "data": data.fingerprint})
+    if record.origin == run_records.REFERENCE:
+        return dataclasses.replace(record, seeds=tuple(seed_records(name, data)))
     return record
 
 
@@ -164,6 +168,24 @@ def seed_records(name: str, data: MarsData) -> list[RunRecord]:
         if is_complete(directory):
             found.append(load_record(directory))
     return found
+
+
+def seeded_reference(name: str, data: MarsData) -> RunRecord | None:
+    """The current recipe's seed-0 reference of the named run on `data`, carrying every seed
+    (`RunRecord.seed_records`), once all of `registry.SEEDS` are shipped; else None. Verdicts on
+    it read intervals (`marslib.analysis.verdicts`). Not re-scored here (see `seed_records`):
+    a chapter that shows the previous recipe uses it for the runs already retrained."""
+    records = seed_records(name, data)
+    if len(records) < len(registry.SEEDS):
+        return None
+    return dataclasses.replace(records[0], seeds=tuple(records))
+
+
+def seeded_references(names: Sequence[str], data: MarsData) -> dict[str, RunRecord]:
+    """`seeded_reference` of each named run that has all its seeds shipped, by name, in the
+    order given (runs still missing a seed are left out)."""
+    found = {name: seeded_reference(name, data) for name in names}
+    return {name: record for name, record in found.items() if record is not None}
 
 
 def missing_references(data: MarsData) -> list[tuple[str, int]]:
