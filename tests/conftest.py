@@ -51,3 +51,18 @@ def module_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def tiny_data(module_folders: Path) -> data.MarsData:
     """A tiny synthetic set (40 training, 16 test images, seed 3), cached in the module's folder."""
     return data.synthetic_data(seed=3, n_train=40, n_test=16)
+
+
+@pytest.fixture
+def without_op_determinism() -> Iterator[None]:
+    """No TensorFlow op determinism while a test compiles with XLA. The trainer turns it on for
+    CPU runs (`marslib.training.loop`), Keras then refuses XLA (a warning, and the model runs
+    without it), and an earlier test of the same process that trained on the CPU leaves it on;
+    so it is off here, and restored after."""
+    from tensorflow.python.framework import config  # the switch has no public "off"
+
+    was_on = config.is_op_determinism_enabled()
+    config.disable_op_determinism()
+    yield
+    if was_on:
+        config.enable_op_determinism()

@@ -13,7 +13,6 @@ under `mixed_bfloat16`, every model, with float32 weights, probabilities and los
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,18 +41,9 @@ IMAGES = RNG.integers(0, 256, (4, 64, 128), dtype=np.uint8)  # two steps of batc
 MASKS = RNG.integers(0, 5, (4, 64, 128), dtype=np.uint8)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def as_on_a_gpu() -> Iterator[None]:
-    """No op determinism while these tests build models as on a GPU. The trainer turns it on for
-    CPU runs only (`marslib.training.loop`), and Keras then refuses XLA; an earlier test of the
-    same process that trained on the CPU leaves it on, so it is off here and restored after."""
-    from tensorflow.python.framework import config  # the switch has no public "off"
-
-    was_on = config.is_op_determinism_enabled()
-    config.disable_op_determinism()
-    yield
-    if was_on:
-        config.enable_op_determinism()
+@pytest.fixture(autouse=True)
+def as_on_a_gpu(without_op_determinism: None) -> None:
+    """Every test here builds models as on a GPU: XLA needs op determinism off (conftest)."""
 
 
 def full_experiment(name: str) -> Experiment:
