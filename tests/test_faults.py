@@ -336,3 +336,13 @@ def test_a_damaged_dataset_cache_is_rebuilt(folders: Path, how: str) -> None:
         cached = datasets.build("original", data, indices)
     np.testing.assert_array_equal(cached[0], images)
     np.testing.assert_array_equal(cached[1], masks)
+
+
+def test_deflating_a_file_that_is_not_a_zip_says_so(tmp_path: Path) -> None:
+    from marslib.core import files
+
+    plain = tmp_path / "model.keras"
+    plain.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="is not a zip archive"):
+        files.deflate_zip(plain, tmp_path / "copy.keras")
+    assert not (tmp_path / "copy.keras").exists()

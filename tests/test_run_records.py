@@ -18,6 +18,7 @@ import pytest
 from conftest import TINY
 
 from marslib import data, training
+from marslib.data import to_model_input
 from marslib.training import loop, run_records
 
 
@@ -182,6 +183,19 @@ def test_a_shipped_reference_is_found_like_a_cached_record(
     published = run_records.publish(record)
     assert published == tmp_path / "references" / record.directory.name
     assert sorted(p.name for p in published.iterdir()) == sorted(run_records.RECORD_FILES)
+    # The shipped model file holds the same entries, deflated, and predicts as the trained one.
+    shipped, trained = published / "model.keras", record.directory / "model.keras"
+    with zipfile.ZipFile(shipped) as packed, zipfile.ZipFile(trained) as original:
+        assert packed.namelist() == original.namelist()
+        for entry in packed.infolist():
+            assert entry.compress_type == zipfile.ZIP_DEFLATED
+            assert packed.read(entry) == original.read(entry.filename)
+    assert shipped.stat().st_size < trained.stat().st_size
+    images = to_model_input(tiny_data.test_images[:2])
+    np.testing.assert_array_equal(
+        run_records.load_record(published).load_model().predict(images, verbose=0),
+        record.load_model().predict(images, verbose=0),
+    )
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a shipped reference was trained again")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,3 +59,27 @@ def read_json(path: Path | str) -> Any:
 def save_arrays(path: Path | str, **arrays: np.ndarray) -> Path:
     """Save named arrays to the .npz file `path` atomically (`np.savez`, no pickled objects)."""
     return write_with(path, lambda handle: np.savez(handle, **arrays))
+
+
+def deflate_zip(source: Path | str, target: Path | str) -> Path:
+    """Copy the zip archive `source` (a Keras ``.keras`` file stores its entries uncompressed) to
+    `target` atomically, every entry deflated at level 9: the same names, bytes and order, so
+    what reads it reads the same files (a U-Net's model file: 0.94 MB -> 0.59 MB).
+
+    Raises:
+        ValueError: `source` is not a zip archive.
+    """
+    if not zipfile.is_zipfile(source):
+        raise ValueError(f"{source} is not a zip archive (a .keras model file is one)")
+
+    def write(handle: IO[bytes]) -> None:
+        with (
+            zipfile.ZipFile(source) as original,
+            zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as copy,
+        ):
+            for entry in original.infolist():
+                packed = zipfile.ZipInfo(entry.filename, date_time=entry.date_time)
+                packed.compress_type = zipfile.ZIP_DEFLATED
+                copy.writestr(packed, original.read(entry.filename), compresslevel=9)
+
+    return write_with(target, write)
