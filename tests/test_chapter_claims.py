@@ -34,23 +34,16 @@ def _rock(name: str) -> float:
 
 
 def _not_ahead(name: str, control: str) -> bool:
-    """True when the named run is ahead of `control` by more than the book's margin on neither
-    validation nor test."""
+    """True when the named run is not read ahead of `control` (`verdicts.gain`: the margin for
+    runs of one seed, an interval for seeded ones) on validation or on test."""
     run, base = claims.shown_record(name), claims.shown_record(control)
-    return not any(
-        verdicts.larger(claims.score(run, split), claims.score(base, split))
-        for split in ("val", "test")
-    )
+    return not any(verdicts.gain(run, base, split)[1] for split in ("val", "test"))
 
 
 def _behind(name: str, control: str) -> bool:
-    """True when the named run trails `control` by more than the book's margin on validation and
-    on test."""
+    """True when the named run is read behind `control` on validation and on test."""
     run, base = claims.shown_record(name), claims.shown_record(control)
-    return all(
-        verdicts.larger(claims.score(run, split), claims.score(base, split)) is False
-        for split in ("val", "test")
-    )
+    return all(verdicts.gain(run, base, split)[1] is False for split in ("val", "test"))
 
 
 @dataclass(frozen=True)
@@ -121,6 +114,21 @@ def test_an_edited_reference_makes_its_sentence_fail(
     _edit_metrics(copy, "unet_dice", finds_rock)
     assert not dice.holds()
     assert re.search(r"found no Big Rock", (NOTEBOOKS / dice.chapter).read_text())
+
+
+def test_a_seeded_record_is_scored_by_the_mean_of_its_seeds() -> None:
+    from marslib.data import loading
+    from marslib.training import shown
+
+    fingerprint = loading.recipe_fingerprint(loading.default_recipe())
+    record = shown.seeded_reference("unet_weighted", fingerprint)
+    assert record is not None and len(record.seed_records()) == 3
+    read = [json.loads((r.directory / "metrics.json").read_text()) for r in record.seed_records()]
+    rock = [m["test"]["per_class_iou"]["Big Rock"] for m in read]
+    assert claims.score(record, "test", "Big Rock") == pytest.approx(sum(rock) / 3)
+    val = [m["val"]["miou"] for m in read]
+    assert claims.score(record, "val") == pytest.approx(sum(val) / 3)
+    assert claims.score(record.seed_records()[1], "val") == pytest.approx(val[1])
 
 
 def test_the_claims_helpers_examples_run() -> None:

@@ -115,7 +115,8 @@ def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
     assert [r.experiment.seed for r in shown.seed_records("unet_baseline", tiny_data)] == [0, 1]
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
     assert record.directory == run_records.reference_directory(current, tiny_data)
-    assert "fixed 30 epochs" in shown.shown_note(REFERENCE, tiny_data)
+    note = shown.shown_note(REFERENCE, tiny_data)
+    assert "fixed 30 epochs" in note and "2 seeds of every run. The tables give the mean" in note
     # The shown record carries every seed, so that verdicts on it read intervals.
     assert [r.experiment.seed for r in record.seed_records()] == [0, 1]
     seeded = shown.seeded_reference("unet_baseline", tiny_data)

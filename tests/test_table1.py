@@ -150,6 +150,25 @@ def test_table1_puts_the_report_beside_ours_and_leaves_unknown_test_scores_empty
     assert table["training images"].tolist() == [123, 123, 123]
 
 
+def test_a_record_with_its_seeds_gives_their_mean_scores() -> None:
+    seeds = [
+        _record("unet_weighted", val, test, big_rock=rock)
+        for val, test, rock in ((0.60, 0.62, 0.30), (0.58, 0.66, 0.50), (0.65, 0.59, 0.10))
+    ]
+    seeds[1].provenance["train_seconds"] = 4.0
+    shown = dataclasses.replace(seeds[0], seeds=tuple(seeds))
+    table = table1.table1([shown, _record("unet_baseline", 0.5, 0.5)], per_class="test")
+    assert table["seeds"].tolist() == [3, 1]
+    row = table.loc["unet_weighted"]
+    assert (row["val mIoU"], row["test mIoU"]) == pytest.approx((0.61, 0.62333333))
+    assert row["Big Rock IoU"] == pytest.approx(0.30)
+    assert table1.results_table([shown]).loc["unet_weighted", "training time (s)"] == 2.0
+    # A seed without test scores leaves the mean unknown rather than averaging the others.
+    seeds[2] = _record("unet_weighted", 0.65, None)
+    partial = table1.results_table([dataclasses.replace(seeds[0], seeds=tuple(seeds))])
+    assert np.isnan(partial.loc["unet_weighted", "test mIoU"])
+
+
 def test_table1_refuses_no_records() -> None:
     with pytest.raises(ValueError, match="no run records"):
         table1.table1([])

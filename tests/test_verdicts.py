@@ -281,3 +281,20 @@ def test_against_reads_each_gain_over_the_base_run() -> None:
     both = verdicts.against(base, [better])
     assert both.loc["unet_dice", ["val", "test"]].tolist() == ["ahead", "behind"]
     assert both.loc["unet_dice", "test gain"] == pytest.approx(-0.03)
+
+
+def test_gain_reads_the_interval_for_seeded_runs_and_the_margin_otherwise(
+    tmp_path: Path,
+) -> None:
+    base = _seeded(tmp_path, "unet_baseline", [0.800, 0.801, 0.802])
+    small = _seeded(tmp_path, "unet_dice", [0.810, 0.811, 0.812])
+    value, ahead = verdicts.gain(small, base, "val")
+    assert value == pytest.approx(0.010, abs=1e-4) and ahead is True  # under the margin
+    # Big Rock IoU is 4 * mIoU - 3 in these records: four times the gap.
+    value, ahead = verdicts.gain(small, base, "val", "Big Rock IoU")
+    assert value == pytest.approx(0.040, abs=4e-4) and ahead is True
+    one_base = _seeded(tmp_path / "one", "unet_baseline", [0.800])
+    one_run = _seeded(tmp_path / "one", "unet_dice", [0.810])
+    assert verdicts.gain(one_run, one_base, "val") == (pytest.approx(0.010), None)
+    with pytest.raises(ValueError, match="no test score"):
+        verdicts.gain(one_run, one_base, "test")

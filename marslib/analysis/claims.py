@@ -33,11 +33,11 @@ def shown_record(name: str) -> RunRecord:
     """
     fingerprint = loading.recipe_fingerprint(loading.default_recipe())
     if shown.references_complete(fingerprint):  # type: ignore[arg-type]
-        directory = run_records.reference_directory(
-            registry.get(name, shown.REFERENCE), fingerprint
-        )
-    else:
-        directory = run_records.previous_reference(name, fingerprint)
+        seeded = shown.seeded_reference(name, fingerprint)  # type: ignore[arg-type]
+        if seeded is None:
+            raise ValueError(f"no shipped record of {name!r}")
+        return seeded
+    directory = run_records.previous_reference(name, fingerprint)
     if directory is None or not run_records.is_complete(directory):
         raise ValueError(f"no shipped record of {name!r}")
     return run_records.load_record(directory)
@@ -45,11 +45,14 @@ def shown_record(name: str) -> RunRecord:
 
 def score(record: RunRecord, split: str = "test", name: str = "miou") -> float:
     """A record's score on `split` ("val" or "test"): the mIoU, a class's IoU ("Big Rock"), or
-    another number of its metrics ("background recall"); NaN where the record lacks it."""
-    found = record.metrics[split] or {}
-    if name in found:
-        return float(found[name])
-    return float(found.get("per_class_iou", {}).get(name, np.nan))
+    another number of its metrics ("background recall"), the mean over the seeds it carries
+    (`RunRecord.seed_records`, as the chapters' tables give it); NaN where a record lacks it."""
+    values = []
+    for seed in record.seed_records():
+        found = seed.metrics[split] or {}
+        value = found[name] if name in found else found.get("per_class_iou", {}).get(name, np.nan)
+        values.append(float(value))
+    return float(np.mean(values))
 
 
 def empty_batch_share(
@@ -78,17 +81,13 @@ def empty_batch_share(
     return empty / total
 
 
-def class_gaps(run: RunRecord, base: RunRecord, split: str = "val") -> dict[str, float]:
-    """`run`'s IoU minus `base`'s on `split`, for each terrain class."""
-    return {name: score(run, split, name) - score(base, split, name) for name in TERRAIN}
-
-
 def by_class(run: RunRecord, base: RunRecord, split: str = "val") -> str:
-    """One sentence: `run` against `base` class by class on `split`, each gap read with the
-    book's margin (`verdicts.larger`: ahead, behind or level)."""
-    gaps = class_gaps(run, base, split)
+    """One sentence: `run` against `base` class by class on `split`, each gap read as
+    `verdicts.gain` reads it (ahead, behind, or level: within the margin for runs of one seed,
+    an interval that holds 0 for seeded runs)."""
+    gaps = {name: verdicts.gain(run, base, split, name) for name in TERRAIN}
     words = ", ".join(
-        f"{name} {gap:+.3f} ({READING[verdicts.larger(gap, 0.0)]})" for name, gap in gaps.items()
+        f"{name} {gap:+.3f} ({READING[ahead]})" for name, (gap, ahead) in gaps.items()
     )
     return (
         f"On {SPLIT_NAMES[split]}, {run.experiment.name} against {base.experiment.name}, "
@@ -100,7 +99,8 @@ def judge(
     run: RunRecord, base: RunRecord, claim: str, splits: tuple[str, ...] = ("val", "test")
 ) -> str:
     """Whether `run` against `base` supports a claim that `run` is better, in words: the gap on
-    each split of `splits` that the records have, read with the book's margin, then the verdict
+    each split of `splits` that the records have, read as `verdicts.gain` reads it (the margin
+    for runs of one seed, an interval for seeded ones), then the verdict
     (supported when `run` is ahead on every split, not supported when it is ahead on none).
 
     Examples:
@@ -122,9 +122,15 @@ def judge(
     ahead of pspnet_best_recipe on no split by more than the margin of 0.02.
     """
     found = [s for s in splits if not np.isnan(score(run, s)) and not np.isnan(score(base, s))]
-    gaps = {split: score(run, split) - score(base, split) for split in found}
-    ahead = {split: verdicts.larger(gap, 0.0) for split, gap in gaps.items()}
+    read = {split: verdicts.gain(run, base, split) for split in found}
+    gaps = {split: gap for split, (gap, _) in read.items()}
+    ahead = {split: reading for split, (_, reading) in read.items()}
     one, two = run.experiment.name, base.experiment.name
+    clear = (
+        "with a 95% interval clear of 0 over their seeds"
+        if verdicts.seeded([run, base])
+        else f"by more than the margin of {verdicts.MARGIN}"
+    )
     listed = ", ".join(
         f"{SPLIT_NAMES[split]} {gap:+.3f} ({READING[ahead[split]]})" for split, gap in gaps.items()
     )
@@ -137,7 +143,7 @@ def judge(
     else:
         verdict = (
             f"These runs do not support the claim that {claim}: {one} is ahead of {two} on no "
-            f"split by more than the margin of {verdicts.MARGIN}."
+            f"split {clear}."
         )
     return f"{one} against {two}: {listed}. {verdict}"
 
@@ -149,14 +155,15 @@ def best_candidates() -> list[str]:
 
 
 def best_of(records: dict[str, RunRecord]) -> str:
-    """The book's best model: of `records` (by name), the run with the highest validation mIoU.
+    """The book's best model: of `records` (by name), the run with the highest validation mIoU
+    (the mean over the seeds a record carries).
     It is chosen on validation, as a team without the test labels must choose, and judged on
     test afterwards.
 
     Raises:
         ValueError: when no record has a validation score.
     """
-    scored = {name: r.val_miou for name, r in records.items() if r.val_miou is not None}
+    scored = {name: score(r, "val") for name, r in records.items() if r.val_miou is not None}
     if not scored:
         raise ValueError("no record with a validation score to choose the best model from")
     return max(scored, key=scored.__getitem__)

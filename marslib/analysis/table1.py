@@ -68,9 +68,10 @@ def table1(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataF
 
     Returns:
         DataFrame indexed by experiment name with columns model, dataset, loss, training images,
-        val mIoU, test mIoU (the test set's public quarter; NaN where the test labels are unknown:
-        the real file), Soil/Bedrock/Sand/Big Rock IoU, "report val mIoU" and "report Kaggle mIoU"
-        (NaN for a run that is not one of the report's rows).
+        seeds, val mIoU, test mIoU (the test set's public quarter; NaN where the test labels are
+        unknown: the real file), Soil/Bedrock/Sand/Big Rock IoU (means over the seeds a record
+        carries: `results_table`), "report val mIoU" and "report Kaggle mIoU" (NaN for a run
+        that is not one of the report's rows).
     """
     if not records:
         raise ValueError(
@@ -84,6 +85,7 @@ def table1(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataF
             "dataset": [datasets.get(r.experiment.variant).label for r in records],
             "loss": [losses.label(r.experiment.loss) for r in records],
             "training images": [int(r.provenance["train_images"]) for r in records],
+            "seeds": ours["seeds"].to_list(),
         },
         index=ours.index,
     )
@@ -205,6 +207,23 @@ def class_weights_used(experiment: Experiment, data: MarsData) -> np.ndarray | N
     return splits.loss_weights(experiment, splits.training_split(experiment, data).train_masks)
 
 
+def _mean_scores(seeds: Sequence[RunRecord], per_class: str) -> dict[str, float | None]:
+    """The mean over `seeds` of val mIoU, test mIoU and the per-class IoU on `per_class`
+    (None where the records have no such split)."""
+
+    def mean(values: list[float | None]) -> float | None:
+        return None if any(v is None for v in values) else float(np.mean(values))
+
+    scores = {
+        "val mIoU": mean([r.val_miou for r in seeds]),
+        "test mIoU": mean([r.test_miou for r in seeds]),
+    }
+    for name in SCORED_NAMES:
+        split = [(r.metrics[per_class] or {"per_class_iou": {}}) for r in seeds]
+        scores[f"{name} IoU"] = mean([found["per_class_iou"].get(name) for found in split])
+    return scores
+
+
 def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> pd.DataFrame:
     """One row per run, in the report's Table 1 form plus per-class IoU and provenance.
 
@@ -214,10 +233,12 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
             (test where every run has test scores, else validation).
 
     Returns:
-        DataFrame indexed by experiment name with columns model, dataset, loss, val mIoU, test mIoU
-        (on the test set's public quarter), "<class> IoU" for Soil, Bedrock, Sand and Big Rock,
-        per-class split, parameters, training time (s), epochs, data source, profile, device.
-        Scores are NaN where a run has no such split.
+        DataFrame indexed by experiment name with columns model, dataset, loss, seeds, val mIoU,
+        test mIoU (on the test set's public quarter), "<class> IoU" for Soil, Bedrock, Sand and
+        Big Rock, per-class split, parameters, training time (s), epochs, data source, profile,
+        device. Scores are NaN where a run has no such split. A record that carries its run's
+        seeds (`RunRecord.seed_records`) gives the mean over them of every score and of the
+        training time, "seeds" how many; else its own ("seeds" 1).
     """
     if per_class not in ("auto", "val", "test"):
         raise ValueError(f"per_class must be 'auto', 'val' or 'test', got {per_class!r}")
@@ -226,19 +247,18 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
     rows = []
     for record in records:
         experiment, found = record.experiment, record.metrics
-        shown = found[per_class] or {"per_class_iou": {}}
+        seeds = record.seed_records()
         rows.append(
             {
                 "experiment": experiment.name,
                 "model": experiment.model,
                 "dataset": experiment.variant,
                 "loss": experiment.loss,
-                "val mIoU": record.val_miou,
-                "test mIoU": record.test_miou,
-                **{f"{name} IoU": shown["per_class_iou"].get(name) for name in SCORED_NAMES},
+                "seeds": len(seeds),
+                **_mean_scores(seeds, per_class),
                 "per-class split": per_class,
                 "parameters": found["parameters"],
-                "training time (s)": record.provenance["train_seconds"],
+                "training time (s)": float(np.mean([r.provenance["train_seconds"] for r in seeds])),
                 "epochs": found["epochs_run"],
                 "data source": record.provenance["data_source"],
                 "profile": experiment.profile,
@@ -250,6 +270,7 @@ def results_table(records: Sequence[RunRecord], *, per_class: str = "auto") -> p
         "model",
         "dataset",
         "loss",
+        "seeds",
         "val mIoU",
         "test mIoU",
         *(f"{name} IoU" for name in SCORED_NAMES),

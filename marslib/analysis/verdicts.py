@@ -140,6 +140,32 @@ def reading(
     return larger(gain.gap, 0.0, margin)
 
 
+def gain(
+    run: RunRecord, base: RunRecord, split: str = "val", score: str = "miou", margin: float = MARGIN
+) -> tuple[float, bool | None]:
+    """`run`'s score minus `base`'s on `split` ("miou" or a class name: its IoU), and what the
+    gap supports (True: `run` ahead, False: behind, None: cannot tell or level). Seeded runs
+    (`seeded`): the gap of the means over their seeds, read by its interval (`effect`,
+    `reading`); else the records' own scores, read with `margin`. None when either run
+    `stopped_short`."""
+    if seeded([run, base]):
+        found = effect([(1.0, run), (-1.0, base)], split, score)
+        return found.gap, reading(found, runs=[run, base])
+    value = _metric(run, split, score) - _metric(base, split, score)
+    return value, larger(value, 0.0, margin, runs=[run, base])
+
+
+def _metric(record: RunRecord, split: str, score: str) -> float:
+    """A record's own mIoU ("miou") or class IoU on `split`, from its metrics."""
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
+    found = record.metrics[split]
+    if not found:
+        raise ValueError(f"{record.experiment.name} has no {split} score")
+    name = _score_name(score)
+    return float(found["miou"] if name == intervals.MIOU else found["per_class_iou"][name])
+
+
 def training_state(record: RunRecord) -> str:
     """One sentence: how the run ended, and whether it counts as finished.
 

@@ -249,11 +249,15 @@ def shown_note(profile: Profile, data: MarsData) -> str:
             "`python -m marslib experiments run NAME --profile reference` trains one again."
         )
         if not shows_previous_recipe(data):
+            seeds = len(registry.SEEDS)
             return (
                 f"These are the book's reference runs on {where}: the quick widths, "
                 f"trained on every training image for a fixed {profile.epochs} epochs (20 on the "
                 "Big Rock sets), the learning rate held for two thirds of them and then decayed "
-                "to 0, the last epoch kept. " + checked
+                f"to 0, the last epoch kept; {seeds} seeds of every run. The tables give the "
+                f"mean over the {seeds} seeds, the figures and predictions seed 0's model, and "
+                "each verdict a 95% interval over the seeds and the scored images "
+                "(chapter 15). " + checked
             )
         missing = len(missing_references(data))
         total = len(registry.names()) * len(registry.SEEDS)
