@@ -298,3 +298,14 @@ def test_gain_reads_the_interval_for_seeded_runs_and_the_margin_otherwise(
     assert verdicts.gain(one_run, one_base, "val") == (pytest.approx(0.010), None)
     with pytest.raises(ValueError, match="no test score"):
         verdicts.gain(one_run, one_base, "test")
+
+
+def test_the_rule_in_force_is_said_as_the_verdicts_read_it(tmp_path: Path) -> None:
+    base = _seeded(tmp_path, "unet_baseline", [0.800, 0.801, 0.802])
+    run = _seeded(tmp_path, "unet_dice", [0.810, 0.811, 0.812])
+    one = _seeded(tmp_path / "one", "unet_focal", [0.84])
+    assert "means over 3 seeds a run" in verdicts.rule([base, run])
+    assert "margin of 0.02" in verdicts.rule([base, one])
+    with pytest.raises(ValueError, match="no records"):
+        verdicts.rule([])
+

@@ -5,6 +5,7 @@
     verdicts.against(baseline, [run_a, run_b])         # each run's gain over one, and its reading
     gain = verdicts.effect([(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)], "test")  # any contrast
     verdicts.reading(gain)                             # True, False, or None: cannot tell
+    print(verdicts.rule(records))                      # the rule those verdicts read by
     verdicts.recipe_beats_model(recipe_gain, model_gain, difference)  # the report's claim
 
 A verdict rests on how much the runs would move if trained again, and on convergence:
@@ -94,6 +95,24 @@ def seeded(records: Sequence[RunRecord]) -> bool:
     """True when every record carries two or more seeds of its run (`RunRecord.seed_records`):
     a verdict on them reads an interval; on runs of one seed, the margin."""
     return all(len(record.seed_records()) > 1 for record in records)
+
+
+def rule(records: Sequence[RunRecord]) -> str:
+    """One sentence: the rule the verdicts on `records` read by (`seeded`: an interval; else the
+    margin), for a chapter to print beside them rather than type."""
+    if not records:
+        raise ValueError("no records given")
+    if seeded(records):
+        seeds = min(len(record.seed_records()) for record in records)
+        return (
+            f"The verdicts compare means over {seeds} seeds a run: ahead or behind only where "
+            "the 95% interval of the gap, from the seeds' spread and the sampling of the scored "
+            "images, leaves out 0 (chapter 15)."
+        )
+    return (
+        f"The verdicts read runs of one seed: a gap under the book's margin of {MARGIN} is read "
+        "as level, an assumed seed spread (chapter 15 measures it)."
+    )
 
 
 def _score_name(score: str) -> str:
