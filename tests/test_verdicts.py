@@ -308,4 +308,3 @@ def test_the_rule_in_force_is_said_as_the_verdicts_read_it(tmp_path: Path) -> No
     assert "margin of 0.02" in verdicts.rule([base, one])
     with pytest.raises(ValueError, match="no records"):
         verdicts.rule([])
-
