@@ -210,6 +210,9 @@ def test_the_gap_table_compares_every_pair_in_order() -> None:
     assert table.loc[0, "gap"] == pytest.approx(a - b)
     # Identical seeds: no spread, an interval of zero width, so any gap is told.
     assert list(table["verdict"]) == ["ahead", "ahead", "behind"]
+    against = intervals.gap_table(runs, "test", bases=["c", "z", "a"], resamples=0)
+    assert list(zip(against["A"], against["B"])) == [("a", "c"), ("b", "c"), ("b", "a")]
+    assert against.loc[0, "gap"] == pytest.approx(table.loc[1, "gap"])  # a - c, both ways
 
 
 def test_the_seed_table_of_no_run_is_empty_with_its_columns() -> None:

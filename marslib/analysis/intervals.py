@@ -393,22 +393,46 @@ def seed_table(runs: Mapping[str, Sequence[RunRecord]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*columns, "test range"]).set_index("run")
 
 
-def gap_table(runs: Mapping[str, Sequence[RunRecord]], split: str, **options: Any) -> pd.DataFrame:
-    """Every pair of runs compared on `split` with `gap`: one row per pair (A before B in the
-    order given), with the gap, the interval and the verdict ("ahead": A above B)."""
+def gap_table(
+    runs: Mapping[str, Sequence[RunRecord]],
+    split: str,
+    *,
+    bases: Sequence[str] | None = None,
+    **options: Any,
+) -> pd.DataFrame:
+    """Pairs of runs compared on `split` with `gap`: one row per pair, with the gap, the interval
+    and the verdict ("ahead": A above B).
+
+    Args:
+        runs: run name -> its records, one per seed.
+        split: "val" or "test".
+        bases: None: every pair, A before B in the order given. Else each run of `bases` (those
+            present in `runs`) as B against every other run as A (two bases are compared once,
+            the later as A): a table that grows with the runs, not with their square.
+        options: passed to `gap` (confidence, resamples, seed).
+    """
     names = list(runs)
+    if bases is None:
+        pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1 :]]
+    else:
+        chosen = [base for base in bases if base in runs]
+        pairs = [
+            (a, base)
+            for i, base in enumerate(chosen)
+            for a in names
+            if a != base and a not in chosen[:i]  # an earlier base met this one already
+        ]
     rows = []
-    for i, first in enumerate(names):
-        for second in names[i + 1 :]:
-            found = gap(runs[first], runs[second], split, **options)
-            rows.append(
-                {
-                    "A": first,
-                    "B": second,
-                    "gap": found.gap,
-                    "low": found.low,
-                    "high": found.high,
-                    "verdict": found.verdict,
-                }
-            )
+    for first, second in pairs:
+        found = gap(runs[first], runs[second], split, **options)
+        rows.append(
+            {
+                "A": first,
+                "B": second,
+                "gap": found.gap,
+                "low": found.low,
+                "high": found.high,
+                "verdict": found.verdict,
+            }
+        )
     return pd.DataFrame(rows, columns=["A", "B", "gap", "low", "high", "verdict"])
