@@ -7,6 +7,7 @@ through these fixtures, so no test reads or writes the repository's `.cache` or 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,9 @@ def tiny_data(module_folders: Path) -> data.MarsData:
     return data.synthetic_data(seed=3, n_train=40, n_test=16)
 
 
-@pytest.fixture
-def without_op_determinism() -> Iterator[None]:
-    """No TensorFlow op determinism while a test compiles with XLA. The trainer turns it on for
+@contextmanager
+def no_op_determinism() -> Iterator[None]:
+    """No TensorFlow op determinism inside the block, as XLA needs. The trainer turns it on for
     CPU runs (`marslib.training.loop`), Keras then refuses XLA (a warning, and the model runs
     without it), and an earlier test of the same process that trained on the CPU leaves it on;
     so it is off here, and restored after."""
@@ -63,6 +64,15 @@ def without_op_determinism() -> Iterator[None]:
 
     was_on = config.is_op_determinism_enabled()
     config.disable_op_determinism()
-    yield
-    if was_on:
-        config.enable_op_determinism()
+    try:
+        yield
+    finally:
+        if was_on:
+            config.enable_op_determinism()
+
+
+@pytest.fixture
+def without_op_determinism() -> Iterator[None]:
+    """A test that compiles with XLA: `no_op_determinism` around it."""
+    with no_op_determinism():
+        yield

@@ -13,12 +13,14 @@ under `mixed_bfloat16`, every model, with float32 weights, probabilities and los
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from conftest import no_op_determinism
 from keras import ops
 
 from marslib import models
@@ -41,9 +43,12 @@ IMAGES = RNG.integers(0, 256, (4, 64, 128), dtype=np.uint8)  # two steps of batc
 MASKS = RNG.integers(0, 5, (4, 64, 128), dtype=np.uint8)
 
 
-@pytest.fixture(autouse=True)
-def as_on_a_gpu(without_op_determinism: None) -> None:
-    """Every test here builds models as on a GPU: XLA needs op determinism off (conftest)."""
+@pytest.fixture(scope="module", autouse=True)
+def as_on_a_gpu() -> Iterator[None]:
+    """Every test here, and the module's fixtures, build models as on a GPU: XLA needs op
+    determinism off (`conftest.no_op_determinism`)."""
+    with no_op_determinism():
+        yield
 
 
 def full_experiment(name: str) -> Experiment:
