@@ -98,6 +98,11 @@ def show(
         runs_dir: where trained records live (default `$MARSLIB_RUNS`, else ``<repo>/runs``).
         verbose: Keras progress output while a run trains (0 silent, 1 bar, 2 one line).
 
+    Returns:
+        The record; a reference of the current recipe carries its run's shipped seeds
+        (`RunRecord.seeds`, this record included), so that tables give their mean and verdicts
+        an interval over them (`marslib.analysis.verdicts`).
+
     Raises:
         ValueError: a shipped reference is missing, or its model no longer gives its scores.
 
