@@ -6,7 +6,7 @@
     gain = verdicts.effect([(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)], "test")  # any contrast
     verdicts.reading(gain)                             # True, False, or None: cannot tell
     print(verdicts.rule(records))                      # the rule those verdicts read by
-    verdicts.recipe_beats_model(recipe_gain, model_gain, difference)  # the report's claim
+    verdicts.recipe_beats_model(edges, runs, "test")   # the report's claim, on an ablation
 
 A verdict rests on how much the runs would move if trained again, and on convergence:
 
@@ -170,19 +170,10 @@ def gain(
     if seeded([run, base]):
         found = effect([(1.0, run), (-1.0, base)], split, score)
         return found.gap, reading(found, runs=[run, base])
-    value = _metric(run, split, score) - _metric(base, split, score)
-    return value, larger(value, 0.0, margin, runs=[run, base])
-
-
-def _metric(record: RunRecord, split: str, score: str) -> float:
-    """A record's own mIoU ("miou") or class IoU on `split`, from its metrics."""
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-    found = record.metrics[split]
-    if not found:
-        raise ValueError(f"{record.experiment.name} has no {split} score")
-    name = _score_name(score)
-    return float(found["miou"] if name == intervals.MIOU else found["per_class_iou"][name])
+    value = _score(run, split, score) - _score(base, split, score)
+    return value, larger(value, 0.0, margin, runs=[run, base])
 
 
 def training_state(record: RunRecord) -> str:
@@ -280,9 +271,16 @@ def main_effects(
     from marslib.analysis import table1
 
     return {
-        ingredient: effect([(w, runs[name]) for name, w in weights.items()], split, score)
+        ingredient: _weighted(weights, runs, split, score)
         for ingredient, weights in table1.main_effect_weights(edges).items()
     }
+
+
+def _weighted(
+    weights: Mapping[str, float], runs: Mapping[str, RunRecord], split: str, score: str = "miou"
+) -> intervals.Gap:
+    """`effect` of runs named by `weights` (run name -> weight), looked up in `runs`."""
+    return effect([(weight, runs[name]) for name, weight in weights.items()], split, score)
 
 
 def recipe_beats_model(
@@ -311,8 +309,8 @@ def recipe_beats_model(
     for name, weight in weights[model].items():
         both[name] = both.get(name, 0.0) - weight
     used = [runs[name] for name in {*weights[recipe], *weights[model]}]
-    gain = effect([(w, runs[name]) for name, w in weights[recipe].items()], split)
-    over = effect([(w, runs[name]) for name, w in both.items() if w != 0], split)
+    gain = _weighted(weights[recipe], runs, split)
+    over = _weighted({name: w for name, w in both.items() if w != 0}, runs, split)
     beats = reading(over, margin, runs=used)
     helps = reading(gain, margin, runs=used)
     if beats and helps:
@@ -322,11 +320,13 @@ def recipe_beats_model(
     return None
 
 
-def _score(record: RunRecord, split: str) -> float:
-    value = record.val_miou if split == "val" else record.test_miou
-    if value is None:
+def _score(record: RunRecord, split: str, score: str = "miou") -> float:
+    """A record's own mIoU ("miou") or class IoU on `split` ("val" or "test"), from its metrics."""
+    found = record.metrics[split] if split in ("val", "test") else None
+    if not found:
         raise ValueError(f"{record.experiment.name} has no {split} score")
-    return float(value)
+    name = _score_name(score)
+    return float(found["miou"] if name == intervals.MIOU else found["per_class_iou"][name])
 
 
 def compare_runs(
