@@ -157,6 +157,49 @@ def test_a_recipe_named_twice_in_a_contrast_is_one_recipe() -> None:
         intervals.contrast([(1.0, records_a), (-1.0, records_a)], "val")
 
 
+def test_a_paired_contrast_is_students_paired_interval() -> None:
+    # The same three models with and without a change made after training: the recipes spread
+    # by 0.03 between seeds, the change moves each by 0.010-0.014. Welch's interval holds the
+    # seeds' shared spread and cannot tell; the paired one (scipy's ttest_rel) can.
+    plain, changed = [0.60, 0.63, 0.66], [0.610, 0.644, 0.672]
+    paired = intervals.from_terms([(1.0, changed), (-1.0, plain)], paired=True)
+    scipy_paired = stats.ttest_rel(changed, plain).confidence_interval(0.95)
+    assert (paired.low, paired.high) == pytest.approx((scipy_paired.low, scipy_paired.high))
+    assert paired.dof == 2 and paired.verdict == "ahead"
+    # Hand-computed: differences 0.010, 0.014, 0.012, SD 0.002, SE 0.0011547, t(0.975, 2) 4.3027.
+    assert paired.seed_se == pytest.approx(0.0011547, abs=1e-7)
+    assert paired.high - paired.gap == pytest.approx(4.302653 * 0.0011547, abs=1e-6)
+    assert intervals.from_terms([(1.0, changed), (-1.0, plain)]).verdict == "cannot tell"
+    with pytest.raises(ValueError, match="same seeds in every recipe"):
+        intervals.from_terms([(1.0, changed), (-1.0, plain[:2])], paired=True)
+
+
+def test_counts_without_records_give_the_records_contrast() -> None:
+    first, second = _image(90, 10), _image(40, 60)
+    seeds_a = [np.stack([first, second]), np.stack([second, second]), np.stack([first, first])]
+    seeds_b = [np.stack([second, first + s]) for s in range(3)]
+    records_a = [_record("a", s, test=c) for s, c in enumerate(seeds_a)]
+    records_b = [_record("b", s, test=c) for s, c in enumerate(seeds_b)]
+    from_records = intervals.gap(records_a, records_b, "test", resamples=300, seed=2)
+    terms = [(1.0, seeds_a), (-1.0, seeds_b)]
+    assert intervals.from_counts(terms, "test", resamples=300, seed=2) == from_records
+    # Paired: the seed part is the spread of the three per-seed gaps, scored from the counts.
+    paired = intervals.from_counts(terms, "test", paired=True, resamples=0)
+    per_seed = [
+        metrics.iou_from_confusion(a.sum(axis=0)).mean()
+        - metrics.iou_from_confusion(b.sum(axis=0)).mean()
+        for a, b in zip(seeds_a, seeds_b, strict=True)
+    ]
+    assert paired.gap == pytest.approx(np.mean(per_seed))
+    assert paired.seed_se == pytest.approx(np.std(per_seed, ddof=1) / math.sqrt(3))
+    with pytest.raises(ValueError, match=r"arrays \(images, 5, 5\)"):
+        intervals.from_counts([(1.0, [first]), (-1.0, [second])], "test")
+    with pytest.raises(ValueError, match="different numbers of test images"):
+        intervals.from_counts([(1.0, seeds_a), (-1.0, [np.stack([first])])], "test")
+    with pytest.raises(ValueError, match="at least one seed"):
+        intervals.from_counts([(1.0, seeds_a), (-1.0, [])], "test")
+
+
 def test_the_resolvable_gap_is_the_half_width_at_that_spread() -> None:
     spread = 0.023
     a = [0.60 - spread, 0.60, 0.60 + spread]  # SD exactly 0.023

@@ -2,6 +2,7 @@
 
     gap = intervals.gap(records_a, records_b, "test")   # every seed of each recipe
     effect = intervals.contrast([(0.5, a), (0.5, b), (-0.5, c), (-0.5, d)], "test")  # any sum
+    tta = intervals.from_counts([(1, flipped), (-1, plain)], "test", paired=True)  # no records
     gap.verdict                 # "ahead", "behind" or "cannot tell"
     print(gap.describe())       # "+0.031 (95% interval -0.012 to +0.074): cannot tell"
     intervals.resolvable_gap(seed_sd=0.023, seeds=3)    # the smallest gap 3 seeds can tell
@@ -219,11 +220,58 @@ def contrast(
     kept = [(weight, records) for weight, records in merged.values() if weight != 0]
     if not kept:
         raise ValueError("the contrast has no recipe of non-zero weight")
-    counts = [_per_image(records, split) for _, records in kept]
+    return from_counts(
+        [(weight, _per_image(records, split)) for weight, records in kept],
+        split,
+        score,
+        confidence=confidence,
+        resamples=resamples,
+        seed=seed,
+    )
+
+
+def from_counts(
+    terms: Sequence[tuple[float, Sequence[np.ndarray]]],
+    split: str,
+    score: str = MIOU,
+    *,
+    paired: bool = False,
+    confidence: float = CONFIDENCE,
+    resamples: int = RESAMPLES,
+    seed: int = 0,
+) -> Gap:
+    """`contrast` on predictions that have no record: each seed's per-image confusion matrices
+    (`marslib.metrics.per_image_confusion`), for example a model's with and without flip
+    averaging at test time, or an ensemble's.
+
+    Args:
+        terms: (weight, one int array (images, 5, 5) per seed) pairs, one per recipe, every
+            array over the same images in the same order.
+        split: which images the counts are of ("val" or "test"; carried into the result).
+        score: "miou" or a class name (its IoU).
+        paired: True when seed i of every recipe belongs together (the same seed's model
+            changed after training, or runs that share their seed's data): the seed part is
+            then the spread of the per-seed contrasts (`from_terms`), every recipe with the
+            same number of seeds.
+        confidence, resamples, seed: as for `gap`.
+
+    Raises:
+        ValueError: a recipe without counts, counts of another shape or of different numbers of
+            images, or (paired) recipes with different numbers of seeds.
+    """
+    counts = [[np.asarray(c) for c in recipe] for _, recipe in terms]
+    if not counts or any(not recipe for recipe in counts):
+        raise ValueError("each recipe needs the counts of at least one seed")
+    shapes = {c.shape[1:] for recipe in counts for c in recipe if c.ndim == 3}
+    if shapes != {(NUM_CLASSES, NUM_CLASSES)} or any(c.ndim != 3 for r in counts for c in r):
+        raise ValueError(
+            f"per-image counts must be arrays (images, {NUM_CLASSES}, {NUM_CLASSES}), got shapes "
+            f"{sorted({c.shape for recipe in counts for c in recipe})}"
+        )
     sizes = {len(c) for recipe in counts for c in recipe}
     if len(sizes) != 1:
-        raise ValueError(f"the records were scored on different numbers of {split} images: {sizes}")
-    weights = [weight for weight, _ in kept]
+        raise ValueError(f"the counts are of different numbers of {split} images: {sizes}")
+    weights = [float(weight) for weight, _ in terms]
     scores = [np.array([batch_scores(c.sum(axis=0), score) for c in recipe]) for recipe in counts]
     image_var = _image_variance(weights, counts, score, resamples, seed) if resamples else 0.0
     return from_terms(
@@ -231,6 +279,7 @@ def contrast(
         image_var,
         score=score,
         split=split,
+        paired=paired,
         confidence=confidence,
     )
 
@@ -286,11 +335,18 @@ def from_terms(
     *,
     score: str = MIOU,
     split: str = "test",
+    paired: bool = False,
     confidence: float = CONFIDENCE,
 ) -> Gap:
     """A contrast's value and interval from (weight, each seed's score) pairs, one per recipe,
     and the image part of its variance (see `contrast`). With one seed in any recipe there is no
-    seed spread to measure: no interval, "cannot tell"."""
+    seed spread to measure: no interval, "cannot tell".
+
+    Unpaired (the default), the recipes' seeds are independent draws: the seed part is Welch's.
+    Paired, seed i of every recipe belongs together (the same model with and without a change
+    made after training): the seed part is the variance of the per-seed contrasts over their
+    number, with n - 1 degrees of freedom (Student's paired t; scipy's ``ttest_rel`` without
+    image variance), which leaves out the spread the recipes share."""
     if image_variance < 0 or not 0 < confidence < 1:
         raise ValueError(
             f"image_variance must be >= 0 and confidence in (0, 1), got {image_variance}, "
@@ -299,16 +355,25 @@ def from_terms(
     recipes = [(float(w), np.asarray(s, dtype=np.float64)) for w, s in terms]
     if not recipes or any(len(s) == 0 for _, s in recipes):
         raise ValueError("every recipe of a contrast needs at least one seed's score")
+    if paired and len({len(s) for _, s in recipes}) != 1:
+        raise ValueError(
+            "a paired contrast needs the same seeds in every recipe, got "
+            f"{[len(s) for _, s in recipes]} seeds"
+        )
     seeded = all(len(s) > 1 for _, s in recipes)
     value = sum(w * float(s.mean()) for w, s in recipes)
     nan = math.nan
     if seeded:
-        parts = [w**2 * float(np.var(s, ddof=1)) / len(s) for w, s in recipes]
-        seed_var = sum(parts)
-        spread = sum(p**2 / (len(s) - 1) for p, (_, s) in zip(parts, recipes, strict=True))
-        # The seed part's degrees of freedom: the image part, taken as known, widens the interval
-        # through the total variance but never buys a smaller t quantile.
-        dof = seed_var**2 / spread if spread > 0 else math.inf
+        if paired:
+            per_seed = sum(w * s for w, s in recipes)
+            seed_var, dof = float(np.var(per_seed, ddof=1)) / len(per_seed), len(per_seed) - 1
+        else:
+            parts = [w**2 * float(np.var(s, ddof=1)) / len(s) for w, s in recipes]
+            seed_var = sum(parts)
+            spread = sum(p**2 / (len(s) - 1) for p, (_, s) in zip(parts, recipes, strict=True))
+            # The seed part's degrees of freedom: the image part, taken as known, widens the
+            # interval through the total variance but never buys a smaller t quantile.
+            dof = seed_var**2 / spread if spread > 0 else math.inf
         half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(seed_var + image_variance)
         seed_se, low, high = math.sqrt(seed_var), value - half, value + half
     else:
