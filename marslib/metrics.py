@@ -306,7 +306,25 @@ def scores(masks: np.ndarray, predicted: np.ndarray, *, background: bool = False
         ``"background": background_scores(masks, predicted)`` before ``"images"`` if asked.
         `score_row` makes it one row of a table.
     """
-    confusion = confusion_matrix(masks, predicted)
+    return confusion_scores(confusion_matrix(masks, predicted), len(masks), background=background)
+
+
+def confusion_scores(
+    confusion: np.ndarray, images: int, *, background: bool = False
+) -> dict[str, Any]:
+    """`scores` from the summed confusion matrix of a set's predictions (for example the sum of
+    `per_image_confusion` over some images), with no labels to compare again.
+
+    Args:
+        confusion: counts (5, 5), rows true class, columns predicted class.
+        images: how many images it sums (carried into the result).
+        background: also `background_scores`.
+    """
+    confusion = np.asarray(confusion)
+    if confusion.shape != (NUM_CLASSES, NUM_CLASSES):
+        raise ValueError(
+            f"a confusion matrix is ({NUM_CLASSES}, {NUM_CLASSES}), got shape {confusion.shape}"
+        )
     per_class = iou_from_confusion(confusion)
     found: dict[str, Any] = {
         "miou": float(per_class.mean()),
@@ -314,7 +332,7 @@ def scores(masks: np.ndarray, predicted: np.ndarray, *, background: bool = False
     }
     if background:
         found["background"] = _background_scores(confusion)
-    found["images"] = int(len(masks))
+    found["images"] = int(images)
     return found
 
 

@@ -294,3 +294,15 @@ def test_the_two_per_image_rules_differ_on_a_class_absent_from_truth_and_predict
     assert metrics.competition_miou(truth, half_sand) == pytest.approx((0.5 + 1 + 0 + 1) / 4)
     # per_image_miou leaves them out: soil 0.5 and sand 0 only
     assert metrics.per_image_miou(truth, half_sand)[0] == pytest.approx(0.25)
+
+
+def test_scores_from_summed_per_image_counts_equal_the_scores_of_the_labels() -> None:
+    rng = np.random.default_rng(5)
+    masks = rng.integers(0, NUM_CLASSES, size=(6, 8, 8))
+    predicted = rng.integers(0, NUM_CLASSES, size=(6, 8, 8))
+    summed = metrics.per_image_confusion(masks, predicted)[1:4].sum(axis=0)
+    found = metrics.confusion_scores(summed, 3, background=True)
+    assert found == metrics.scores(masks[1:4], predicted[1:4], background=True)
+    assert found["images"] == 3
+    with pytest.raises(ValueError, match=r"a confusion matrix is \(5, 5\), got shape \(4, 4\)"):
+        metrics.confusion_scores(np.ones((4, 4)), 1)

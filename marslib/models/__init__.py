@@ -11,10 +11,11 @@ CPU) and a "full" size (report scale, for a GPU); keyword options override the s
 
 - `catalog`: the names, sizes, options and table labels (no TensorFlow needed);
 - `zoo`: `build` by name; `blocks` and one module per architecture: the layers;
-- `inference`: `predict`, a model's labels for uint8 images, in chunks,
-  optionally with flip averaging.
+- `inference`: `predict`, a model's labels for uint8 images, in chunks, optionally with flip
+  averaging; `probabilities`, its outputs, for rules that combine models.
 
-Importing this package is cheap: `build`, `BUILDERS` and `predict` import Keras when first used.
+Importing this package is cheap: `build`, `BUILDERS`, `predict` and `probabilities` import Keras
+when first used.
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from __future__ import annotations
 from marslib.core import lazy
 from marslib.models.catalog import LABELS, OPTIONS, SIZES, label, names, options
 
-_LAZY: dict[str, str] = {"build": "zoo", "BUILDERS": "zoo", "predict": "inference"}
+_LAZY: dict[str, str] = {
+    "build": "zoo",
+    "BUILDERS": "zoo",
+    "predict": "inference",
+    "probabilities": "inference",
+}
 
 __all__ = [
     "BUILDERS",
@@ -34,6 +40,7 @@ __all__ = [
     "names",
     "options",
     "predict",
+    "probabilities",
 ]
 
 __getattr__ = lazy.exports(__name__, _LAZY)

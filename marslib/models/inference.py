@@ -57,11 +57,7 @@ def predict(
     Returns:
         uint8 (N, H, W) labels 0..4 (the first of equally likely classes, as `np.argmax`).
     """
-    images = np.asarray(images)
-    if images.ndim != 3 or images.dtype != np.uint8:
-        raise ValueError(
-            f"images must be uint8 (N, H, W), got {images.dtype} with shape {images.shape}"
-        )
+    images = _checked(images)
     labels = np.empty(images.shape, dtype=np.uint8)
     for start in tqdm(
         range(0, len(images), CHUNK), desc="predict", unit="chunk", disable=not progress
@@ -69,9 +65,48 @@ def predict(
         inputs = to_model_input(images[start : start + CHUNK])
         for first in range(0, len(inputs), batch_size):
             batch = inputs[first : first + batch_size]
-            probabilities = model.predict_on_batch(batch)
-            if flip:
-                mirrored = model.predict_on_batch(batch[:, :, ::-1])
-                probabilities = (probabilities + mirrored[:, :, ::-1]) / 2
-            labels[start + first : start + first + len(batch)] = np.argmax(probabilities, axis=-1)
+            found = _batch_probabilities(model, batch, flip)
+            labels[start + first : start + first + len(batch)] = np.argmax(found, axis=-1)
     return labels
+
+
+def probabilities(
+    model: keras.Model, images: np.ndarray, *, batch_size: int = 64, flip: bool = False
+) -> np.ndarray:
+    """The model's output for every pixel, for rules that combine models (an ensemble's mean,
+    the refinement net's threshold) without predicting twice. `predict`'s labels are its argmax.
+
+    Args:
+        model: maps float32 (B, H, W, 1) in [0, 1] to probabilities (B, H, W, C).
+        images: uint8 (N, H, W) greyscale images.
+        batch_size: images per forward pass.
+        flip: average each image's output with its left-right mirror's (mirrored back).
+
+    Returns:
+        float32 (N, H, W, C), 20 MB per thousand images of five classes: mind the memory on
+        a large set (`predict` keeps only labels).
+    """
+    images = _checked(images)
+    batches = [
+        _batch_probabilities(model, to_model_input(images[first : first + batch_size]), flip)
+        for first in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(batches).astype(np.float32, copy=False)
+
+
+def _checked(images: np.ndarray) -> np.ndarray:
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(
+            f"images must be uint8 (N, H, W), got {images.dtype} with shape {images.shape}"
+        )
+    return images
+
+
+def _batch_probabilities(model: keras.Model, batch: np.ndarray, flip: bool) -> np.ndarray:
+    """One batch's output (B, H, W, C); with `flip`, averaged with its mirror's, mirrored back."""
+    found = model.predict_on_batch(batch)
+    if flip:
+        mirrored = model.predict_on_batch(batch[:, :, ::-1])
+        found = (found + mirrored[:, :, ::-1]) / 2
+    return found
