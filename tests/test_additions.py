@@ -13,6 +13,7 @@ import pytest
 from marslib import metrics, models
 from marslib.analysis import additions, intervals
 from marslib.evaluation import ensemble, refine
+from marslib.evaluation import scoring as scoring_sets
 
 
 def _model(classes: int, seed: int) -> keras.Model:
@@ -109,6 +110,15 @@ def _image(right: int, wrong: int, rock: int = 4) -> np.ndarray:
     return counts
 
 
+def _scoring(
+    images: int, *, positions: list[int] | None = None, split: str = "test"
+) -> scoring_sets.ScoringSet:
+    """A scoring set of no pixels: `gains_table` reads only its split and positions."""
+    chosen = np.arange(images) if positions is None else np.asarray(positions)
+    empty = np.zeros((len(chosen), 1, 1), dtype=np.uint8)
+    return scoring_sets.ScoringSet(empty, empty, "stand-in", split, chosen)
+
+
 def test_the_gains_read_changes_after_training_seed_by_seed_and_retrained_runs_by_welch() -> None:
     # The recipe's three seeds score far apart; a change after training turns the same six
     # wrong soil pixels of every image right in each seed: paired, that gain is told; Welch's,
@@ -123,7 +133,8 @@ def test_the_gains_read_changes_after_training_seed_by_seed_and_retrained_runs_b
     cutmix = _run(
         "beyond_cutmix", dict.fromkeys((0, 1, 2)), {s: {"test": c} for s, c in enumerate(other)}
     )
-    table = additions.gains_table(counts, recipe, {"data: CutMix": cutmix}, "test")
+    scoring = _scoring(20)
+    table = additions.gains_table(counts, recipe, {"data: CutMix": cutmix}, scoring)
 
     assert list(table.index) == ["recipe", "+ flip TTA", "data: CutMix"]
     paired = intervals.from_counts([(1.0, better), (-1.0, base)], "test", paired=True)
@@ -146,14 +157,24 @@ def test_the_gains_read_changes_after_training_seed_by_seed_and_retrained_runs_b
     assert table.loc["recipe", "background recall"] == pytest.approx(1.0)
     assert table.loc["recipe", "verdict"] == "(base)" and table.loc["recipe", "seeds"] == 3
 
-    with pytest.raises(ValueError, match="no val counts over the 20 images"):
-        additions.gains_table(counts, recipe, {}, "val")
+    # The records' counts are taken at the scoring set's positions in their split.
+    picked = _scoring(3, positions=[2, 5, 19])
+    few = {name: [c[[2, 5, 19]] for c in seeds] for name, seeds in counts.items()}
+    small = additions.gains_table(few, recipe, {"data: CutMix": cutmix}, picked)
+    on_few = intervals.from_counts(
+        [(1.0, [c[[2, 5, 19]] for c in other]), (-1.0, few["recipe"])], "test"
+    )
+    assert small.loc["data: CutMix", "Δ mIoU"] == pytest.approx(on_few.gap)
+    with pytest.raises(ValueError, match="the scoring set has 3"):
+        additions.gains_table(counts, recipe, {}, picked)
+    with pytest.raises(ValueError, match="has no val scores"):
+        additions.gains_table(counts, recipe, {}, _scoring(20, split="val"))
 
 
 def test_one_seed_a_run_cannot_tell() -> None:
     base = [np.stack([_image(20, 80), _image(50, 50)])]
     better = [np.stack([_image(90, 10), _image(90, 10)])]
     recipe = _run("attention_psp", {0: None}, {0: {"test": base[0]}})
-    table = additions.gains_table({"recipe": base, "+ flip TTA": better}, recipe, {}, "test")
+    table = additions.gains_table({"recipe": base, "+ flip TTA": better}, recipe, {}, _scoring(2))
     assert table.loc["+ flip TTA", "verdict"] == "cannot tell"
     assert table.loc["+ flip TTA", "95% interval"] == ""

@@ -1,7 +1,7 @@
 """What each idea of chapter 13 adds to the report's recipe, over every seed, with intervals.
 
     counts = additions.seed_counts(recipe, net, ensemble_runs, scoring.images, scoring.masks)
-    table = additions.gains_table(counts, recipe, {"data: CutMix": cutmix}, "test")
+    table = additions.gains_table(counts, recipe, {"data: CutMix": cutmix}, scoring)
 
 The ideas come in two kinds, and their gains are read in two ways:
 
@@ -11,8 +11,8 @@ The ideas come in two kinds, and their gains are read in two ways:
   a paired contrast (`marslib.analysis.intervals.from_counts` with ``paired=True``), which leaves
   out the recipe's own seed spread, shared by both sides;
 - **changes before training** (another model, another training set) are runs trained again with
-  their own seeds; their per-image counts come from their records (`RunRecord.per_image`), and
-  their gain over the recipe's records is Welch's (`marslib.analysis.intervals.contrast`).
+  their own seeds; their per-image counts come from their records (`RunRecord.per_image`, on
+  the scoring set's images), and their gain over the recipe's records is Welch's.
 
 Either way "raises" or "lowers" only when the 95% interval leaves out 0; a run of one seed (a
 run trained now, not a shipped reference) has no interval and cannot tell.
@@ -29,6 +29,7 @@ import pandas as pd
 from marslib import metrics, models
 from marslib.analysis import intervals
 from marslib.evaluation import refine
+from marslib.evaluation.scoring import ScoringSet
 
 if TYPE_CHECKING:
     from marslib.training.run_records import RunRecord
@@ -147,19 +148,19 @@ def gains_table(
     counts: Mapping[str, Sequence[np.ndarray]],
     recipe: RunRecord,
     retrained: Mapping[str, RunRecord],
-    split: str,
+    scoring: ScoringSet,
 ) -> pd.DataFrame:
     """Every idea's mean scores over its seeds and its mIoU gain over the recipe, with a 95%
     interval and what it supports.
 
     Args:
-        counts: `seed_counts`: its first entry is the recipe's own predictions, the base of the
-            changes made after training (paired gains).
+        counts: `seed_counts` on `scoring`'s images: its first entry is the recipe's own
+            predictions, the base of the changes made after training (paired gains).
         recipe: the recipe's record with its seeds: the base of the retrained runs, from its
-            records' counts (Welch's gains).
+            records' counts on the same images (Welch's gains).
         retrained: a row label -> the record of a run trained with one change, its seeds.
-        split: which of the records' scored images `counts` were predicted on ("val", or "test":
-            the public test quarter), in the same order.
+        scoring: the images `counts` were predicted on (`marslib.evaluation.scoring`): its
+            `split` and `positions` pick the same images from the records' counts.
 
     Returns:
         One row per entry of `counts`, then of `retrained`; columns "seeds", "mIoU", "Δ mIoU"
@@ -168,25 +169,37 @@ def gains_table(
         seeds"), then the means of "Big Rock IoU", "background recall" and "5-class mIoU".
 
     Raises:
-        ValueError: `counts` empty, a record without scores on `split`, or counts over other
-            images than the records'.
+        ValueError: `counts` empty or not over the scoring set's images, or a record without
+            scores on its split.
     """
     if not counts:
         raise ValueError("no counts: pass seed_counts(...)'s result")
     (base_name, base), *changes = counts.items()
+    if {len(c) for c in base} != {len(scoring.positions)}:
+        raise ValueError(
+            f"the counts are over {sorted({len(c) for c in base})} images, the scoring set has "
+            f"{len(scoring.positions)}: predict them on its images"
+        )
     rows = {base_name: _row(None, len(base), _means(base), "")}
     for name, seeds in changes:
-        gain = intervals.from_counts([(1.0, seeds), (-1.0, base)], split, paired=True)
+        gain = intervals.from_counts([(1.0, seeds), (-1.0, base)], scoring.split, paired=True)
         rows[name] = _row(gain, len(seeds), _means(seeds), "seed by seed")
-    base_records = recipe.seed_records()
-    recorded = [r.per_image().get(split) for r in base_records]
-    if any(c is None for c in recorded) or {len(c) for c in recorded} != {len(base[0])}:
-        raise ValueError(
-            f"the recipe's records have no {split} counts over the {len(base[0])} images of "
-            "`counts`: predict `counts` on the images the records scored"
-        )
+
+    def on_scoring_images(run: RunRecord) -> list[np.ndarray]:
+        found = []
+        for record in run.seed_records():
+            counts_of = record.per_image()
+            if scoring.split not in counts_of:
+                raise ValueError(
+                    f"{record.experiment.name} (seed {record.experiment.seed}) has no "
+                    f"{scoring.split} scores (its record scored {sorted(counts_of)})"
+                )
+            found.append(counts_of[scoring.split][scoring.positions])
+        return found
+
+    recipe_seeds = on_scoring_images(recipe)
     for name, run in retrained.items():
-        gain = intervals.contrast([(1.0, run.seed_records()), (-1.0, base_records)], split)
-        seeds = [r.per_image()[split] for r in run.seed_records()]
+        seeds = on_scoring_images(run)
+        gain = intervals.from_counts([(1.0, seeds), (-1.0, recipe_seeds)], scoring.split)
         rows[name] = _row(gain, len(seeds), _means(seeds), "independent seeds")
     return pd.DataFrame.from_dict(rows, orient="index")
