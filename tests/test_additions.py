@@ -178,3 +178,14 @@ def test_one_seed_a_run_cannot_tell() -> None:
     table = additions.gains_table({"recipe": base, "+ flip TTA": better}, recipe, {}, _scoring(2))
     assert table.loc["+ flip TTA", "verdict"] == "cannot tell"
     assert table.loc["+ flip TTA", "95% interval"] == ""
+
+
+def test_record_counts_are_each_seeds_counts_at_the_scoring_positions() -> None:
+    seeds = [np.stack([_image(10 * s + j, 50) for j in range(6)]) for s in range(3)]
+    run = _run(
+        "beyond_cutmix", dict.fromkeys((0, 1, 2)), {s: {"test": c} for s, c in enumerate(seeds)}
+    )
+    found = additions.record_counts(run, _scoring(2, positions=[1, 4]))
+    assert [c.tolist() for c in found] == [c[[1, 4]].tolist() for c in seeds]
+    with pytest.raises(ValueError, match=r"beyond_cutmix \(seed 0\) has no val scores"):
+        additions.record_counts(run, _scoring(2, split="val"))

@@ -33,6 +33,10 @@ def test_batch_scores_agree_with_the_metric_on_every_matrix() -> None:
     assert intervals.batch_scores(confusions, "Big Rock")[3] == 1.0
     with pytest.raises(ValueError, match="unknown score 'Rock'"):
         intervals.batch_scores(confusions, "Rock")
+    five = [metrics.confusion_scores(c, 1, background=True)["background"] for c in confusions]
+    assert intervals.batch_scores(confusions, intervals.FIVE_CLASS) == pytest.approx(
+        [found["5-class mIoU"] for found in five]
+    )
 
 
 def test_without_image_variance_the_interval_is_welchs() -> None:

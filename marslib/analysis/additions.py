@@ -34,7 +34,7 @@ from marslib.evaluation.scoring import ScoringSet
 if TYPE_CHECKING:
     from marslib.training.run_records import RunRecord
 
-RECIPE, TTA, REFINED, ENSEMBLE = "recipe", "+ flip TTA", "+ refinement net", "ensemble"
+RECIPE, TTA, REFINED, ENSEMBLE = "the recipe", "+ flip TTA", "+ refinement net", "ensemble"
 MOVES = {"ahead": "raises the mIoU", "behind": "lowers the mIoU", "cannot tell": "cannot tell"}
 MEANS = ("mIoU", "Big Rock IoU", "background recall", "5-class mIoU")
 
@@ -122,6 +122,25 @@ def seed_counts(
     return found
 
 
+def record_counts(run: RunRecord, scoring: ScoringSet) -> list[np.ndarray]:
+    """Each seed's per-image counts of `run`, as its records hold them, on the scoring set's
+    images (its `split`, at its `positions`): uint16 (N, 5, 5) per seed, in the run's seed order.
+
+    Raises:
+        ValueError: a record without scores on the scoring set's split.
+    """
+    found = []
+    for record in run.seed_records():
+        counts = record.per_image()
+        if scoring.split not in counts:
+            raise ValueError(
+                f"{record.experiment.name} (seed {record.experiment.seed}) has no "
+                f"{scoring.split} scores (its record scored {sorted(counts)})"
+            )
+        found.append(counts[scoring.split][scoring.positions])
+    return found
+
+
 def _means(seeds: Sequence[np.ndarray]) -> dict[str, float]:
     """The mean over seeds of `MEANS`, each seed scored on its summed counts."""
     rows = [
@@ -185,21 +204,9 @@ def gains_table(
         gain = intervals.from_counts([(1.0, seeds), (-1.0, base)], scoring.split, paired=True)
         rows[name] = _row(gain, len(seeds), _means(seeds), "seed by seed")
 
-    def on_scoring_images(run: RunRecord) -> list[np.ndarray]:
-        found = []
-        for record in run.seed_records():
-            counts_of = record.per_image()
-            if scoring.split not in counts_of:
-                raise ValueError(
-                    f"{record.experiment.name} (seed {record.experiment.seed}) has no "
-                    f"{scoring.split} scores (its record scored {sorted(counts_of)})"
-                )
-            found.append(counts_of[scoring.split][scoring.positions])
-        return found
-
-    recipe_seeds = on_scoring_images(recipe)
+    recipe_seeds = record_counts(recipe, scoring)
     for name, run in retrained.items():
-        seeds = on_scoring_images(run)
+        seeds = record_counts(run, scoring)
         gain = intervals.from_counts([(1.0, seeds), (-1.0, recipe_seeds)], scoring.split)
         rows[name] = _row(gain, len(seeds), _means(seeds), "independent seeds")
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 CONFIDENCE = 0.95
 RESAMPLES = 2000
 MIOU = "miou"
+FIVE_CLASS = "5-class mIoU"
 
 
 @dataclass(frozen=True)
@@ -114,21 +115,31 @@ class Gap:
 
 
 def batch_scores(confusions: np.ndarray, score: str = MIOU) -> np.ndarray:
-    """The competition's mIoU (or one class's IoU) of many confusion matrices at once.
+    """The competition's mIoU (or one class's IoU, or the 5-class mIoU) of many confusion
+    matrices at once.
 
     Args:
         confusions: counts (..., 5, 5), rows true class, columns predicted class.
-        score: "miou" or a scored class's name ("Soil", "Bedrock", "Sand", "Big Rock").
+        score: "miou", a scored class's name ("Soil", "Bedrock", "Sand", "Big Rock"), or
+            `FIVE_CLASS` (background counted, as `marslib.metrics.background_scores`).
 
     Returns:
         float64 (...): each matrix's score, from `marslib.metrics.iou_from_confusion`
-        (true background ignored; 1.0 for a class with an empty union).
+        (true background ignored; 1.0 for a class with an empty union); for `FIVE_CLASS` the
+        mean IoU of all five classes over all pixels.
     """
+    if score == FIVE_CLASS:
+        confusions = np.asarray(confusions, dtype=np.float64)
+        hits = np.diagonal(confusions, axis1=-2, axis2=-1)
+        union = confusions.sum(axis=-1) + confusions.sum(axis=-2) - hits
+        return np.divide(hits, union, out=np.ones_like(union), where=union > 0).mean(axis=-1)
     iou = metrics.iou_from_confusion(confusions)
     if score == MIOU:
         return iou.mean(axis=-1)
     if score not in SCORED_NAMES:
-        raise ValueError(f"unknown score {score!r}; expected 'miou' or one of {SCORED_NAMES}")
+        raise ValueError(
+            f"unknown score {score!r}; expected 'miou', {FIVE_CLASS!r} or one of {SCORED_NAMES}"
+        )
     return iou[..., SCORED_NAMES.index(score)]
 
 
