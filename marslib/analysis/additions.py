@@ -96,20 +96,20 @@ def seed_counts(
     def of_seed(run: RunRecord, seed: int) -> RunRecord:
         return next(r for r in run.seed_records() if r.experiment.seed == seed)
 
-    def labels(probabilities: np.ndarray) -> np.ndarray:
+    def confusions(probabilities: np.ndarray) -> np.ndarray:
         return metrics.per_image_confusion(masks, np.argmax(probabilities, axis=-1))
 
     for seed in seeds:
         model = of_seed(recipe, seed).load_model()
         alone = models.probabilities(model, images, batch_size=batch_size)
         mirrored = models.probabilities(model, mirrored_images, batch_size=batch_size)
-        found[RECIPE].append(labels(alone))
-        found[TTA].append(labels((alone + mirrored[:, :, ::-1]) / 2))
+        found[RECIPE].append(confusions(alone))
+        found[TTA].append(confusions((alone + mirrored[:, :, ::-1]) / 2))
         del mirrored
         background = models.probabilities(
             of_seed(net, seed).load_model(), images, batch_size=batch_size
         )[..., 0]
-        found[REFINED].append(labels(np.asarray(refine.combine(alone, background, threshold))))
+        found[REFINED].append(confusions(np.asarray(refine.combine(alone, background, threshold))))
         del background
         total = np.zeros_like(alone)
         for run in ensemble_runs:
@@ -118,7 +118,7 @@ def seed_counts(
             else:
                 member = of_seed(run, seed).load_model()
                 total += models.probabilities(member, images, batch_size=batch_size)
-        found[ENSEMBLE].append(labels(total / len(ensemble_runs)))
+        found[ENSEMBLE].append(confusions(total / len(ensemble_runs)))
     return found
 
 
