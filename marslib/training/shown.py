@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -179,13 +178,6 @@ def seeded_reference(name: str, data: MarsData) -> RunRecord | None:
     return dataclasses.replace(records[0], seeds=tuple(records))
 
 
-def seeded_references(names: Sequence[str], data: MarsData) -> dict[str, RunRecord]:
-    """`seeded_reference` of each named run that has all its seeds shipped, by name, in the
-    order given (runs still missing a seed are left out)."""
-    found = {name: seeded_reference(name, data) for name in names}
-    return {name: record for name, record in found.items() if record is not None}
-
-
 def missing_references(data: MarsData) -> list[tuple[str, int]]:
     """The (named run, seed) pairs without a finished record at the current reference profile
     on `data` in `run_records.REFERENCES_DIR` (every run trains `registry.SEEDS`)."""
@@ -195,12 +187,6 @@ def missing_references(data: MarsData) -> list[tuple[str, int]]:
         for seed in registry.SEEDS
         if not is_complete(reference_directory(registry.get(name, REFERENCE, seed), data))
     ]
-
-
-def references_complete(data: MarsData) -> bool:
-    """True when every named run has all its seeds at the reference recipe on `data` (else
-    `missing_references` names what to train)."""
-    return not missing_references(data)
 
 
 def verified_stamp(directory: Path, data: MarsData) -> Path:
