@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="minutes each reference run trained here, and an estimate for a Colab GPU",
         description=(
             "One row per named run: the measured training minutes of its shipped records (the "
-            "current recipe's mean over seeds, the previous recipe's), its forward FLOPs per "
+            "mean over its seeds), its forward FLOPs per "
             "image and an ESTIMATE of its minutes on a GPU of an assumed throughput (see "
             "marslib.bench.estimate)."
         ),
