@@ -372,9 +372,6 @@ def background_scores(masks: np.ndarray, predicted: np.ndarray) -> dict[str, flo
 def _background_scores(confusion: np.ndarray) -> dict[str, float]:
     """`background_scores` from a confusion matrix, int (5, 5), rows true, columns predicted."""
     confusion = np.asarray(confusion, dtype=np.float64)
-    true_positives = np.diag(confusion)
-    union = confusion.sum(axis=0) + confusion.sum(axis=1) - true_positives
-    iou = np.divide(true_positives, union, out=np.ones(NUM_CLASSES), where=union > 0)
 
     def share(part: float, whole: float) -> float:
         return float(part / whole) if whole else float("nan")
@@ -385,8 +382,21 @@ def _background_scores(confusion: np.ndarray) -> dict[str, float]:
             confusion[BACKGROUND, BACKGROUND], confusion[:, BACKGROUND].sum()
         ),
         "terrain called background": share(confusion[1:, BACKGROUND].sum(), confusion[1:].sum()),
-        "5-class mIoU": float(iou.mean()),
+        "5-class mIoU": float(five_class_miou(confusion)),
     }
+
+
+def five_class_miou(confusion: np.ndarray) -> np.ndarray:
+    """The mean IoU of all five classes over all pixels, background counted (1.0 for a class
+    with an empty union), of a confusion matrix (5, 5) or of a stack of them (..., 5, 5).
+
+    Returns:
+        float64 (...): one value per matrix (a 0-d array for one matrix).
+    """
+    confusion = np.asarray(confusion, dtype=np.float64)
+    hits = np.diagonal(confusion, axis1=-2, axis2=-1)
+    union = confusion.sum(axis=-1) + confusion.sum(axis=-2) - hits
+    return np.divide(hits, union, out=np.ones_like(union), where=union > 0).mean(axis=-1)
 
 
 def per_image_miou(masks: np.ndarray, predicted: np.ndarray) -> np.ndarray:

@@ -121,7 +121,7 @@ def batch_scores(confusions: np.ndarray, score: str = MIOU) -> np.ndarray:
     Args:
         confusions: counts (..., 5, 5), rows true class, columns predicted class.
         score: "miou", a scored class's name ("Soil", "Bedrock", "Sand", "Big Rock"), or
-            `FIVE_CLASS` (background counted, as `marslib.metrics.background_scores`).
+            `FIVE_CLASS` (background counted: `marslib.metrics.five_class_miou`).
 
     Returns:
         float64 (...): each matrix's score, from `marslib.metrics.iou_from_confusion`
@@ -129,10 +129,7 @@ def batch_scores(confusions: np.ndarray, score: str = MIOU) -> np.ndarray:
         mean IoU of all five classes over all pixels.
     """
     if score == FIVE_CLASS:
-        confusions = np.asarray(confusions, dtype=np.float64)
-        hits = np.diagonal(confusions, axis1=-2, axis2=-1)
-        union = confusions.sum(axis=-1) + confusions.sum(axis=-2) - hits
-        return np.divide(hits, union, out=np.ones_like(union), where=union > 0).mean(axis=-1)
+        return metrics.five_class_miou(confusions)
     iou = metrics.iou_from_confusion(confusions)
     if score == MIOU:
         return iou.mean(axis=-1)
