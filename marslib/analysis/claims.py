@@ -78,8 +78,8 @@ def empty_batch_share(
 
 def by_class(run: RunRecord, base: RunRecord, split: str = "val") -> str:
     """One sentence: `run` against `base` class by class on `split`, each gap read as
-    `verdicts.gain` reads it (ahead, behind, or level: within the margin for runs of one seed,
-    an interval that holds 0 for seeded runs)."""
+    `verdicts.gain` reads it (ahead or behind where the interval over the seeds leaves out 0,
+    else cannot tell; runs of one seed cannot tell)."""
     gaps = {name: verdicts.gain(run, base, split, name) for name in TERRAIN}
     words = ", ".join(
         f"{name} {gap:+.3f} ({READING[ahead]})" for name, (gap, ahead) in gaps.items()
