@@ -34,8 +34,8 @@ def _rock(name: str) -> float:
 
 
 def _not_ahead(name: str, control: str) -> bool:
-    """True when the named run is not read ahead of `control` (`verdicts.gain`: the margin for
-    runs of one seed, an interval for seeded ones) on validation or on test."""
+    """True when the named run is not read ahead of `control` (`verdicts.gain`: an interval over
+    the seeds) on validation or on test."""
     run, base = claims.shown_record(name), claims.shown_record(control)
     return not any(verdicts.gain(run, base, split)[1] for split in ("val", "test"))
 

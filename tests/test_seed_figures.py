@@ -13,18 +13,15 @@ from marslib.analysis import intervals
 from marslib.figures import seeds
 
 
-def test_seed_spread_draws_each_seed_its_mean_and_the_previous_score() -> None:
-    figure = seeds.seed_spread(
-        {"unet": [0.60, 0.63, 0.65], "psp": [0.55, 0.57]}, previous={"unet": 0.58}
-    )
+def test_seed_spread_draws_each_seed_and_its_mean() -> None:
+    figure = seeds.seed_spread({"unet": [0.60, 0.63, 0.65], "psp": [0.55, 0.57]})
     ax = figure.axes[0]
     dots = [collection.get_offsets() for collection in ax.collections]
     seeds_drawn = {tuple(np.round(d[:, 0], 3)) for d in dots if len(d) > 1}
     assert seeds_drawn == {(0.60, 0.63, 0.65), (0.55, 0.57)}
     means = sorted(round(line.get_xdata()[0], 4) for line in ax.lines)
     assert means == [0.56, pytest.approx(0.6267, abs=1e-4)]
-    crosses = [d for d in dots if len(d) == 1]
-    assert len(crosses) == 1 and crosses[0][0][0] == pytest.approx(0.58)
+    assert [len(d) for d in dots] == [3, 2]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["unet", "psp"]
     with pytest.raises(ValueError, match="at least one seed"):
         seeds.seed_spread({"unet": []})

@@ -77,68 +77,53 @@ def test_a_missing_reference_names_the_command_that_trains_it(
         shown.show("unet_baseline", REFERENCE, tiny_data)
 
 
-def _publish_previous(experiment: training.Experiment, data: data.MarsData, runs: Path) -> Path:
-    """Train `experiment` and ship it as a record of the previous recipe; returns its folder."""
-    published = run_records.publish(loop.run(experiment, data, runs, verbose=0))
-    previous = published.parent / run_records.PREVIOUS_RECIPE
-    previous.mkdir(exist_ok=True)
-    return published.rename(previous / published.name)
-
-
-def test_until_every_seed_is_shipped_the_previous_recipe_is_shown(
+def test_the_seed_0_reference_is_shown_carrying_every_seed_shipped(
     tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.setattr(registry, "names", lambda group=None: ["unet_baseline"])
     monkeypatch.setattr(registry, "SEEDS", (0, 1))
     current = registry.get("unet_baseline", REFERENCE)
-    old = dataclasses.replace(current, patience=1, schedule="constant")
-    previous = _publish_previous(old, tiny_data, tmp_path / "runs")
     run_records.publish(loop.run(current, tiny_data, tmp_path / "runs", verbose=0))
     assert shown.missing_references(tiny_data) == [("unet_baseline", 1)]
     assert [r.experiment.seed for r in shown.seed_records("unet_baseline", tiny_data)] == [0]
     assert shown.seeded_reference("unet_baseline", tiny_data) is None  # seed 1 is missing
-    assert shown.show("unet_baseline", REFERENCE, tiny_data).directory == previous
-    # A previous-recipe record is its run's only seed: verdicts on it read the margin.
+    # Shown before its last seed lands, it carries the one it has: its verdicts cannot tell.
     assert len(shown.show("unet_baseline", REFERENCE, tiny_data).seed_records()) == 1
-    # A chapter may pass its own (quick) profile: `show` resolves what to show by itself.
-    as_chapter = shown.show("unet_baseline", QUICK, tiny_data)
-    assert as_chapter.directory == previous
-    assert as_chapter.origin == run_records.PREVIOUS_REFERENCE
-    assert "previous recipe" in shown.shown_note(REFERENCE, tiny_data)
-    assert "2 of 2 records" not in shown.shown_note(REFERENCE, tiny_data)
-    assert "1 of 2 records shipped" in shown.shown_note(REFERENCE, tiny_data)
 
-    # The last seed lands: the chapters switch to the current recipe's records.
     second = registry.get("unet_baseline", REFERENCE, 1)
     run_records.publish(loop.run(second, tiny_data, tmp_path / "runs", verbose=0))
-    assert shown.references_complete(tiny_data)
-    assert [r.experiment.seed for r in shown.seed_records("unet_baseline", tiny_data)] == [0, 1]
+    assert shown.missing_references(tiny_data) == []
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
     assert record.directory == run_records.reference_directory(current, tiny_data)
+    # A chapter may pass its own (quick) profile: `show` resolves what to show by itself.
+    as_chapter = shown.show("unet_baseline", QUICK, tiny_data)
+    assert as_chapter.directory == record.directory
+    assert as_chapter.origin == run_records.REFERENCE
     note = shown.shown_note(REFERENCE, tiny_data)
     assert "fixed 30 epochs" in note and "2 seeds of every run. The tables give the mean" in note
     # The shown record carries every seed, so that verdicts on it read intervals.
     assert [r.experiment.seed for r in record.seed_records()] == [0, 1]
     seeded = shown.seeded_reference("unet_baseline", tiny_data)
     assert [r.directory for r in seeded.seed_records()] == [r.directory for r in record.seeds]
-    assert list(shown.seeded_references(["unet_dice", "unet_baseline"], tiny_data)) == [
-        "unet_baseline"
-    ]
+    assert shown.seeded_reference("unet_dice", tiny_data) is None  # none of its seeds shipped
+    with pytest.raises(ValueError, match="reference record of 'pspnet' on data .* is missing"):
+        shown.show("pspnet", QUICK, tiny_data)
 
 
 def test_a_reference_is_shown_verified_and_never_trained(
     tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
 ) -> None:
     experiment = registry.get("unet_baseline", REFERENCE)
-    _publish_previous(experiment, tiny_data, tmp_path / "runs")
-    trained = run_records.load_record(run_records.previous_reference("unet_baseline", tiny_data))
+    trained = run_records.load_record(
+        run_records.publish(loop.run(experiment, tiny_data, tmp_path / "runs", verbose=0))
+    )
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a shipped reference was trained again")
 
     monkeypatch.setattr(loop, "run", refuse)
     record = shown.show("unet_baseline", REFERENCE, tiny_data)
-    assert record.directory.parent == short_references / run_records.PREVIOUS_RECIPE
+    assert record.directory.parent == short_references
     assert record.metrics == trained.metrics
 
     # A record that no longer matches its model fails where it is shown.
@@ -158,7 +143,7 @@ def test_a_record_that_re_scored_is_not_re_scored_again_until_what_it_rests_on_c
     import keras
 
     experiment = registry.get("unet_baseline", REFERENCE)
-    _publish_previous(experiment, tiny_data, tmp_path / "runs")
+    run_records.publish(loop.run(experiment, tiny_data, tmp_path / "runs", verbose=0))
     checked = []
     real_verify = record_scores.verify
     monkeypatch.setattr(record_scores, "verify", lambda *args: checked.append(real_verify(*args)))
@@ -185,19 +170,3 @@ def test_a_record_that_re_scored_is_not_re_scored_again_until_what_it_rests_on_c
     assert shown.verified_stamp(record.directory, tiny_data) != stamp
     shown.show("unet_baseline", REFERENCE, tiny_data)
     assert len(checked) == 2
-
-
-def test_data_without_a_previous_recipe_shows_its_current_references_as_they_are(
-    tiny_data: data.MarsData, short_references: Path, tmp_path: Path, monkeypatch
-) -> None:
-    """A real file's references, trained by an instructor with the current recipe only: each
-    run shown from its seed-0 record, whatever other seeds are still missing."""
-    current = registry.get("unet_baseline", REFERENCE)
-    run_records.publish(loop.run(current, tiny_data, tmp_path / "runs", verbose=0))
-    assert not shown.references_complete(tiny_data)
-    assert not shown.shows_previous_recipe(tiny_data)
-    record = shown.show("unet_baseline", QUICK, tiny_data)
-    assert record.directory == run_records.reference_directory(current, tiny_data)
-    assert "previous recipe" not in shown.shown_note(QUICK, tiny_data)
-    with pytest.raises(ValueError, match="reference record of 'pspnet' on data .* is missing"):
-        shown.show("pspnet", QUICK, tiny_data)

@@ -1,4 +1,4 @@
-"""What a comparison of runs supports: intervals over seeds, the margin for runs of one seed,
+"""What a comparison of runs supports: intervals over seeds (runs of one seed cannot tell),
 convergence, and the sentences built on them."""
 
 from __future__ import annotations
@@ -54,13 +54,6 @@ def _record(
 
 # The previous reference recipe: up to 80 epochs, early stopping after 10 without progress.
 PREVIOUS = {"profile": "reference", "epochs": 80, "patience": 10}
-
-
-def test_larger_reads_gaps_under_the_margin_as_level() -> None:
-    assert verdicts.larger(0.50, 0.47) is True
-    assert verdicts.larger(0.47, 0.50) is False
-    assert verdicts.larger(0.50, 0.49) is None
-    assert verdicts.larger(0.50, 0.49, margin=0.005) is True
 
 
 IMAGES = 4
@@ -120,32 +113,32 @@ def _ablation(directory: Path, recipe: float, model: float, spread: float = 0.0)
     }
 
 
-@pytest.mark.parametrize(
-    ("recipe", "model", "expected"),
-    [
-        (0.10, 0.02, True),
-        (0.02, 0.10, False),
-        (-0.04, -0.08, False),  # ahead of the model, but it hurts
-        (0.03, 0.02, None),  # larger by less than the margin
-        (0.015, -0.01, None),  # larger, but not clearly positive
-    ],
-)
-def test_on_one_seed_the_recipe_beats_the_model_only_by_more_than_the_margin(
-    tmp_path: Path, recipe: float, model: float, expected: bool | None
+@pytest.mark.parametrize(("recipe", "model"), [(0.10, 0.02), (0.02, 0.10), (-0.04, -0.08)])
+def test_on_one_seed_the_claim_cannot_be_told_whatever_the_effects(
+    tmp_path: Path, recipe: float, model: float
 ) -> None:
     runs = _ablation(tmp_path, recipe, model)
-    assert verdicts.recipe_beats_model(EDGES, runs, "val") is expected
+    assert verdicts.recipe_beats_model(EDGES, runs, "val") is None
     effects = verdicts.main_effects(EDGES, runs, "val")
     assert effects["data + loss"].gap == pytest.approx(recipe, abs=1e-4)
     assert effects["model"].gap == pytest.approx(model, abs=1e-4)
 
 
-def test_with_seeds_the_claim_reads_the_interval(tmp_path: Path) -> None:
-    # A recipe effect of 0.03 over a model's 0.02 (under the margin) with seeds 0.001 apart:
-    # the intervals are narrow enough to tell both, so the claim holds.
-    tight = _ablation(tmp_path / "tight", 0.03, 0.02, spread=0.001)
-    assert verdicts.recipe_beats_model(EDGES, tight, "val") is True
-    # 0.06 against 0 (beyond the margin), seeds 0.05 apart: the intervals hold 0.
+@pytest.mark.parametrize(
+    ("recipe", "model", "expected"),
+    [
+        (0.10, 0.02, True),
+        (0.02, 0.10, False),
+        (-0.02, -0.05, False),  # ahead of the model, but it hurts
+        (0.03, 0.02, True),  # 0.01 apart: seeds 0.001 apart tell it
+    ],
+)
+def test_with_seeds_the_claim_reads_the_interval(
+    tmp_path: Path, recipe: float, model: float, expected: bool
+) -> None:
+    tight = _ablation(tmp_path / "tight", recipe, model, spread=0.001)
+    assert verdicts.recipe_beats_model(EDGES, tight, "val") is expected
+    # 0.06 against 0, seeds 0.05 apart: the intervals hold 0.
     loose = _ablation(tmp_path / "loose", 0.06, 0.0, spread=0.05)
     gain = verdicts.main_effects(EDGES, loose, "val")["data + loss"]
     assert gain.low < 0 < gain.high
@@ -167,11 +160,11 @@ def test_seeded_runs_are_compared_by_the_interval_not_the_margin(tmp_path: Path)
     assert list(table["val"]) == ["(base)", "ahead", "cannot tell"]
     assert table["val mIoU"].tolist() == pytest.approx([0.801, 0.811, 0.84], abs=1e-4)
     assert table.loc["unet_dice", "val interval"] == f"{low:+.3f} to {high:+.3f}"
-    # A run of one seed among seeded ones: the comparison falls back to the margin, on the
-    # records shown (seed 0: 0.800 for the base).
+    # A run of one seed among seeded ones: no interval, on the records shown (seed 0: 0.800
+    # for the base).
     single = _seeded(tmp_path / "one", "unet_focal", [0.84])
-    assert "is ahead of unet_baseline by 0.040 (unet_focal 0.840" in verdicts.compare_runs(
-        base, single
+    assert "unet_focal (0.840) and unet_baseline (0.800) cannot be told apart: a gap of " in (
+        verdicts.compare_runs(base, single)
     )
     assert not verdicts.seeded([base, single]) and verdicts.seeded([base, small])
 
@@ -195,20 +188,20 @@ def test_a_quick_run_is_not_converged_and_an_early_stopped_one_is() -> None:
     assert not verdicts.finished_schedule(cut)  # a fixed budget not trained to its end
 
 
-def test_compare_runs_names_the_leader_only_beyond_the_margin() -> None:
+def test_runs_of_one_seed_cannot_be_told_apart_whatever_the_gap() -> None:
     # Runs of the current reference recipe: a fixed budget of 30 epochs, the last one kept.
     unet = _record("unet_baseline", 0.30, epochs_run=30, best_epoch=29, profile="reference")
     ahead = _record("deeplabv3", 0.36, epochs_run=30, best_epoch=27, profile="reference")
-    level = _record("deeplabv3", 0.31, epochs_run=30, best_epoch=29, profile="reference")
     text = verdicts.compare_runs(unet, ahead)
-    assert "deeplabv3 is ahead of unet_baseline by 0.060" in text
+    assert (
+        "deeplabv3 (0.360) and unet_baseline (0.300) cannot be told apart: a gap of +0.060 " in text
+    )
+    assert "from single runs, whose seed spread is unmeasured" in text and "is ahead" not in text
     assert "All 2 runs trained their whole fixed schedule" in text and "not converged" not in text
-    assert "are level" in verdicts.compare_runs(unet, level)
     quick = _record("unet_baseline", 0.30, epochs_run=5, best_epoch=4)
     mixed = verdicts.describe_training([quick, ahead])
     assert "short runs, not converged ones: 1 of the 2 stopped at their budget of 5" in mixed
-    behind = verdicts.compare_runs(ahead, unet)
-    assert "deeplabv3 is ahead of unet_baseline" in behind
+    assert "a gap of -0.060" in verdicts.compare_runs(ahead, unet)
 
 
 def test_no_verdict_reads_ahead_or_behind_on_runs_that_stopped_at_their_budget() -> None:
@@ -226,10 +219,10 @@ def test_no_verdict_reads_ahead_or_behind_on_runs_that_stopped_at_their_budget()
     assert list(table["val"]) == ["(base)", "cannot tell", "cannot tell"]
     assert command in table.attrs["note"]
     assert table["val gain"].tolist() == pytest.approx([0.0, 0.2, -0.2])  # the numbers stay
-    assert verdicts.larger(0.50, 0.30, runs=[unet, ahead]) is None
-    assert verdicts.larger(0.50, 0.30) is True  # bare numbers: no runs to judge
-    assert verdicts.reading(intervals.from_terms([(1.0, [0.2])]), runs=[unet, ahead]) is None
-    assert verdicts.reading(intervals.from_terms([(1.0, [0.2])])) is True  # no runs to judge
+    told = intervals.from_terms([(1.0, [0.19, 0.2, 0.21])])
+    assert verdicts.reading(told, runs=[unet, ahead]) is None
+    assert verdicts.reading(told) is True  # no runs to judge
+    assert verdicts.reading(intervals.from_terms([(1.0, [0.2])])) is None  # one seed
     # One converged run among short ones does not make the comparison readable ...
     stopped = _record("deeplabv3", 0.50, epochs_run=38, best_epoch=27, **PREVIOUS)
     assert "cannot tell" in verdicts.compare_runs(unet, stopped)
@@ -237,11 +230,10 @@ def test_no_verdict_reads_ahead_or_behind_on_runs_that_stopped_at_their_budget()
     synthetic = _record("unet_baseline", 0.30, epochs_run=5, best_epoch=4)
     note = verdicts.short_runs_note([synthetic])
     assert "--seeds 0 1 2`" in note and "--data" not in note
-    # Converged runs and fixed-budget references are read as before.
+    # Converged runs are not short: of one seed each, they cannot be told apart all the same.
     other = _record("unet_dice", 0.30, epochs_run=40, best_epoch=29, **PREVIOUS)
-    assert "deeplabv3 is ahead of unet_dice" in verdicts.compare_runs(other, stopped)
     assert verdicts.short_runs_note([other, stopped]) is None
-    assert verdicts.larger(0.50, 0.30, runs=[other, stopped]) is True
+    assert "cannot be told apart: a gap of +0.200" in verdicts.compare_runs(other, stopped)
 
 
 def test_describe_training_of_converged_runs() -> None:
@@ -258,18 +250,19 @@ def test_describe_training_of_converged_runs() -> None:
         verdicts.compare_runs(runs[0], runs[1], split="test")
 
 
-def test_against_reads_each_gain_over_the_base_run() -> None:
+def test_against_gives_each_gain_over_the_base_run_and_one_seed_cannot_tell() -> None:
     base = _record("unet_baseline", 0.50, epochs_run=38, best_epoch=27, **PREVIOUS)
     better = _record("unet_dice", 0.55, epochs_run=30, best_epoch=19, profile="reference")
     worse = _record("unet_focal", 0.47, epochs_run=30, best_epoch=19, profile="reference")
     level = _record("unet_original", 0.51, epochs_run=30, best_epoch=19, profile="reference")
     table = verdicts.against(base, [better, worse, level], splits=("val",))
     assert list(table.index) == ["unet_baseline", "unet_dice", "unet_focal", "unet_original"]
-    assert list(table["val"]) == ["(base)", "ahead", "behind", "level"]
+    assert list(table["val"]) == ["(base)", "cannot tell", "cannot tell", "cannot tell"]
     assert table["val gain"].tolist() == pytest.approx([0.0, 0.05, -0.03, 0.01])
     assert table["val mIoU"].tolist() == pytest.approx([0.50, 0.55, 0.47, 0.51])
-    assert verdicts.against(base, [level], splits=("val",), margin=0.005)["val"].iloc[1] == "ahead"
-    assert list(verdicts.against(base, [better]).columns) == ["val mIoU", "val gain", "val"]
+    assert set(table["val interval"]) == {""}
+    columns = ["val mIoU", "val gain", "val interval", "val"]
+    assert list(verdicts.against(base, [better]).columns) == columns
     with pytest.raises(ValueError, match="no test score"):
         verdicts.against(base, [better], splits=("val", "test"))
     with pytest.raises(ValueError, match="no runs"):
@@ -279,17 +272,17 @@ def test_against_reads_each_gain_over_the_base_run() -> None:
     for record, test_score in ((base, 0.52), (better, 0.49)):
         record.metrics["test"] = {"miou": test_score, "per_class_iou": {}, "images": 10}
     both = verdicts.against(base, [better])
-    assert both.loc["unet_dice", ["val", "test"]].tolist() == ["ahead", "behind"]
+    assert both.loc["unet_dice", ["val", "test"]].tolist() == ["cannot tell", "cannot tell"]
     assert both.loc["unet_dice", "test gain"] == pytest.approx(-0.03)
 
 
-def test_gain_reads_the_interval_for_seeded_runs_and_the_margin_otherwise(
+def test_gain_reads_the_interval_for_seeded_runs_and_cannot_tell_on_one_seed(
     tmp_path: Path,
 ) -> None:
     base = _seeded(tmp_path, "unet_baseline", [0.800, 0.801, 0.802])
     small = _seeded(tmp_path, "unet_dice", [0.810, 0.811, 0.812])
     value, ahead = verdicts.gain(small, base, "val")
-    assert value == pytest.approx(0.010, abs=1e-4) and ahead is True  # under the margin
+    assert value == pytest.approx(0.010, abs=1e-4) and ahead is True  # seeds 0.001 apart
     # Big Rock IoU is 4 * mIoU - 3 in these records: four times the gap.
     value, ahead = verdicts.gain(small, base, "val", "Big Rock IoU")
     assert value == pytest.approx(0.040, abs=4e-4) and ahead is True
@@ -305,6 +298,6 @@ def test_the_rule_in_force_is_said_as_the_verdicts_read_it(tmp_path: Path) -> No
     run = _seeded(tmp_path, "unet_dice", [0.810, 0.811, 0.812])
     one = _seeded(tmp_path / "one", "unet_focal", [0.84])
     assert "means over 3 seeds a run" in verdicts.rule([base, run])
-    assert "margin of 0.02" in verdicts.rule([base, one])
+    assert "one seed each" in verdicts.rule([base, one]) and "cannot tell" in verdicts.rule([one])
     with pytest.raises(ValueError, match="no records"):
         verdicts.rule([])

@@ -8,7 +8,7 @@
 - `convolutions`: one set of weights on any image size, transposed convolution against
   upsampling;
 - `label_noise`: a confident-learning audit of the training labels;
-- `verdicts`: what a comparison of runs supports (the margin, convergence), in words;
+- `verdicts`: what a comparison of runs supports (intervals over the seeds, convergence);
 - `intervals`: how sure a gap between recipes is, from their seeds and their scored images;
 - `additions`: chapter 13's ideas over every seed of the recipe, each gain with its interval.
 """

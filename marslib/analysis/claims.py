@@ -5,8 +5,8 @@
     claims.empty_batch_share(has_rock, 16)      # batches of 16 that hold no Big Rock image
 
 `shown_record` follows `marslib.training.show` on the embedded synthetic set at the quick
-profile: the current recipe's reference once every run has all its seeds, until then the
-previous recipe's record. tests/test_chapter_claims.py checks the chapters' measured sentences
+profile: the current recipe's seed-0 reference, carrying every seed of its run.
+tests/test_chapter_claims.py checks the chapters' measured sentences
 against these records, so a sentence goes stale only with a failing test.
 """
 
@@ -17,11 +17,11 @@ import numpy as np
 from marslib.analysis import verdicts
 from marslib.core.classes import CLASS_NAMES
 from marslib.data import loading
-from marslib.training import registry, run_records, shown
+from marslib.training import registry, shown
 from marslib.training.run_records import RunRecord
 
 TERRAIN: tuple[str, ...] = tuple(CLASS_NAMES[1:])  # the four classes the competition scores
-READING = {True: "ahead", False: "behind", None: "level"}
+READING = {True: "ahead", False: "behind", None: "cannot tell"}
 SPLIT_NAMES = {"val": "validation", "test": "test"}
 
 
@@ -32,15 +32,10 @@ def shown_record(name: str) -> RunRecord:
         ValueError: no finished record of it ships in `run_records.REFERENCES_DIR`.
     """
     fingerprint = loading.recipe_fingerprint(loading.default_recipe())
-    if shown.references_complete(fingerprint):  # type: ignore[arg-type]
-        seeded = shown.seeded_reference(name, fingerprint)  # type: ignore[arg-type]
-        if seeded is None:
-            raise ValueError(f"no shipped record of {name!r}")
-        return seeded
-    directory = run_records.previous_reference(name, fingerprint)
-    if directory is None or not run_records.is_complete(directory):
-        raise ValueError(f"no shipped record of {name!r}")
-    return run_records.load_record(directory)
+    seeded = shown.seeded_reference(name, fingerprint)  # type: ignore[arg-type]
+    if seeded is None:
+        raise ValueError(f"no shipped record of {name!r} with all its seeds")
+    return seeded
 
 
 def score(record: RunRecord, split: str = "test", name: str = "miou") -> float:
@@ -83,8 +78,8 @@ def empty_batch_share(
 
 def by_class(run: RunRecord, base: RunRecord, split: str = "val") -> str:
     """One sentence: `run` against `base` class by class on `split`, each gap read as
-    `verdicts.gain` reads it (ahead, behind, or level: within the margin for runs of one seed,
-    an interval that holds 0 for seeded runs)."""
+    `verdicts.gain` reads it (ahead or behind where the interval over the seeds leaves out 0,
+    else cannot tell; runs of one seed cannot tell)."""
     gaps = {name: verdicts.gain(run, base, split, name) for name in TERRAIN}
     words = ", ".join(
         f"{name} {gap:+.3f} ({READING[ahead]})" for name, (gap, ahead) in gaps.items()
@@ -99,8 +94,8 @@ def judge(
     run: RunRecord, base: RunRecord, claim: str, splits: tuple[str, ...] = ("val", "test")
 ) -> str:
     """Whether `run` against `base` supports a claim that `run` is better, in words: the gap on
-    each split of `splits` that the records have, read as `verdicts.gain` reads it (the margin
-    for runs of one seed, an interval for seeded ones), then the verdict
+    each split of `splits` that the records have, read as `verdicts.gain` reads it (an interval
+    over the seeds; runs of one seed cannot tell), then the verdict
     (supported when `run` is ahead on every split, not supported when it is ahead on none).
 
     Examples:
@@ -116,21 +111,17 @@ def judge(
     ...                  "best_epoch": 9, "epochs_run": 10})
     >>> base = record("pspnet_best_recipe", 0.650, 0.668)
     >>> run = record("attention_psp", 0.629, 0.668)
-    >>> print(claims.judge(run, base, "the gates improved the predictions"))
-    attention_psp against pspnet_best_recipe: validation -0.021 (behind), test +0.000 (level).
-    These runs do not support the claim that the gates improved the predictions: attention_psp is
-    ahead of pspnet_best_recipe on no split by more than the margin of 0.02.
+    >>> print(claims.judge(run, base, "the gates improved the predictions"))  # one seed each
+    attention_psp against pspnet_best_recipe: validation -0.021 (cannot tell), test +0.000 (cannot
+    tell). These runs do not support the claim that the gates improved the predictions:
+    attention_psp is ahead of pspnet_best_recipe on no split with a 95% interval clear of 0 over
+    their seeds.
     """
     found = [s for s in splits if not np.isnan(score(run, s)) and not np.isnan(score(base, s))]
     read = {split: verdicts.gain(run, base, split) for split in found}
     gaps = {split: gap for split, (gap, _) in read.items()}
     ahead = {split: reading for split, (_, reading) in read.items()}
     one, two = run.experiment.name, base.experiment.name
-    clear = (
-        "with a 95% interval clear of 0 over their seeds"
-        if verdicts.seeded([run, base])
-        else f"by more than the margin of {verdicts.MARGIN}"
-    )
     listed = ", ".join(
         f"{SPLIT_NAMES[split]} {gap:+.3f} ({READING[ahead[split]]})" for split, gap in gaps.items()
     )
@@ -143,7 +134,7 @@ def judge(
     else:
         verdict = (
             f"These runs do not support the claim that {claim}: {one} is ahead of {two} on no "
-            f"split {clear}."
+            "split with a 95% interval clear of 0 over their seeds."
         )
     return f"{one} against {two}: {listed}. {verdict}"
 

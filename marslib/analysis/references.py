@@ -4,9 +4,8 @@
 
 A named run's references are its records at the reference profile on the embedded synthetic set,
 one per seed of `marslib.training.registry.SEEDS` (`marslib.training.run_records.REFERENCES_DIR`);
-the table gives the mean and the standard deviation over the seeds shipped so far, beside the
-previous recipe's single record (`run_records.PREVIOUS_RECIPE`). Reading the table imports no
-TensorFlow and loads no data.
+the table gives the mean and the standard deviation over the seeds shipped. Reading the table
+imports no TensorFlow and loads no data.
 """
 
 from __future__ import annotations
@@ -31,11 +30,6 @@ COLUMNS: tuple[str, ...] = (
     "Big Rock IoU",
     "Big Rock SD",
     "end SD",
-    "previous val",
-    "previous test",
-    "previous Big Rock",
-    "previous minutes",
-    "previous end SD",
 )
 # How many last epochs the "end SD" columns measure the validation curve's swing over.
 END_EPOCHS = 5
@@ -74,10 +68,8 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
         seeds are shipped at the current reference recipe; the epochs each trained; the mean
         training minutes; the mean and standard deviation (over the seeds, ddof 1: NaN with
         one seed) of the validation and public-test score and of the test Big Rock IoU; the mean
-        `end_spread` (how much the validation score still moved over the last five epochs); and
-        the previous recipe's record's validation, test and Big Rock scores, minutes and end
-        spread. NaN where
-        unknown (a run with no seed shipped has NaN for every current column).
+        `end_spread` (how much the validation score still moved over the last five epochs). NaN
+        where unknown (a run with no seed shipped has NaN in every column but its group).
     """
     fingerprint = loading.recipe_fingerprint(loading.default_recipe())
     rows = []
@@ -103,11 +95,6 @@ def reference_table(names: Sequence[str] | None = None) -> pd.DataFrame:
                 "Big Rock SD": seeds["Big Rock"].std(ddof=1),
                 "end SD": seeds["end SD"].mean(),
             }
-        previous = run_records.previous_reference(name, fingerprint)
-        if previous is not None:
-            before = _scores(run_records.load_record(previous))
-            row |= {f"previous {key}": before[key] for key in ("val", "test", "minutes", "end SD")}
-            row["previous Big Rock"] = before["Big Rock"]
         rows.append(row)
     table = pd.DataFrame(rows, columns=["run", *COLUMNS]).set_index("run")
     numbers = [column for column in COLUMNS if column != "group"]

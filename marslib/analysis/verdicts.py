@@ -15,9 +15,8 @@ A verdict rests on how much the runs would move if trained again, and on converg
   compares the means over their seeds with a 95% interval that adds the seeds' spread and the
   sampling of the scored images (`marslib.analysis.intervals`): "ahead" or "behind" only when
   the interval excludes 0, else "cannot tell", the interval printed;
-- **the margin, for runs of one seed**: the previous recipe's records (shown until every run has
-  its seeds) and runs trained now have no measured spread. For them a gap smaller than `MARGIN`
-  (0.02) is read as "level", an assumption of the spread stated as one;
+- **runs of one seed** (runs trained now, where no reference was shipped) have no measured seed
+  spread: whatever their gap, the verdict cannot tell, and says so with the gap;
 - **convergence**: a run is converged when early stopping ended it, that is when its validation
   mIoU stopped improving for `patience` epochs before the epoch budget ran out. A run that used
   its whole budget (every quick-profile run: five epochs, patience ten) is not converged: its
@@ -38,11 +37,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from marslib.analysis import intervals
+from marslib.training import registry
 
 if TYPE_CHECKING:
     from marslib.training.run_records import RunRecord
-
-MARGIN = 0.02
 
 
 def converged(record: RunRecord) -> bool:
@@ -93,13 +91,13 @@ def finished_schedule(record: RunRecord) -> bool:
 
 def seeded(records: Sequence[RunRecord]) -> bool:
     """True when every record carries two or more seeds of its run (`RunRecord.seed_records`):
-    a verdict on them reads an interval; on runs of one seed, the margin."""
+    a verdict on them reads an interval; on runs of one seed it cannot tell."""
     return all(len(record.seed_records()) > 1 for record in records)
 
 
 def rule(records: Sequence[RunRecord]) -> str:
-    """One sentence: the rule the verdicts on `records` read by (`seeded`: an interval; else the
-    margin), for a chapter to print beside them rather than type."""
+    """One sentence: the rule the verdicts on `records` read by (`seeded`: an interval; else none
+    can be told), for a chapter to print beside them rather than type."""
     if not records:
         raise ValueError("no records given")
     if seeded(records):
@@ -110,8 +108,9 @@ def rule(records: Sequence[RunRecord]) -> str:
             "images, leaves out 0 (chapter 15)."
         )
     return (
-        f"The verdicts read runs of one seed: a gap under the book's margin of {MARGIN} is read "
-        "as level, an assumed seed spread (chapter 15 measures it)."
+        "These runs have one seed each, so their seed spread is unmeasured and no gap between "
+        "them can be told from it: every verdict reads cannot tell (chapter 15). The shipped "
+        f"references carry {len(registry.SEEDS)} seeds each."
     )
 
 
@@ -143,37 +142,30 @@ def effect(
     return intervals.contrast(grouped, split, _score_name(score))
 
 
-def reading(
-    gain: intervals.Gap, margin: float = MARGIN, *, runs: Sequence[RunRecord] = ()
-) -> bool | None:
+def reading(gain: intervals.Gap, *, runs: Sequence[RunRecord] = ()) -> bool | None:
     """What a gain (`effect`) supports: True (positive), False (negative) or None (cannot tell).
 
-    With an interval (every run seeded), True or False only when it excludes 0. Without one
-    (runs of one seed), the margin: True or False when the gain is beyond `margin`, else None.
-    None whenever one of `runs`, the records the gain comes from, `stopped_short`.
+    True or False only when its interval excludes 0; None without an interval (runs of one
+    seed), and whenever one of `runs`, the records the gain comes from, `stopped_short`.
     """
-    if any(stopped_short(record) for record in runs):
+    if any(stopped_short(record) for record in runs) or math.isnan(gain.low):
         return None
-    if not math.isnan(gain.low):
-        return {"ahead": True, "behind": False}.get(gain.verdict)
-    return larger(gain.gap, 0.0, margin)
+    return {"ahead": True, "behind": False}.get(gain.verdict)
 
 
 def gain(
-    run: RunRecord, base: RunRecord, split: str = "val", score: str = "miou", margin: float = MARGIN
+    run: RunRecord, base: RunRecord, split: str = "val", score: str = "miou"
 ) -> tuple[float, bool | None]:
     """`run`'s score minus `base`'s on `split` ("miou" or a class name: its IoU), and what the
-    gap supports (True: `run` ahead, False: behind, None: cannot tell or level). Seeded runs
-    (`seeded`): the gap of the means over their seeds, read by its interval (`effect`,
-    `reading`); else the records' own scores, read with `margin`. None when either run
-    `stopped_short`."""
+    gap supports (True: `run` ahead, False: behind, None: cannot tell). Seeded runs (`seeded`):
+    the gap of the means over their seeds, read by its interval (`effect`, `reading`); runs of
+    one seed: the records' own scores, and None."""
     if seeded([run, base]):
         found = effect([(1.0, run), (-1.0, base)], split, score)
         return found.gap, reading(found, runs=[run, base])
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
-    value = _score(run, split, score) - _score(base, split, score)
-    return value, larger(value, 0.0, margin, runs=[run, base])
+    return _score(run, split, score) - _score(base, split, score), None
 
 
 def training_state(record: RunRecord) -> str:
@@ -228,33 +220,6 @@ def training_state(record: RunRecord) -> str:
     )
 
 
-def larger(
-    first: float, second: float, margin: float = MARGIN, *, runs: Sequence[RunRecord] = ()
-) -> bool | None:
-    """Whether `first` is larger than `second` by more than `margin` (True), smaller by more than
-    `margin` (False), or neither (None: the two are level within the margin, or cannot tell:
-    one of `runs`, the records the two numbers come from, `stopped_short`; see
-    `short_runs_note`).
-
-    Examples:
-
-    >>> from marslib.analysis import verdicts
-    >>> verdicts.larger(0.604, 0.512)
-    True
-    >>> verdicts.larger(0.512, 0.604)
-    False
-    >>> print(verdicts.larger(0.521, 0.512))  # under the margin of 0.02
-    None
-    """
-    if any(stopped_short(record) for record in runs):
-        return None
-    if first - second > margin:
-        return True
-    if second - first > margin:
-        return False
-    return None
-
-
 def main_effects(
     edges: pd.DataFrame, runs: Mapping[str, RunRecord], split: str, score: str = "miou"
 ) -> dict[str, intervals.Gap]:
@@ -290,7 +255,6 @@ def recipe_beats_model(
     *,
     recipe: str = "data + loss",
     model: str = "model",
-    margin: float = MARGIN,
 ) -> bool | None:
     """The report's claim that the data and loss, "rather than the model", made the score, judged
     on the main effects of a two-by-two ablation (`main_effects`).
@@ -299,8 +263,8 @@ def recipe_beats_model(
         True when the recipe's main effect is positive and larger than the model's; False when
         it is smaller than the model's, or negative; None when the runs cannot tell. Each of the
         two readings is `reading`'s: an interval over the seeds (the recipe's effect, and the
-        recipe's minus the model's: one contrast, so the runs they share count once), or for
-        runs of one seed a gap beyond `margin`; None when one of the runs `stopped_short`.
+        recipe's minus the model's: one contrast, so the runs they share count once); None for
+        runs of one seed, or when one of the runs `stopped_short`.
     """
     from marslib.analysis import table1
 
@@ -311,8 +275,8 @@ def recipe_beats_model(
     used = [runs[name] for name in {*weights[recipe], *weights[model]}]
     gain = _weighted(weights[recipe], runs, split)
     over = _weighted({name: w for name, w in both.items() if w != 0}, runs, split)
-    beats = reading(over, margin, runs=used)
-    helps = reading(gain, margin, runs=used)
+    beats = reading(over, runs=used)
+    helps = reading(gain, runs=used)
     if beats and helps:
         return True
     if beats is False or helps is False:
@@ -329,13 +293,12 @@ def _score(record: RunRecord, split: str, score: str = "miou") -> float:
     return float(found["miou"] if name == intervals.MIOU else found["per_class_iou"][name])
 
 
-def compare_runs(
-    first: RunRecord, second: RunRecord, *, split: str = "val", margin: float = MARGIN
-) -> str:
+def compare_runs(first: RunRecord, second: RunRecord, *, split: str = "val") -> str:
     """What the two runs' mIoU on `split` ("val" or "test") supports, in two or three sentences:
-    which is ahead (or that they are level within `margin`), and whether the runs are converged.
-    Where one of them `stopped_short`, neither is ahead: it says it cannot tell, and names the
-    command that trains the converged references (`short_runs_note`).
+    which is ahead over their seeds (or that they cannot be told apart), and whether the runs
+    are finished. Runs of one seed cannot tell, whatever their gap; where one of them
+    `stopped_short`, it says so and names the command that trains the converged references
+    (`short_runs_note`).
 
     Examples:
 
@@ -350,37 +313,25 @@ def compare_runs(
     ...                  "best_epoch": epochs_run - 1, "epochs_run": epochs_run})
     >>> base = record("unet_baseline", 0.512)
     >>> print(verdicts.compare_runs(base, record("unet_weighted", 0.604)))
-    On validation mIoU, unet_weighted is ahead of unet_baseline by 0.092 (unet_weighted 0.604,
-    unet_baseline 0.512), more than the margin of 0.02 the book reads as a difference. All 2 runs
+    On validation mIoU, unet_weighted (0.604) and unet_baseline (0.512) cannot be told apart: a
+    gap of +0.092 from single runs, whose seed spread is unmeasured (chapter 15). All 2 runs
     trained their whole fixed schedule, the learning rate decayed to 0 and the last epoch kept:
     finished runs.
-    >>> print(verdicts.compare_runs(base, record("unet_dice", 0.521)))
-    On validation mIoU, unet_dice (0.521) and unet_baseline (0.512) are level: a gap of +0.009 is
-    under the margin of 0.02 the book reads as a difference, so these runs do not rank the
-    two. ...
     """
     if split not in ("val", "test"):
         raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     a, b = _score(first, split), _score(second, split)
     one, two = first.experiment.name, second.experiment.name
     what = "validation mIoU" if split == "val" else "test mIoU (public quarter)"
-    ahead = larger(b, a, margin)
     short = short_runs_note([first, second])
     if short is not None:
         text = f"On {what}, {two} {b:.3f} and {one} {a:.3f} (a gap of {b - a:+.3f}): {short}"
     elif seeded([first, second]):
         text = _seeded_comparison(first, second, split, what)
-    elif ahead is None:
-        text = (
-            f"On {what}, {two} ({b:.3f}) and {one} ({a:.3f}) are level: a gap of {b - a:+.3f} is "
-            f"under the margin of {margin} the book reads as a difference, so these runs do not "
-            "rank the two."
-        )
     else:
-        lead, trail = (two, one) if ahead else (one, two)
         text = (
-            f"On {what}, {lead} is ahead of {trail} by {abs(b - a):.3f} ({two} {b:.3f}, {one} "
-            f"{a:.3f}), more than the margin of {margin} the book reads as a difference."
+            f"On {what}, {two} ({b:.3f}) and {one} ({a:.3f}) cannot be told apart: a gap of "
+            f"{b - a:+.3f} from single runs, whose seed spread is unmeasured (chapter 15)."
         )
     return f"{text} {describe_training([first, second])}"
 
@@ -407,27 +358,23 @@ def _seeded_comparison(first: RunRecord, second: RunRecord, split: str, what: st
 
 
 def against(
-    base: RunRecord,
-    others: Sequence[RunRecord],
-    *,
-    splits: Sequence[str] | None = None,
-    margin: float = MARGIN,
+    base: RunRecord, others: Sequence[RunRecord], *, splits: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Each run of `others` set against `base`, one row each: its mIoU on every split of `splits`
     ("val", "test"; default: validation, and the test set's public quarter where every run has a
-    test score), the gain over `base` there and what the gap supports ("ahead", "behind" or
-    "level": under `margin`; "cannot tell" for every run when one of them `stopped_short`).
+    test score), the gain over `base` there, its 95% interval and what the gap supports.
 
-    Where every run carries its seeds (`seeded`), the scores are the means over the seeds, the
-    reading is the interval's ("ahead", "behind" or "cannot tell": `effect`, `reading`) and a
-    column "<split> interval" gives each gain's 95% interval; runs of one seed read the margin.
+    Where every run carries its seeds (`seeded`), the scores are the means over the seeds and
+    the reading is the interval's ("ahead", "behind" or "cannot tell": `effect`, `reading`);
+    runs of one seed give their own scores, no interval and "cannot tell"; so does every run
+    when one of them `stopped_short`.
 
     Returns:
         DataFrame indexed by experiment name, base first (gain 0, verdict "(base)"), with columns
-        "<split> mIoU", "<split> gain" (float), ["<split> interval" (str),] and "<split>" (str)
-        for each split; where the verdicts read "cannot tell" because runs stopped short,
-        ``table.attrs["note"]`` holds the sentence that says why and how to train the references
-        (`short_runs_note`).
+        "<split> mIoU", "<split> gain" (float), "<split> interval" (str, "" without one) and
+        "<split>" (str) for each split; where the verdicts read "cannot tell" because runs
+        stopped short, ``table.attrs["note"]`` holds the sentence that says why and how to train
+        the references (`short_runs_note`).
 
     Examples:
 
@@ -442,44 +389,39 @@ def against(
     ...                  "best_epoch": epochs_run - 1, "epochs_run": epochs_run})
     >>> base = record("unet_baseline", 0.512)
     >>> others = [record("unet_weighted", 0.604), record("unet_dice", 0.521)]
-    >>> verdicts.against(base, others).round(3)
-                   val mIoU  val gain     val
-    unet_baseline     0.512     0.000  (base)
-    unet_weighted     0.604     0.092   ahead
-    unet_dice         0.521     0.009   level
+    >>> verdicts.against(base, others).round(3)  # one seed each: no interval
+                   val mIoU  val gain val interval          val
+    unet_baseline     0.512     0.000                    (base)
+    unet_weighted     0.604     0.092               cannot tell
+    unet_dice         0.521     0.009               cannot tell
     """
     if not others:
         raise ValueError("no runs to set against the base run")
-    reading = {True: "ahead", False: "behind", None: "level"}
     if splits is None:
         tested = all(record.test_miou is not None for record in (base, *others))
         splits = ("val", "test") if tested else ("val",)
     unknown = [split for split in splits if split not in ("val", "test")]
     if unknown:
         raise ValueError(f"splits must be 'val' or 'test', got {unknown}")
-    start = {split: _score(base, split) for split in splits}
     short = short_runs_note([base, *others])
-    if short is not None:
-        reading = dict.fromkeys(reading, "cannot tell")
     with_seeds = short is None and seeded([base, *others])
     rows = {}
     for record in (base, *others):
         row: dict[str, float | str] = {}
         for split in splits:
-            if with_seeds and record is base:
-                row[f"{split} mIoU"] = effect([(1.0, base)], split).gap
-                row[f"{split} gain"], row[f"{split} interval"], row[split] = 0.0, "", "(base)"
-                continue
-            if with_seeds:
+            if record is base:
+                mean = effect([(1.0, base)], split).gap if with_seeds else _score(base, split)
+                row[f"{split} mIoU"], row[f"{split} gain"] = mean, 0.0
+                row[f"{split} interval"], row[split] = "", "(base)"
+            elif with_seeds:
                 found = effect([(1.0, record), (-1.0, base)], split)
                 row[f"{split} mIoU"], row[f"{split} gain"] = found.mean_a, found.gap
                 row[f"{split} interval"] = f"{found.low:+.3f} to {found.high:+.3f}"
                 row[split] = found.verdict
-                continue
-            score, first = _score(record, split), start[split]
-            row[f"{split} mIoU"] = score
-            row[f"{split} gain"] = score - first
-            row[split] = "(base)" if record is base else reading[larger(score, first, margin)]
+            else:
+                score = _score(record, split)
+                row[f"{split} mIoU"], row[f"{split} gain"] = score, score - _score(base, split)
+                row[f"{split} interval"], row[split] = "", "cannot tell"
         rows[record.experiment.name] = row
     table = pd.DataFrame(rows).T.infer_objects()
     if short is not None:

@@ -30,8 +30,7 @@ training images at `indices`, never see a validation image. The variants (see `m
   same size and differ only in how their Big Rock images were made;
 - ``cutmix_bigrock``: the cleaned images, then CutMix images up to `TARGET_SHARE` (chapter 5's);
 - ``oversampled_bigrock``: the cleaned images, then `OVERSAMPLE_TIMES` - 1 extra copies of each
-  image holding Big Rock. These two have no Albumentations copies; the previous recipe's records
-  of chapter 13's runs were trained on them.
+  image holding Big Rock. These two have no Albumentations copies.
 
 The module-level constants are the defaults the variant builders use.
 """

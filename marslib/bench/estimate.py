@@ -2,8 +2,8 @@
 
     python -m marslib references times       # prints `time_table()`, FLOPs counted per model
 
-The measured minutes are each shipped record's ``train_seconds`` (the current recipe's mean over
-the seeds shipped, and the previous recipe's single record). The GPU figure is an estimate, not a
+The measured minutes are the shipped records' ``train_seconds`` (the mean over a run's seeds).
+The GPU figure is an estimate, not a
 measurement: each run's training FLOPs (3 x the forward pass's per training image, as in
 `marslib.bench.train.training_gflops`, plus one forward pass per validation image, every epoch)
 over the current recipe's epochs, divided by a stated GPU throughput, plus a stated overhead per
@@ -83,10 +83,9 @@ def time_table(
 
     Returns:
         DataFrame indexed by run name, columns "seeds" (current-recipe seeds shipped), "epochs"
-        (the current recipe's), "CPU minutes" (their mean; NaN: none shipped), "previous CPU
-        minutes" (the previous recipe's record), "MFLOPs per image" (forward pass) and
-        "GPU minutes (estimate)" (`gpu_minutes` at the current recipe's epochs and batch size,
-        with the images of a shipped record of the run, current or previous).
+        (the reference recipe's), "CPU minutes" (their mean; NaN: none shipped), "MFLOPs per
+        image" (forward pass) and "GPU minutes (estimate)" (`gpu_minutes` at the reference
+        recipe's epochs and batch size, with the images of a shipped record of the run).
     """
     fingerprint = fingerprint or loading.recipe_fingerprint(loading.default_recipe())
     rows = []
@@ -101,17 +100,12 @@ def time_table(
                 )
             )
         ]
-        previous_folder = run_records.previous_reference(name, fingerprint)
-        previous = run_records.load_record(previous_folder) if previous_folder else None
         row: dict[str, object] = {"run": name, "seeds": len(found), "epochs": experiment.epochs}
         row["CPU minutes"] = (
             sum(r.provenance["train_seconds"] for r in found) / 60 / len(found) if found else None
         )
-        row["previous CPU minutes"] = (
-            previous.provenance["train_seconds"] / 60 if previous else None
-        )
-        sample = found[0] if found else previous
-        if sample is not None:
+        if found:
+            sample = found[0]
             flops = float(count_flops(sample))
             val_images = (sample.metrics["val"] or {}).get("images", 0)
             row["MFLOPs per image"] = flops / 1e6
@@ -129,7 +123,6 @@ def time_table(
         "seeds",
         "epochs",
         "CPU minutes",
-        "previous CPU minutes",
         "MFLOPs per image",
         "GPU minutes (estimate)",
     ]

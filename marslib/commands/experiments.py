@@ -71,7 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "One row per named run (or those named): the seeds shipped at the current reference "
             "recipe, their mean and standard deviation of the validation and public-test score "
-            "and the test Big Rock IoU, their minutes, and the previous recipe's record."
+            "and the test Big Rock IoU, and their minutes."
         ),
     )
     shipped.add_argument("names", nargs="*", help="named runs or groups (default: all)")

@@ -84,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="minutes each reference run trained here, and an estimate for a Colab GPU",
         description=(
             "One row per named run: the measured training minutes of its shipped records (the "
-            "current recipe's mean over seeds, the previous recipe's), its forward FLOPs per "
+            "mean over its seeds), its forward FLOPs per "
             "image and an ESTIMATE of its minutes on a GPU of an assumed throughput (see "
             "marslib.bench.estimate)."
         ),
@@ -163,8 +163,7 @@ def time_table(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.precision", 1):
         print(table)
     print(
-        f"sum: {table['CPU minutes'].sum() / 60:.1f} h (current recipe, seeds shipped), "
-        f"{table['previous CPU minutes'].sum() / 60:.1f} h (previous recipe, one seed) measured "
+        f"sum: {table['CPU minutes'].sum() / 60:.1f} h a seed of every run, measured "
         f"here; {table['GPU minutes (estimate)'].sum():.0f} min a seed on a GPU: an ESTIMATE at "
         f"an assumed {tflops} TFLOP/s ({estimate.GPU_NAME}) and {estimate.STEP_SECONDS * 1000:.0f}"
         " ms a step, not a measurement (python -m marslib bench gpu measures one)"

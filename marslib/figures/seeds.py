@@ -15,21 +15,16 @@ import pandas as pd
 
 from marslib.analysis import intervals
 
-SEED_COLOUR, MEAN_COLOUR, PREVIOUS_COLOUR = "#4c72b0", "black", "#c44e52"
+SEED_COLOUR, MEAN_COLOUR = "#4c72b0", "black"
 
 
 def seed_spread(
-    scores: Mapping[str, Sequence[float]],
-    previous: Mapping[str, float] | None = None,
-    *,
-    label: str = "public-test mIoU",
+    scores: Mapping[str, Sequence[float]], *, label: str = "public-test mIoU"
 ) -> plt.Figure:
-    """One row per run: a dot per seed's score, a bar at their mean, and (where given) a red
-    cross at the previous recipe's single score.
+    """One row per run: a dot per seed's score and a bar at their mean.
 
     Args:
         scores: run name -> each seed's score (e.g. the test mIoU of each seed's record).
-        previous: run name -> the previous recipe's score of that run.
         label: the x axis' label.
     """
     if not scores or any(len(values) == 0 for values in scores.values()):
@@ -40,8 +35,6 @@ def seed_spread(
         values = np.asarray(scores[name], dtype=float)
         ax.scatter(values, np.full(len(values), row), color=SEED_COLOUR, s=30, zorder=3)
         ax.plot([values.mean()] * 2, [row - 0.3, row + 0.3], color=MEAN_COLOUR, linewidth=2)
-        if previous and name in previous:
-            ax.scatter(previous[name], row, marker="x", color=PREVIOUS_COLOUR, s=50, zorder=4)
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel(label)
@@ -50,14 +43,8 @@ def seed_spread(
         plt.Line2D([], [], marker="o", linestyle="", color=SEED_COLOUR, label="one seed"),
         plt.Line2D([], [], color=MEAN_COLOUR, linewidth=2, label="mean of the seeds"),
     ]
-    if previous:
-        handles.append(
-            plt.Line2D(
-                [], [], marker="x", linestyle="", color=PREVIOUS_COLOUR, label="previous recipe"
-            )
-        )
     # Below the axes, where no seed's dot can hide behind it.
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=3, fontsize=8)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.5), ncol=2, fontsize=8)
     figure.tight_layout()
     return figure
 

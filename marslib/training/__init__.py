@@ -55,7 +55,6 @@ _EXPORTS: dict[str, str] = {
     "shown_note": "shown",
     "seed_records": "shown",
     "seeded_reference": "shown",
-    "seeded_references": "shown",
     "shows_references": "shown",
 }
 

@@ -50,10 +50,9 @@ if TYPE_CHECKING:
 # The reference runs' records, trained to convergence with the reference profile and committed
 # with the book (config, history, scores, provenance and the model without optimizer state).
 REFERENCES_DIR = paths.REPO_ROOT / "references"
-# The records of the previous reference recipe (a constant rate, up to 80 epochs, stopped 10
-# epochs after the best validation epoch, that epoch kept; one seed each), with their keys. The
-# chapters show them until every named run has its `registry.SEEDS` at the current reference
-# profile in `REFERENCES_DIR` (`marslib.training.shown`).
+# Records of the previous reference recipe (a constant rate, up to 80 epochs, stopped 10 epochs
+# after the best validation epoch, that epoch kept; one seed), with their keys: the book keeps
+# unet_weighted's, whose curve chapters 7 and 15 set against the current schedule's.
 PREVIOUS_RECIPE = "previous_recipe"  # their folder in `REFERENCES_DIR`
 DONE_TEXT = "complete\n"
 # Where a record came from (`RunRecord.origin`).

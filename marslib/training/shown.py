@@ -7,13 +7,11 @@ Chapters 7 to 15 draw their tables, curves and verdicts from run records::
 
 - On the embedded synthetic set at the quick profile (the default build on a CPU), a chapter
   shows the reference records that ship with the book (`run_records.REFERENCES_DIR`): the
-  current recipe's seed-0 record of each run (a fixed budget ending at a rate of 0) once every
-  run has all its seeds, until then the previous recipe's record (`shows_previous_recipe`:
-  trained until the validation mIoU stopped improving, one seed). Nothing trains. Each record
-  is checked before it is shown: its model is re-scored on the validation split and the public
-  test quarter, and a score that differs from the record fails (`verify`), so a record can
-  never drift from its weights or from the data. A missing reference is an
-  error that names the command that trains it.
+  seed-0 record of each run (a fixed budget ending at a rate of 0), carrying the records of its
+  other seeds. Nothing trains. Each record is checked before it is shown: its model is
+  re-scored on the validation split and the public test quarter, and a score that differs from
+  the record fails (`verify`), so a record can never drift from its weights or from the data.
+  A missing reference is an error that names the command that trains it.
 - A record that re-scored leaves a stamp in the data cache (`verified_stamp`), keyed by the bytes
   of its model, config and metrics, the data's fingerprint, the TensorFlow and Keras versions and
   the code versions: the chapters of one build re-score each record once, and a fresh cache (as
@@ -33,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,8 +54,8 @@ _STAMPED_FILES = ("config.json", "metrics.json", "per_image.npz", "model.keras")
 
 def references_cover(data: MarsData) -> bool:
     """True when the chapters show reference records on `data`: it is the embedded synthetic set
-    (its references ship with the book), or some reference record, of the current or the
-    previous recipe, was trained on data of its fingerprint (`MarsData.fingerprint`): for
+    (its references ship with the book), or some reference record was trained on data of its
+    fingerprint (`MarsData.fingerprint`): for
     example the real file's, installed from an archive (`marslib.training.archive`) into
     `references/` or the folder `$MARSLIB_REFERENCES` names (`run_records.reference_folders`)."""
     if data.fingerprint == loading.recipe_fingerprint(loading.default_recipe()):
@@ -134,16 +131,12 @@ def show(
         from marslib.training import loop
 
         return loop.run(experiment, data, runs_dir, verbose=verbose)
-    if shows_previous_recipe(data):
-        directory = run_records.previous_reference(name, data)
-    else:
-        directory = reference_directory(experiment, data)
-    if directory is None or not is_complete(directory):
+    directory = reference_directory(experiment, data)
+    if not is_complete(directory):
         seeds = " ".join(map(str, registry.SEEDS))
         given = "" if data.is_synthetic else " --data FILE"
         raise ValueError(
-            f"the reference record of {name!r} on data {data.fingerprint} is missing (none in "
-            f"references/{run_records.PREVIOUS_RECIPE}/ either): "
+            f"the reference record of {name!r} on data {data.fingerprint} is missing: "
             f"train it with `python -m marslib experiments run {name} --profile reference "
             f"--seeds {seeds}{given}`, then `python -m marslib experiments "
             f"publish {name} --profile reference --seeds {seeds}{given}`, or install the "
@@ -178,19 +171,11 @@ def seed_records(name: str, data: MarsData) -> list[RunRecord]:
 def seeded_reference(name: str, data: MarsData) -> RunRecord | None:
     """The current recipe's seed-0 reference of the named run on `data`, carrying every seed
     (`RunRecord.seed_records`), once all of `registry.SEEDS` are shipped; else None. Verdicts on
-    it read intervals (`marslib.analysis.verdicts`). Not re-scored here (see `seed_records`):
-    a chapter that shows the previous recipe uses it for the runs already retrained."""
+    it read intervals (`marslib.analysis.verdicts`). Not re-scored here (see `seed_records`)."""
     records = seed_records(name, data)
     if len(records) < len(registry.SEEDS):
         return None
     return dataclasses.replace(records[0], seeds=tuple(records))
-
-
-def seeded_references(names: Sequence[str], data: MarsData) -> dict[str, RunRecord]:
-    """`seeded_reference` of each named run that has all its seeds shipped, by name, in the
-    order given (runs still missing a seed are left out)."""
-    found = {name: seeded_reference(name, data) for name in names}
-    return {name: record for name, record in found.items() if record is not None}
 
 
 def missing_references(data: MarsData) -> list[tuple[str, int]]:
@@ -202,21 +187,6 @@ def missing_references(data: MarsData) -> list[tuple[str, int]]:
         for seed in registry.SEEDS
         if not is_complete(reference_directory(registry.get(name, REFERENCE, seed), data))
     ]
-
-
-def shows_previous_recipe(data: MarsData) -> bool:
-    """True while the chapters show the previous recipe's records on `data`: some were shipped
-    for it (the embedded synthetic set's), and not every current seed is yet. Data with no
-    previous-recipe record (a real file whose references an instructor trained) shows the
-    current recipe's records as they are."""
-    previous = any(run_records.previous_reference(name, data) for name in registry.names())
-    return previous and not references_complete(data)
-
-
-def references_complete(data: MarsData) -> bool:
-    """True when every named run has all its seeds at the current reference recipe on `data`;
-    until then the chapters show the previous recipe's records (`run_records.PREVIOUS_RECIPE`)."""
-    return not missing_references(data)
 
 
 def verified_stamp(directory: Path, data: MarsData) -> Path:
@@ -253,26 +223,15 @@ def shown_note(profile: Profile, data: MarsData) -> str:
             "recorded scores (else the build fails); "
             "`python -m marslib experiments run NAME --profile reference` trains one again."
         )
-        if not shows_previous_recipe(data):
-            seeds = len(registry.SEEDS)
-            return (
-                f"These are the book's reference runs on {where}: the quick widths, "
-                f"trained on every training image for a fixed {profile.epochs} epochs (20 on the "
-                "Big Rock sets), the learning rate held for two thirds of them and then decayed "
-                f"to 0, the last epoch kept; {seeds} seeds of every run. The tables give the "
-                f"mean over the {seeds} seeds, the figures and predictions seed 0's model, and "
-                "each verdict a 95% interval over the seeds and the scored images "
-                "(chapter 15). " + checked
-            )
-        missing = len(missing_references(data))
-        total = len(registry.names()) * len(registry.SEEDS)
+        seeds = len(registry.SEEDS)
         return (
-            f"These are the book's reference runs on {where}, trained with the previous "
-            "recipe: the quick widths on every training image at a constant learning rate for "
-            "up to 80 epochs, stopped once the validation mIoU had not improved for 10, the best "
-            "epoch's weights kept, one seed each. A single run cannot say how much of a gap is "
-            "seed noise; the new recipe (a fixed budget ending at a rate of 0, three seeds of "
-            f"every run) is being trained: {total - missing} of {total} records shipped. " + checked
+            f"These are the book's reference runs on {where}: the quick widths, "
+            f"trained on every training image for a fixed {profile.epochs} epochs (20 on the "
+            "Big Rock sets), the learning rate held for two thirds of them and then decayed "
+            f"to 0, the last epoch kept; {seeds} seeds of every run. The tables give the "
+            f"mean over the {seeds} seeds, the figures and predictions seed 0's model, and "
+            "each verdict a 95% interval over the seeds and the scored images "
+            "(chapter 15). " + checked
         )
     limit = "every" if profile.train_limit is None else f"at most {profile.train_limit}"
     if profile.patience == 0:
