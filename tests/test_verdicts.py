@@ -145,6 +145,31 @@ def test_with_seeds_the_claim_reads_the_interval(
     assert verdicts.recipe_beats_model(EDGES, loose, "val") is None
 
 
+@pytest.mark.parametrize(
+    ("recipe", "fix", "spread", "expected"),
+    [
+        (0.10, 0.015, 0.001, True),  # a small gain beside a large recipe effect
+        (0.02, 0.10, 0.001, False),  # the fix did more than the recipe
+        (0.06, 0.0, 0.05, None),  # seeds 0.05 apart: 0.06 cannot be told
+    ],
+)
+def test_a_gain_is_set_against_the_recipes_main_effect(
+    tmp_path: Path, recipe: float, fix: float, spread: float, expected: bool | None
+) -> None:
+    runs = _ablation(tmp_path, recipe, 0.0, spread=spread)
+    offsets = [-spread, 0.0, spread]
+    runs["unet_fixed_monocolor"] = _seeded(
+        tmp_path, "unet_fixed_monocolor", [0.87 + fix + o for o in offsets]
+    )
+    gain = {"unet_fixed_monocolor": 1.0, "unet_baseline": -1.0}
+    assert verdicts.smaller_than_recipe(gain, EDGES, runs, "val") is expected
+    # The contrast it reads: the recipe's effect minus the fix's gain, by hand.
+    weights = {"unet_best_recipe": 0.5, "attention_psp": 0.5, "unet_baseline": 0.5}
+    weights |= {"attention_psp_baseline_recipe": -0.5, "unet_fixed_monocolor": -1.0}
+    contrast = verdicts.effect([(w, runs[n]) for n, w in weights.items()], "val")
+    assert contrast.gap == pytest.approx(recipe - fix, abs=1e-4)
+
+
 def test_seeded_runs_are_compared_by_the_interval_not_the_margin(tmp_path: Path) -> None:
     base = _seeded(tmp_path, "unet_baseline", [0.800, 0.801, 0.802])
     small = _seeded(tmp_path, "unet_dice", [0.810, 0.811, 0.812])  # 0.01: under the margin

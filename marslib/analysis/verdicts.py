@@ -284,6 +284,39 @@ def recipe_beats_model(
     return None
 
 
+def smaller_than_recipe(
+    gain: Mapping[str, float],
+    edges: pd.DataFrame,
+    runs: Mapping[str, RunRecord],
+    split: str,
+    *,
+    recipe: str = "data + loss",
+) -> bool | None:
+    """Whether a gain is smaller than the recipe's main effect in a two-by-two ablation
+    (`main_effects`): the report's "not a big source of improvement", set against what it names
+    as the main one.
+
+    Args:
+        gain: run name -> weight, e.g. ``{"unet_fixed_monocolor": 1, "unet_baseline": -1}``.
+        edges: the ablation's one-change pairs (`marslib.analysis.table1.one_change_pairs`).
+        runs: every run that `gain` and the ablation name.
+        split: "val" or "test".
+        recipe: the ingredient of `edges` to compare with.
+
+    Returns:
+        True when the recipe's main effect minus the gain is positive, False when it is
+        negative, None when the runs cannot tell (`reading`: an interval over the seeds, one
+        contrast so that a run both name counts once).
+    """
+    from marslib.analysis import table1
+
+    both = dict(table1.main_effect_weights(edges)[recipe])
+    for name, weight in gain.items():
+        both[name] = both.get(name, 0.0) - weight
+    used = [runs[name] for name in both]
+    return reading(_weighted({n: w for n, w in both.items() if w != 0}, runs, split), runs=used)
+
+
 def _score(record: RunRecord, split: str, score: str = "miou") -> float:
     """A record's own mIoU ("miou") or class IoU on `split` ("val" or "test"), from its metrics."""
     found = record.metrics[split] if split in ("val", "test") else None
