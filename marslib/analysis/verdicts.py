@@ -248,6 +248,15 @@ def _weighted(
     return effect([(weight, runs[name]) for name, weight in weights.items()], split, score)
 
 
+def _difference(first: Mapping[str, float], second: Mapping[str, float]) -> dict[str, float]:
+    """The contrast `first` minus `second` (run name -> weight): a run both name counts once,
+    and a run whose weights cancel drops out."""
+    both = dict(first)
+    for name, weight in second.items():
+        both[name] = both.get(name, 0.0) - weight
+    return {name: weight for name, weight in both.items() if weight != 0}
+
+
 def recipe_beats_model(
     edges: pd.DataFrame,
     runs: Mapping[str, RunRecord],
@@ -269,12 +278,10 @@ def recipe_beats_model(
     from marslib.analysis import table1
 
     weights = table1.main_effect_weights(edges)
-    both = dict(weights[recipe])
-    for name, weight in weights[model].items():
-        both[name] = both.get(name, 0.0) - weight
+    both = _difference(weights[recipe], weights[model])
     used = [runs[name] for name in {*weights[recipe], *weights[model]}]
     gain = _weighted(weights[recipe], runs, split)
-    over = _weighted({name: w for name, w in both.items() if w != 0}, runs, split)
+    over = _weighted(both, runs, split)
     beats = reading(over, runs=used)
     helps = reading(gain, runs=used)
     if beats and helps:
@@ -310,11 +317,10 @@ def smaller_than_recipe(
     """
     from marslib.analysis import table1
 
-    both = dict(table1.main_effect_weights(edges)[recipe])
-    for name, weight in gain.items():
-        both[name] = both.get(name, 0.0) - weight
-    used = [runs[name] for name in both]
-    return reading(_weighted({n: w for n, w in both.items() if w != 0}, runs, split), runs=used)
+    weights = table1.main_effect_weights(edges)[recipe]
+    both = _difference(weights, gain)
+    used = [runs[name] for name in {*weights, *gain}]
+    return reading(_weighted(both, runs, split), runs=used)
 
 
 def _score(record: RunRecord, split: str, score: str = "miou") -> float:
